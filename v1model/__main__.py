@@ -1,0 +1,7 @@
+"""``python -m v1model`` runs the command-line interface."""
+
+import sys
+
+from v1model.cli import main
+
+sys.exit(main())

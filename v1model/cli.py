@@ -1,0 +1,125 @@
+"""The ``v1model`` command line.
+
+Every subcommand states its units in ``--help``; bad arguments give a usage
+error (exit status 2), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+DEFAULT_OUT = "v1model-output"
+
+
+class _UsageError(Exception):
+    """A problem with the user's arguments, reported as a usage error."""
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def _add_display_args(parser: argparse.ArgumentParser, size: int, ppd: float) -> None:
+    parser.add_argument("--size", type=_positive_int, default=size,
+                        help=f"display size in pixels (square; default {size})")
+    parser.add_argument("--ppd", type=_positive_float, default=ppd,
+                        help=f"pixels per degree of visual angle (default {ppd:g})")
+
+
+def _add_common_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default=DEFAULT_OUT,
+                        help=f"output directory (created if missing; default {DEFAULT_OUT!r})")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def _prepare_out(path: str) -> str:
+    path = os.path.abspath(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise _UsageError(f"--out must be a directory, but {path!r} is a file")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def _cmd_gallery(args: argparse.Namespace) -> int:
+    from v1model._gallery import write_stimulus_gallery
+
+    out = _prepare_out(args.out)
+    paths = write_stimulus_gallery(out, size=args.size, pixels_per_degree=args.ppd)
+    print(f"wrote {len(paths)} stimulus images to {out}")
+    for p in paths:
+        print(f"  {p}")
+    return 0
+
+
+def _cmd_protocols(args: argparse.Namespace) -> int:
+    from stimuli.display import Display
+    from stimuli.protocols import list_protocols
+
+    display = Display((args.size, args.size), pixels_per_degree=args.ppd)
+    print(f"Protocols on a {args.size}x{args.size}-pixel display at {args.ppd:g} pixels/degree "
+          f"(defaults; degrees, cycles/degree, Hz, seconds):")
+    for name, factory in list_protocols().items():
+        print(f"\n{name}: {len(factory(display))} stimuli")
+        print(f"  {factory(display)!r}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="v1model",
+        description="Run visual-neuroscience protocols through V1 models, HMAX, a spiking "
+                    "V1 layer and CNNs. Units: degrees of visual angle, cycles/degree, Hz, s.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("gallery", help="write PNGs of the stimulus library",
+                       description="Write one PNG per stimulus type (gratings, plaid, bars, "
+                                   "Gabor, noise, natural image) to --out.")
+    _add_common_args(p)
+    _add_display_args(p, size=128, ppd=32.0)
+    p.set_defaults(func=_cmd_gallery)
+
+    p = sub.add_parser("protocols", help="list the stimulus protocols and their defaults",
+                       description="List every protocol with its default parameters "
+                                   "(orientations and phases in degrees, sf in cycles/degree, "
+                                   "tf in Hz, durations in seconds, radii in degrees).")
+    _add_display_args(p, size=64, ppd=16.0)
+    p.set_defaults(func=_cmd_protocols)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``v1model`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except _UsageError as exc:
+        parser.error(str(exc))
+    except (ValueError, TypeError) as exc:
+        # Validation errors from the library name the bad parameter.
+        print(f"v1model {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
