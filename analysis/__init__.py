@@ -1,3 +1,6 @@
 """Running protocols through models and measuring the responses."""
 
-__all__: list[str] = []
+from analysis.recording import Recording
+from analysis.runner import run_protocol
+
+__all__ = ["Recording", "run_protocol"]

@@ -1,6 +1,75 @@
-"""Visual stimuli in contrast units on a display measured in degrees."""
+"""Visual stimuli in contrast units on a display measured in degrees.
 
+Gratings, bars, Gabor patches, noise, natural images, transforms, labelled
+datasets and protocols (stimulus sets with their condition tables).
+"""
+
+from stimuli.datasets import Dataset, faces_dataset, natural_patches_dataset, shapes_dataset
 from stimuli.display import Display
+from stimuli.gratings import (
+    aperture,
+    bar,
+    counterphase_grating,
+    drifting_grating,
+    edge,
+    gabor_patch,
+    grating,
+    plaid,
+    uniform,
+)
+from stimuli.natural import natural_image, natural_image_names, random_patches, whiten
+from stimuli.noise import pink_noise, sparse_noise, white_noise
+from stimuli.protocols import (
+    Protocol,
+    annulus_tuning,
+    contrast_response,
+    drifting_gratings,
+    list_protocols,
+    orientation_tuning,
+    rf_mapping,
+    sf_tuning,
+    size_tuning,
+    static_gratings,
+    white_noise_sequence,
+)
 from stimuli.table import Table
+from stimuli.transforms import rotate, scale, translate
 
-__all__ = ["Display", "Table"]
+__all__ = [
+    "Dataset",
+    "Display",
+    "Protocol",
+    "Table",
+    "annulus_tuning",
+    "aperture",
+    "bar",
+    "contrast_response",
+    "counterphase_grating",
+    "drifting_grating",
+    "drifting_gratings",
+    "edge",
+    "faces_dataset",
+    "gabor_patch",
+    "grating",
+    "list_protocols",
+    "natural_image",
+    "natural_image_names",
+    "natural_patches_dataset",
+    "orientation_tuning",
+    "pink_noise",
+    "plaid",
+    "random_patches",
+    "rf_mapping",
+    "rotate",
+    "scale",
+    "sf_tuning",
+    "shapes_dataset",
+    "size_tuning",
+    "sparse_noise",
+    "static_gratings",
+    "translate",
+    "uniform",
+    "white_noise",
+    "white_noise_sequence",
+    "whiten",
+]

@@ -79,7 +79,9 @@ def load_npz(path: str | os.PathLike, kind: str) -> tuple[dict[str, np.ndarray],
         with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
-        raise ValueError(f"{path!r} is not a readable {kind} file (truncated or foreign): {exc}") from exc
+        raise ValueError(
+            f"{path!r} is not a readable {kind} file (truncated or foreign): {exc}"
+        ) from exc
     if "__meta__" not in arrays:
         raise ValueError(f"{path!r} is not a {kind} file: it has no metadata")
     try:

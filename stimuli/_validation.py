@@ -120,7 +120,9 @@ def check_array(
     return arr
 
 
-def check_images(name: str, value: Any, display: Any = None, *, dtype: Any = np.float32) -> np.ndarray:
+def check_images(
+    name: str, value: Any, display: Any = None, *, dtype: Any = np.float32
+) -> np.ndarray:
     """A batch ``(n, rows, cols)`` of finite images; a single ``(rows, cols)`` image is
     rejected so batch size is never ambiguous.  With ``display``, rows and cols must match it.
     """
@@ -131,3 +133,12 @@ def check_images(name: str, value: Any, display: Any = None, *, dtype: Any = np.
             f"display, got {arr.shape}"
         )
     return arr
+
+
+def check_display(display: Any, name: str = "display") -> Any:
+    """A :class:`stimuli.display.Display` (imported lazily: display.py imports this module)."""
+    from stimuli.display import Display
+
+    if not isinstance(display, Display):
+        raise TypeError(f"{name} must be a stimuli.display.Display, got {type(display).__name__}")
+    return display

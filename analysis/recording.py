@@ -1,0 +1,382 @@
+"""Recordings: a protocol's condition table plus the responses of chosen units.
+
+A :class:`Recording` is what :func:`analysis.runner.run_protocol` returns and
+what every metric takes.  It saves to one ``.npz`` file without pickle and loads
+back exactly (values, dtypes, column order and metadata).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from stimuli._io import load_npz, save_npz
+from stimuli._validation import check_array, check_positive
+from stimuli.table import Table
+
+_KIND = "recording"
+_FORMAT_VERSION = 1
+_STANDARD_META = ("model", "layer", "protocol", "protocol_params")
+
+
+class Recording:
+    """Responses of ``n_units`` units to the ``n_stimuli`` stimuli of a protocol.
+
+    Parameters
+    ----------
+    conditions : Table or mapping of str to 1-D array
+        One row per stimulus (``orientation`` in degrees, ``sf`` in c/deg, ...; see
+        the column conventions in DESIGN.md).  Columns must be numeric, boolean or
+        fixed-width strings (no ``object`` arrays, which cannot be saved without pickle).
+    responses : array_like of shape (n_stimuli, n_units) or (n_stimuli, n_units, n_time)
+        Finite responses.  Floating-point arrays keep their dtype (float32 stays
+        float32); integer or boolean arrays are converted to float64.
+    unit_info : mapping of str to 1-D array, optional
+        Per-unit metadata for the recorded units, each of length ``n_units``
+        (``orientation`` [deg], ``sf`` [c/deg], ``phase`` [deg], ``rf_size`` [deg],
+        ``x``, ``y`` [deg], ...).
+    meta : mapping, optional
+        JSON-serialisable metadata.  Missing standard keys ``model``, ``layer``,
+        ``protocol`` (``None``) and ``protocol_params`` (``{}``) are filled in.  When
+        the responses have a time axis, ``meta["time_step"]`` (seconds per time bin)
+        is required.  The stored copy is normalised through JSON (tuples become
+        lists, numpy scalars Python numbers) so that a saved and re-loaded recording
+        compares equal.
+
+    Attributes
+    ----------
+    conditions : Table
+    responses : ndarray
+    unit_info : dict of str to ndarray
+    meta : dict
+
+    Raises
+    ------
+    ValueError
+        If the responses are not 2-D or 3-D, contain NaN or infinity, the number of
+        condition rows differs from ``n_stimuli``, a ``unit_info`` array does not have
+        length ``n_units``, or ``time_step`` is missing or not positive for a time axis.
+    TypeError
+        If a column or ``unit_info`` array has dtype object or ``meta`` is not
+        JSON-serialisable.
+
+    Examples
+    --------
+    >>> rec = Recording(Table({"orientation": [0.0, 90.0]}), [[1.0, 0.0], [0.0, 2.0]],
+    ...                 unit_info={"orientation": [0.0, 90.0]}, meta={"layer": "simple"})
+    >>> rec.n_stimuli, rec.n_units, rec.has_time
+    (2, 2, False)
+    >>> rec.select_units([1]).responses[:, 0].tolist()
+    [0.0, 2.0]
+    """
+
+    def __init__(
+        self,
+        conditions: Table | Mapping[str, Any],
+        responses: Any,
+        unit_info: Mapping[str, Any] | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        responses = check_array(
+            "responses", responses, ndim=(2, 3),
+            shape_doc="(n_stimuli, n_units) or (n_stimuli, n_units, n_time)",
+        )
+        if not np.issubdtype(responses.dtype, np.floating):
+            responses = responses.astype(np.float64)
+        if not isinstance(conditions, Table):
+            if not isinstance(conditions, Mapping):
+                raise TypeError(
+                    f"conditions must be a Table or a mapping of column name to 1-D array, "
+                    f"got {type(conditions).__name__}"
+                )
+            conditions = Table(conditions)
+        for name in conditions.names:
+            _check_storable(f"conditions column {name!r}", conditions[name])
+        if len(conditions) != responses.shape[0]:
+            raise ValueError(
+                f"conditions has {len(conditions)} rows but responses has "
+                f"{responses.shape[0]} stimuli (responses.shape = {responses.shape})"
+            )
+        n_units = responses.shape[1]
+        info: dict[str, np.ndarray] = {}
+        if unit_info is not None:
+            if not isinstance(unit_info, Mapping):
+                raise TypeError(
+                    f"unit_info must be a mapping of name to 1-D array, "
+                    f"got {type(unit_info).__name__}"
+                )
+            for key, value in unit_info.items():
+                if not isinstance(key, str):
+                    raise TypeError(f"unit_info keys must be strings, got {key!r}")
+                arr = np.asarray(value)
+                if arr.ndim != 1 or len(arr) != n_units:
+                    raise ValueError(
+                        f"unit_info[{key!r}] must have shape ({n_units},) (one value per "
+                        f"unit), got {arr.shape}"
+                    )
+                _check_storable(f"unit_info[{key!r}]", arr)
+                info[key] = arr
+        meta = _normalise_meta(meta)
+        if responses.ndim == 3:
+            if meta.get("time_step") is None:
+                raise ValueError(
+                    "meta['time_step'] (seconds per time bin) is required when responses "
+                    f"have a time axis, got responses.shape = {responses.shape}"
+                )
+            meta["time_step"] = check_positive("meta['time_step']", meta["time_step"])
+        self.conditions = conditions
+        self.responses = responses
+        self.unit_info = info
+        self.meta = meta
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def n_stimuli(self) -> int:
+        """Number of stimuli (rows of the condition table)."""
+        return int(self.responses.shape[0])
+
+    @property
+    def n_units(self) -> int:
+        """Number of recorded units."""
+        return int(self.responses.shape[1])
+
+    @property
+    def has_time(self) -> bool:
+        """True if the responses have a time axis ``(n_stimuli, n_units, n_time)``."""
+        return self.responses.ndim == 3
+
+    @property
+    def n_time(self) -> int | None:
+        """Number of time bins, or ``None`` without a time axis."""
+        return int(self.responses.shape[2]) if self.has_time else None
+
+    @property
+    def times(self) -> np.ndarray | None:
+        """Start time of each bin in seconds, ``arange(n_time) * time_step``, or ``None``."""
+        if not self.has_time:
+            return None
+        return np.arange(self.n_time) * self.meta["time_step"]
+
+    # ------------------------------------------------------------------ selection
+    def select_units(self, index: Any) -> Recording:
+        """A recording of a subset of the units.
+
+        Parameters
+        ----------
+        index : int, array_like of int, or array_like of bool
+            Unit indices (negative values count from the end) or a boolean mask of
+            length ``n_units``.
+
+        Returns
+        -------
+        Recording
+            Same conditions and metadata; responses and ``unit_info`` restricted to
+            the selected units, in the given order.
+
+        Raises
+        ------
+        IndexError
+            If an index is out of range.
+        ValueError, TypeError
+            If the index is empty, not integer/boolean, or a mask of the wrong length.
+
+        Examples
+        --------
+        >>> rec = Recording({"sf": [1.0, 2.0]}, np.arange(6.0).reshape(2, 3))
+        >>> rec.select_units([True, False, True]).responses.tolist()
+        [[0.0, 2.0], [3.0, 5.0]]
+        """
+        idx = _as_index("index", index, self.n_units, "units")
+        return Recording(
+            self.conditions,
+            self.responses[:, idx],
+            {k: v[idx] for k, v in self.unit_info.items()},
+            self.meta,
+        )
+
+    def select_stimuli(self, index: Any) -> Recording:
+        """A recording of a subset of the stimuli (rows of conditions and responses).
+
+        Parameters
+        ----------
+        index : int, array_like of int, or array_like of bool
+            Stimulus indices or a boolean mask of length ``n_stimuli``, e.g.
+            ``rec.conditions["contrast"] == 1``.
+
+        Returns
+        -------
+        Recording
+
+        Raises
+        ------
+        IndexError
+            If an index is out of range.
+        ValueError, TypeError
+            If the index is empty, not integer/boolean, or a mask of the wrong length.
+
+        Examples
+        --------
+        >>> rec = Recording({"sf": [1.0, 2.0, 4.0]}, np.eye(3))
+        >>> rec.select_stimuli(rec.conditions["sf"] > 1).n_stimuli
+        2
+        """
+        idx = _as_index("index", index, self.n_stimuli, "stimuli")
+        return Recording(self.conditions.take(idx), self.responses[idx], self.unit_info, self.meta)
+
+    # ------------------------------------------------------------------ input/output
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the recording to one ``.npz`` file, atomically and without pickle.
+
+        The file is written to a temporary name beside ``path`` and renamed over it
+        only when complete, so an interrupted save leaves an existing file intact.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination; used as given (no suffix is added).
+
+        Raises
+        ------
+        FileNotFoundError
+            If the destination directory does not exist.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> rec = Recording({"sf": [1.0, 2.0]}, np.ones((2, 3), dtype=np.float32))
+        >>> path = os.path.join(tempfile.mkdtemp(), "rec.npz")
+        >>> rec.save(path)
+        >>> Recording.load(path).responses.dtype
+        dtype('float32')
+        """
+        arrays: dict[str, np.ndarray] = {"responses": self.responses}
+        for i, name in enumerate(self.conditions.names):
+            arrays[f"condition_{i}"] = self.conditions[name]
+        for i, (_, value) in enumerate(self.unit_info.items()):
+            arrays[f"unit_info_{i}"] = value
+        header = {
+            "kind": _KIND,
+            "format_version": _FORMAT_VERSION,
+            "condition_names": list(self.conditions.names),
+            "unit_info_names": list(self.unit_info),
+            "meta": self.meta,
+        }
+        save_npz(path, arrays, header)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Recording:
+        """Read a recording written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        Recording
+            Equal to the saved one: values, dtypes, column order and metadata.
+
+        Raises
+        ------
+        FileNotFoundError
+            If the file does not exist.
+        ValueError
+            If the file is truncated, corrupt, not an ``.npz`` or not a recording.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "rec.npz")
+        >>> Recording({"sf": [2.0]}, [[1.0, 2.0]], meta={"layer": "c1"}).save(path)
+        >>> Recording.load(path).meta["layer"]
+        'c1'
+        """
+        arrays, header = load_npz(path, _KIND)
+        where = repr(os.fspath(path))
+        try:
+            version = header["format_version"]
+            if version != _FORMAT_VERSION:
+                raise ValueError(f"unsupported recording format version {version!r}")
+            cond_names = header["condition_names"]
+            info_names = header["unit_info_names"]
+            conditions = Table(
+                {name: arrays[f"condition_{i}"] for i, name in enumerate(cond_names)}
+            )
+            unit_info = {name: arrays[f"unit_info_{i}"] for i, name in enumerate(info_names)}
+            return cls(conditions, arrays["responses"], unit_info, header["meta"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{where} is not a valid recording file (corrupt): {exc}") from exc
+
+    # ------------------------------------------------------------------ display
+    def __repr__(self) -> str:
+        shape = "x".join(map(str, self.responses.shape))
+        time = f", time_step={self.meta['time_step']:g} s" if self.has_time else ""
+        return (
+            f"Recording(model={self.meta['model']!r}, layer={self.meta['layer']!r}, "
+            f"protocol={self.meta['protocol']!r}, responses {shape} {self.responses.dtype}"
+            f"{time}; conditions: {', '.join(self.conditions.names) or '(none)'}; "
+            f"unit_info: {', '.join(self.unit_info) or '(none)'})"
+        )
+
+
+def _check_storable(name: str, arr: np.ndarray) -> None:
+    """Reject arrays that cannot be written to ``.npz`` without pickle."""
+    if arr.dtype.hasobject:
+        raise TypeError(
+            f"{name} has dtype object, which cannot be saved without pickle; use numbers, "
+            f"booleans or fixed-width strings (e.g. np.array(values, dtype=str))"
+        )
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"meta value {obj!r} of type {type(obj).__name__} is not JSON-serialisable")
+
+
+def _normalise_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A JSON round-tripped copy of ``meta`` with the standard keys present."""
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, Mapping):
+        raise TypeError(f"meta must be a mapping, got {type(meta).__name__}")
+    try:
+        out = json.loads(json.dumps(dict(meta), default=_json_default))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"meta must be JSON-serialisable: {exc}") from exc
+    if not isinstance(out, dict) or not all(isinstance(k, str) for k in meta):
+        raise TypeError("meta keys must be strings")
+    for key in _STANDARD_META:
+        out.setdefault(key, {} if key == "protocol_params" else None)
+    return out
+
+
+def _as_index(name: str, index: Any, length: int, what: str) -> np.ndarray:
+    """An integer index array into ``length`` items from ints or a boolean mask."""
+    arr = np.asarray(index)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if arr.dtype == np.bool_:
+        if len(arr) != length:
+            raise ValueError(f"{name} as a boolean mask must have length {length}, got {len(arr)}")
+        arr = np.flatnonzero(arr)
+    elif arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must be integers or a boolean mask, got dtype {arr.dtype}")
+    if arr.size == 0:
+        raise ValueError(f"{name} selects no {what}")
+    arr = arr.astype(np.intp)
+    bad = (arr < -length) | (arr >= length)
+    if np.any(bad):
+        raise IndexError(
+            f"{name} value {int(arr[bad][0])} is out of range for {length} {what}"
+        )
+    return np.where(arr < 0, arr + length, arr)
+
