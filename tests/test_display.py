@@ -36,9 +36,10 @@ def test_coordinates_origin_centre_and_y_up():
         (dict(shape=(4, 4), pixels_per_degree=-1), ValueError, "pixels_per_degree"),
         (dict(shape=(4, 4), pixels_per_degree=float("nan")), ValueError, "pixels_per_degree"),
         (dict(shape=(4, 4), pixels_per_degree=1, frame_rate=0), ValueError, "frame_rate"),
-        (dict(shape=(4, 4), pixels_per_degree=1, frame_rate=float("inf")), ValueError, "frame_rate"),
+        (dict(shape=(4, 4), pixels_per_degree=1, frame_rate=np.inf), ValueError, "frame_rate"),
     ],
-    ids=["zero-rows", "fractional-cols", "one-dim", "negative-ppd", "nan-ppd", "zero-rate", "inf-rate"],
+    ids=["zero-rows", "fractional-cols", "one-dim", "negative-ppd", "nan-ppd", "zero-rate",
+         "inf-rate"],
 )
 def test_rejects_bad_geometry(kwargs, error, match):
     with pytest.raises(error, match=match):

@@ -1,5 +1,19 @@
 """Models of primary visual cortex and convolutional networks behind one interface."""
 
 from v1model.base import Model
+from v1model.cells import divisive_normalization, energy, half_wave, max_pool
+from v1model.gabor import GaborBank, gabor_kernel
+from v1model.population import sample_population
+from v1model.v1 import V1Model
 
-__all__ = ["Model"]
+__all__ = [
+    "GaborBank",
+    "Model",
+    "V1Model",
+    "divisive_normalization",
+    "energy",
+    "gabor_kernel",
+    "half_wave",
+    "max_pool",
+    "sample_population",
+]

@@ -58,7 +58,8 @@ class FourierFilters:
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
         self.kernels = np.ascontiguousarray(kernels, dtype=self.dtype)
-        self.workers = default_workers() if workers is None else check_int("workers", workers, minimum=1)
+        self.workers = (default_workers() if workers is None
+                        else check_int("workers", workers, minimum=1))
         self.max_batch_bytes = check_int("max_batch_bytes", max_batch_bytes, minimum=1)
         self._spectra: dict[tuple[int, int], np.ndarray] = {}
 

@@ -11,6 +11,8 @@ from stimuli.display import Display
 
 
 def _stimuli(display: Display) -> dict[str, np.ndarray]:
+    from skimage.transform import resize
+
     from stimuli.gratings import (
         bar,
         counterphase_grating,
@@ -22,7 +24,6 @@ def _stimuli(display: Display) -> dict[str, np.ndarray]:
     )
     from stimuli.natural import natural_image
     from stimuli.noise import pink_noise, sparse_noise, white_noise
-    from skimage.transform import resize
 
     radius = 0.4 * min(display.size_degrees)
     natural = resize(natural_image("camera"), display.shape, anti_aliasing=True)
