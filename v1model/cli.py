@@ -83,6 +83,22 @@ def _cmd_protocols(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_tuning(args: argparse.Namespace) -> int:
+    from v1model._tuning_job import run_tuning_job
+
+    out = _prepare_out(args.out)
+    written = run_tuning_job(out, size=args.size, pixels_per_degree=args.ppd,
+                             population=args.population, n_units=args.n_units,
+                             complex_kind=args.complex_kind, progress=not args.no_progress,
+                             rng=args.seed)
+    print(f"orientation tuning of the V1 model written to {os.path.join(out, 'tuning')}")
+    for layer, paths in written.items():
+        print(f"  {layer}:")
+        for p in paths:
+            print(f"    {p}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="v1model",
@@ -97,6 +113,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common_args(p)
     _add_display_args(p, size=128, ppd=32.0)
     p.set_defaults(func=_cmd_gallery)
+
+    p = sub.add_parser("tuning", help="orientation tuning of the V1 model's simple and "
+                                      "complex cells",
+                       description="Run the default orientation protocol (orientations 0-165 "
+                                   "deg in 15 deg steps x phases 0-315 deg x sf in c/deg) "
+                                   "through the V1 model's simple and complex cells; write "
+                                   "tuning-curve figures (PNG), per-unit tables (CSV, JSON) "
+                                   "and the recordings to --out/tuning.")
+    _add_common_args(p)
+    _add_display_args(p, size=64, ppd=16.0)
+    p.add_argument("--population", choices=("grid", "macaque", "uniform"), default="grid",
+                   help="the filter grid (12 orientations x 1, 2, 4 c/deg x 4 phases), or units "
+                        "sampled from macaque V1 distributions or a uniform control "
+                        "(default grid)")
+    p.add_argument("--n-units", type=_positive_int, default=64,
+                   help="units to sample for --population macaque/uniform (default 64)")
+    p.add_argument("--complex-kind", choices=("energy", "max"), default="energy",
+                   help="complex cells: quadrature energy or max pooling (default energy)")
+    p.add_argument("--seed", type=int, default=0, help="seed for population sampling")
+    p.set_defaults(func=_cmd_tuning)
 
     p = sub.add_parser("protocols", help="list the stimulus protocols and their defaults",
                        description="List every protocol with its default parameters "

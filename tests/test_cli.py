@@ -1,0 +1,63 @@
+import json
+import os
+
+import pytest
+
+from v1model.cli import main
+
+
+def test_gallery_writes_pngs(tmp_path, capsys):
+    assert main(["gallery", "--out", str(tmp_path), "--size", "64", "--ppd", "16"]) == 0
+    pngs = sorted(os.listdir(tmp_path / "gallery"))
+    assert len(pngs) >= 10 and all(p.endswith(".png") for p in pngs)
+    assert str(tmp_path) in capsys.readouterr().out
+
+
+def test_protocols_lists_every_protocol(capsys):
+    from stimuli.protocols import list_protocols
+
+    assert main(["protocols"]) == 0
+    out = capsys.readouterr().out
+    for name in list_protocols():
+        assert f"{name}:" in out
+
+
+def test_tuning_writes_tables_figures_and_summary(tmp_path):
+    argv = ["tuning", "--out", str(tmp_path), "--size", "32", "--ppd", "16",
+            "--population", "macaque", "--n-units", "6", "--no-progress"]
+    assert main(argv) == 0
+    folder = tmp_path / "tuning"
+    for layer in ("simple", "complex"):
+        for suffix in ("recording.npz", "tuning.csv", "tuning.json", "curves.png", "polar.png"):
+            assert (folder / f"{layer}_{suffix}").stat().st_size > 0
+    summary = json.loads((folder / "summary.json").read_text())
+    cv = summary["layers"]["complex"]["median_circular_variance"]
+    assert 0.0 <= cv <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["tuning", "--ppd", "-3"], "positive"),
+        (["tuning", "--size", "ten"], "integer"),
+        (["tuning", "--population", "mouse"], "invalid choice"),
+        (["gallery", "--ppd", "nan"], "positive"),
+        (["no-such-command"], "invalid choice"),
+    ],
+    ids=["negative-ppd", "non-integer-size", "unknown-population", "nan-ppd", "unknown-command"],
+)
+def test_bad_arguments_are_usage_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_out_must_not_be_a_file(tmp_path, capsys):
+    target = tmp_path / "file.txt"
+    target.write_text("x")
+    with pytest.raises(SystemExit) as exc:
+        main(["gallery", "--out", str(target)])
+    assert exc.value.code == 2
+    assert "is a file" in capsys.readouterr().err

@@ -1,0 +1,121 @@
+"""The ``v1model tuning`` job: the default orientation protocol through the V1 model.
+
+Kept apart from the argument parsing in :mod:`v1model.cli` so scripts can call
+:func:`run_tuning_job` directly.  (A model never imports ``analysis``; this job is
+an application that uses both, like the CLI.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+
+from stimuli._io import atomic_open, atomic_path
+from stimuli._validation import check_choice, check_int
+from stimuli.display import Display
+
+POPULATIONS = ("grid", "macaque", "uniform")
+
+
+def build_v1_model(display: Display, *, population: str = "grid", n_units: int = 64,
+                   complex_kind: str = "energy", rng: Any = 0):
+    """The V1 model the tuning job measures: the default filter grid or a sampled population."""
+    from v1model.population import sample_population
+    from v1model.v1 import V1Model
+
+    check_choice("population", population, POPULATIONS)
+    if population == "grid":
+        return V1Model(display, complex_kind=complex_kind)
+    n_units = check_int("n_units", n_units, minimum=1)
+    table = sample_population(n_units, source=population, rng=rng)
+    # Keep units whose peak sf the display can carry (below half its Nyquist limit).
+    keep = table["sf"] < 0.5 * display.nyquist_cpd
+    if not np.any(keep):
+        raise ValueError(
+            f"no sampled unit has sf below {0.5 * display.nyquist_cpd:g} c/deg; increase --ppd"
+        )
+    return V1Model.from_population(display, table.take(keep), complex_kind=complex_kind)
+
+
+def run_tuning_job(out_dir: str, *, size: int = 64, pixels_per_degree: float = 16.0,
+                   population: str = "grid", n_units: int = 64, complex_kind: str = "energy",
+                   progress: bool = True, rng: Any = 0) -> dict[str, list[str]]:
+    """Run the orientation protocol through simple and complex cells; write figures and tables.
+
+    Writes into ``out_dir/tuning/``: per layer a recording (``.npz``), a per-unit
+    summary (``.csv`` and ``.json``), a grid of tuning curves and polar plots (``.png``)
+    and a histogram of circular variance; plus ``summary.json`` with medians.
+
+    Returns
+    -------
+    dict of str to list of str
+        Layer name → paths written.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.runner import run_protocol
+    from analysis.tuning import orientation_tuning
+    from analysis.tuning_figures import plot_property_histogram, plot_tuning_grid
+    from stimuli.protocols import orientation_tuning as orientation_protocol
+
+    display = Display((size, size), pixels_per_degree=pixels_per_degree)
+    model = build_v1_model(display, population=population, n_units=n_units,
+                           complex_kind=complex_kind, rng=rng)
+    protocol = orientation_protocol(display)
+    folder = os.path.join(out_dir, "tuning")
+    os.makedirs(folder, exist_ok=True)
+
+    written: dict[str, list[str]] = {}
+    summary: dict[str, Any] = {"display": {"shape": list(display.shape),
+                                           "pixels_per_degree": display.pixels_per_degree},
+                               "model": model.params, "protocol": protocol.params, "layers": {}}
+    for layer in model.layers:
+        rec = run_protocol(model, protocol, layer, progress=progress)
+        table = orientation_tuning(rec)
+        paths = [os.path.join(folder, f"{layer}_{suffix}")
+                 for suffix in ("recording.npz", "tuning.csv", "tuning.json", "curves.png",
+                                "polar.png", "circular_variance.png")]
+        rec.save(paths[0])
+        table.to_csv(paths[1])
+        table.to_json(paths[2])
+        units = _spread(rec.n_units, 16)
+        for path, polar in ((paths[3], False), (paths[4], True)):
+            fig = plot_tuning_grid(rec, units, polar=polar, show_fit=not polar)
+            fig.suptitle(f"{layer} cells: orientation tuning ({'polar' if polar else 'linear'})")
+            _save_figure(fig, path)
+        fig, ax = plt.subplots(figsize=(4.5, 3.2))
+        plot_property_histogram(table["circular_variance"], label="circular variance",
+                                ax=ax, values_label=f"V1 model {layer}")
+        _save_figure(fig, paths[5])
+        ok = table["responsive"] if "responsive" in table else np.ones(len(table), bool)
+        summary["layers"][layer] = {
+            "n_units": int(rec.n_units),
+            "median_circular_variance": float(np.median(table["circular_variance"][ok])),
+            "median_bandwidth_deg": float(np.median(table["bandwidth"][ok])),
+            "median_osi_two_point": float(np.median(table["osi"][ok])),
+        }
+        written[layer] = paths
+    summary_path = os.path.join(folder, "summary.json")
+    with atomic_open(summary_path) as fh:
+        json.dump(summary, fh, indent=1)
+    written["summary"] = [summary_path]
+    return written
+
+
+def _spread(n: int, k: int) -> list[int]:
+    """Up to ``k`` unit indices spread evenly over ``n`` units."""
+    return sorted(set(np.linspace(0, n - 1, min(n, k)).round().astype(int).tolist()))
+
+
+def _save_figure(fig, path: str) -> None:
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=100, format="png", bbox_inches="tight")
+    plt.close(fig)
