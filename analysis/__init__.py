@@ -1,6 +1,38 @@
 """Running protocols through models and measuring the responses."""
 
+from analysis.compare import cka, cka_matrix, rdm, rsa
+from analysis.gabor_fit import GaborFit, fit_gabor, fit_gabors
+from analysis.modulation import fano_factor, lifetime_sparseness, modulation_ratio, psth
+from analysis.receptive_fields import (
+    ReceptiveFields,
+    STCResult,
+    grating_rf_mapping,
+    reverse_correlation,
+    sparse_noise_maps,
+    spike_triggered_covariance,
+)
 from analysis.recording import Recording
+from analysis.reference import (
+    ReferenceDistribution,
+    SimilarityScore,
+    list_references,
+    reference_distribution,
+    similarity_score,
+)
+from analysis.response_functions import (
+    NakaRushtonFit,
+    contrast_response,
+    fit_naka_rushton,
+    naka_rushton,
+    size_tuning,
+)
+from analysis.rf_figures import (
+    plot_cka_matrix,
+    plot_gabor_fit,
+    plot_invariance,
+    plot_nx_ny,
+    plot_rf_mosaic,
+)
 from analysis.runner import run_protocol
 from analysis.tuning import (
     circular_variance,
@@ -23,7 +55,39 @@ from analysis.tuning import (
 from analysis.tuning_figures import plot_property_histogram, plot_tuning_curve, plot_tuning_grid
 
 __all__ = [
+    "GaborFit",
+    "NakaRushtonFit",
+    "ReceptiveFields",
     "Recording",
+    "ReferenceDistribution",
+    "STCResult",
+    "SimilarityScore",
+    "cka",
+    "cka_matrix",
+    "contrast_response",
+    "fano_factor",
+    "fit_gabor",
+    "fit_gabors",
+    "fit_naka_rushton",
+    "grating_rf_mapping",
+    "lifetime_sparseness",
+    "list_references",
+    "modulation_ratio",
+    "naka_rushton",
+    "plot_cka_matrix",
+    "plot_gabor_fit",
+    "plot_invariance",
+    "plot_nx_ny",
+    "plot_rf_mosaic",
+    "psth",
+    "rdm",
+    "reference_distribution",
+    "reverse_correlation",
+    "rsa",
+    "similarity_score",
+    "size_tuning",
+    "sparse_noise_maps",
+    "spike_triggered_covariance",
     "circular_variance",
     "dsi",
     "fit_double_von_mises",

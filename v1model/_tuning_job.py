@@ -47,7 +47,8 @@ def run_tuning_job(out_dir: str, *, size: int = 64, pixels_per_degree: float = 1
 
     Writes into ``out_dir/tuning/``: per layer a recording (``.npz``), a per-unit
     summary (``.csv`` and ``.json``), a grid of tuning curves and polar plots (``.png``)
-    and a histogram of circular variance; plus ``summary.json`` with medians.
+    and histograms of circular variance and bandwidth against the macaque reference;
+    plus ``summary.json`` with medians and similarity scores (1 − KS, bootstrapped).
 
     Returns
     -------
@@ -59,6 +60,7 @@ def run_tuning_job(out_dir: str, *, size: int = 64, pixels_per_degree: float = 1
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from analysis.reference import similarity_score
     from analysis.runner import run_protocol
     from analysis.tuning import orientation_tuning
     from analysis.tuning_figures import plot_property_histogram, plot_tuning_grid
@@ -80,7 +82,7 @@ def run_tuning_job(out_dir: str, *, size: int = 64, pixels_per_degree: float = 1
         table = orientation_tuning(rec)
         paths = [os.path.join(folder, f"{layer}_{suffix}")
                  for suffix in ("recording.npz", "tuning.csv", "tuning.json", "curves.png",
-                                "polar.png", "circular_variance.png")]
+                                "polar.png", "circular_variance.png", "bandwidth.png")]
         rec.save(paths[0])
         table.to_csv(paths[1])
         table.to_json(paths[2])
@@ -89,16 +91,26 @@ def run_tuning_job(out_dir: str, *, size: int = 64, pixels_per_degree: float = 1
             fig = plot_tuning_grid(rec, units, polar=polar, show_fit=not polar)
             fig.suptitle(f"{layer} cells: orientation tuning ({'polar' if polar else 'linear'})")
             _save_figure(fig, path)
-        fig, ax = plt.subplots(figsize=(4.5, 3.2))
-        plot_property_histogram(table["circular_variance"], label="circular variance",
-                                ax=ax, values_label=f"V1 model {layer}")
-        _save_figure(fig, paths[5])
         ok = table["responsive"] if "responsive" in table else np.ones(len(table), bool)
+        scores = {}
+        for path, column, reference, label in (
+            (paths[5], "circular_variance", "circular_variance", "circular variance"),
+            (paths[6], "bandwidth", "orientation_bandwidth", "half-bandwidth at 1/√2 (deg)"),
+        ):
+            fig, ax = plt.subplots(figsize=(4.5, 3.2))
+            plot_property_histogram(table[column][ok], label=label, reference=reference,
+                                    ax=ax, values_label=f"V1 model {layer}")
+            _save_figure(fig, path)
+            score = similarity_score(table[column][ok], reference, n_boot=200, rng=rng)
+            scores[reference] = {"score": score.score, "ci": [score.ci_low, score.ci_high],
+                                 "reference": score.source, "approximate": score.check}
         summary["layers"][layer] = {
             "n_units": int(rec.n_units),
+            "n_responsive": int(np.count_nonzero(ok)),
             "median_circular_variance": float(np.median(table["circular_variance"][ok])),
             "median_bandwidth_deg": float(np.median(table["bandwidth"][ok])),
             "median_osi_two_point": float(np.median(table["osi"][ok])),
+            "similarity_to_macaque": scores,
         }
         written[layer] = paths
     summary_path = os.path.join(folder, "summary.json")

@@ -1,0 +1,344 @@
+"""Figures for receptive fields and representational comparisons.
+
+Every function takes ``ax=None`` (or ``fig=None`` for multi-panel figures), draws
+on it, and returns the Axes (or Figure).  Titles and axis labels are built from
+the arguments, never typed beside them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from analysis.gabor_fit import GaborFit
+from analysis.reference import reference_distribution
+from stimuli._validation import check_array, check_int
+
+__all__ = ["plot_cka_matrix", "plot_gabor_fit", "plot_invariance", "plot_nx_ny",
+           "plot_rf_mosaic"]
+
+_DIVERGING = "RdBu_r"
+
+
+def _extent(shape: tuple[int, int], ppd: float | None) -> list[float] | None:
+    """imshow extent in degrees (origin at the centre, y up) or None for pixels."""
+    if ppd is None:
+        return None
+    rows, cols = shape
+    return [-cols / 2 / ppd, cols / 2 / ppd, -rows / 2 / ppd, rows / 2 / ppd]
+
+
+def _label_units(ppd: float | None) -> str:
+    return "deg" if ppd is not None else "px"
+
+
+def plot_rf_mosaic(maps, *, unit_info: Mapping[str, np.ndarray] | None = None,
+                   pixels_per_degree: float | None = None, ncols: int | None = None,
+                   fig=None):
+    """Receptive-field maps side by side, each on a symmetric diverging colour scale.
+
+    Parameters
+    ----------
+    maps : array_like of shape (n, rows, cols) or ReceptiveFields
+        The maps (a :class:`~analysis.receptive_fields.ReceptiveFields` supplies its
+        ``maps``, ``unit_info`` and display scale).
+    unit_info : mapping, optional
+        Per-unit metadata; ``orientation`` (deg) and ``sf`` (c/deg), when present,
+        title each panel.
+    pixels_per_degree : float, optional
+        Draw axes in degrees (origin at the display centre, y up) instead of pixels.
+    ncols : int, optional
+        Panels per row; default ``ceil(sqrt(n))``.
+    fig : matplotlib Figure, optional
+        Figure to draw on (cleared); default a new one.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        With one image Axes per map (unused grid cells hidden).
+
+    Raises
+    ------
+    ValueError
+        If the maps are not ``(n, rows, cols)`` or hold NaN or infinity.
+
+    Examples
+    --------
+    >>> fig = plot_rf_mosaic(np.random.default_rng(0).normal(size=(3, 8, 8)))
+    >>> sum(ax.get_visible() for ax in fig.axes)
+    3
+    >>> plt.close(fig)
+    """
+    if hasattr(maps, "maps") and hasattr(maps, "display"):
+        unit_info = maps.unit_info if unit_info is None else unit_info
+        pixels_per_degree = (maps.display.pixels_per_degree if pixels_per_degree is None
+                             else pixels_per_degree)
+        maps = maps.maps
+    maps = check_array("maps", maps, ndim=3, shape_doc="(n, rows, cols)", dtype=np.float64)
+    n = maps.shape[0]
+    ncols = int(np.ceil(np.sqrt(n))) if ncols is None else check_int("ncols", ncols, minimum=1)
+    nrows = -(-n // ncols)
+    fig = plt.figure(figsize=(1.8 * ncols, 1.8 * nrows)) if fig is None else fig
+    fig.clear()
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    extent = _extent(maps.shape[1:], pixels_per_degree)
+    for k, ax in enumerate(axes.ravel()):
+        if k >= n:
+            ax.set_visible(False)
+            continue
+        lim = float(np.abs(maps[k]).max()) or 1.0
+        ax.imshow(maps[k], cmap=_DIVERGING, vmin=-lim, vmax=lim, extent=extent,
+                  interpolation="nearest")
+        parts = [f"unit {k}"]
+        if unit_info is not None:
+            if "orientation" in unit_info:
+                parts.append(f"θ={float(unit_info['orientation'][k]):g}°")
+            if "sf" in unit_info:
+                parts.append(f"sf={float(unit_info['sf'][k]):.3g}")
+        ax.set_title(" ".join(parts), fontsize=7)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.supxlabel(f"x ({_label_units(pixels_per_degree)})", fontsize=8)
+    fig.supylabel(f"y ({_label_units(pixels_per_degree)})", fontsize=8)
+    return fig
+
+
+def plot_gabor_fit(image, fit: GaborFit, *, fig=None):
+    """Data, fitted Gabor and residual side by side, on one colour scale.
+
+    Parameters
+    ----------
+    image : array_like of shape (rows, cols)
+        The map that was fitted.
+    fit : GaborFit
+        The result of :func:`analysis.gabor_fit.fit_gabor` on ``image``; a failed
+        fit (NaN parameters) shows the data only, titled with the failure message.
+    fig : matplotlib Figure, optional
+        Figure to draw on (cleared).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three Axes titled "data", "fit" and "residual" (the title of the fit panel
+        carries θ, sf, nx, ny and R²).
+
+    Raises
+    ------
+    ValueError
+        If ``image`` is not 2-D or not finite.
+    TypeError
+        If ``fit`` is not a GaborFit.
+
+    Examples
+    --------
+    >>> from analysis.gabor_fit import fit_gabor
+    >>> y, x = np.mgrid[7:-8:-1, -7:8]
+    >>> img = np.exp(-(x**2 + y**2) / 18) * np.cos(2 * np.pi * x / 6)
+    >>> fig = plot_gabor_fit(img, fit_gabor(img))
+    >>> [ax.get_title().split()[0] for ax in fig.axes[:3]]
+    ['data', 'fit', 'residual']
+    >>> plt.close(fig)
+    """
+    image = check_array("image", image, ndim=2, shape_doc="(rows, cols)", dtype=np.float64)
+    if not isinstance(fit, GaborFit):
+        raise TypeError(f"fit must be a GaborFit, got {type(fit).__name__}")
+    fig = plt.figure(figsize=(7.5, 2.6)) if fig is None else fig
+    fig.clear()
+    axes = fig.subplots(1, 3)
+    ppd = fit.pixels_per_degree
+    extent = _extent(image.shape, ppd)
+    lim = float(np.abs(image).max()) or 1.0
+    ok = np.isfinite(fit.sf)
+    model = fit.image(image.shape) if ok else np.zeros_like(image)
+    for ax, data in zip(axes, (image, model, image - model), strict=True):
+        ax.imshow(data, cmap=_DIVERGING, vmin=-lim, vmax=lim, extent=extent,
+                  interpolation="nearest")
+        ax.set_xlabel(f"x ({fit.units})")
+    axes[0].set_ylabel(f"y ({fit.units})")
+    axes[0].set_title("data", fontsize=9)
+    if ok:
+        axes[1].set_title(f"fit θ={fit.orientation:.1f}° sf={fit.sf:.3g} nx={fit.nx:.2f} "
+                          f"ny={fit.ny:.2f} R²={fit.r2:.3f}", fontsize=7)
+    else:
+        axes[1].set_title(f"fit failed: {fit.message}", fontsize=7)
+    rms = float(np.sqrt(np.mean((image - model) ** 2)))
+    axes[2].set_title(f"residual (rms {rms:.3g})", fontsize=9)
+    return fig
+
+
+def plot_nx_ny(nx, ny, *, ax=None, label: str = "model", reference: bool = True,
+               n_reference: int = 300, rng=0):
+    """Ringach's (2002) nx–ny scatter: model units over the macaque cloud.
+
+    Parameters
+    ----------
+    nx, ny : array_like of shape (n,)
+        ``sigma_x · sf`` and ``sigma_y · sf`` per unit (e.g. columns of
+        :func:`analysis.gabor_fit.fit_gabors`, successful fits only).  Must be finite.
+    ax : matplotlib Axes, optional
+    label : str
+        Legend label of the model points.
+    reference : bool
+        Draw the macaque cloud: ``n_reference`` points from the bundled ``ringach_nx``
+        and ``ringach_ny`` references (medians from Ringach 2002; their spread is an
+        assumption, so the cloud is labelled approximate).
+    n_reference : int
+        Number of reference points.
+    rng : None, int or numpy.random.Generator
+        For the reference points (default 0, so the figure is reproducible).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ValueError
+        If ``nx`` and ``ny`` differ in length or are not finite.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> ax = plot_nx_ny([0.3, 0.5], [0.4, 0.6], ax=ax)
+    >>> ax.get_xlabel()
+    'nx = σx · sf (cycles)'
+    >>> plt.close(fig)
+    """
+    nx = check_array("nx", nx, ndim=1, shape_doc="(n,)", dtype=np.float64)
+    ny = check_array("ny", ny, ndim=1, shape_doc="(n,)", dtype=np.float64)
+    if nx.shape != ny.shape:
+        raise ValueError(f"nx and ny must have the same length, got {nx.size} and {ny.size}")
+    ax = plt.gca() if ax is None else ax
+    if reference:
+        gen = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+        rx, ry = reference_distribution("ringach_nx"), reference_distribution("ringach_ny")
+        ax.scatter(rx.sample(n_reference, rng=gen), ry.sample(n_reference, rng=gen), s=8,
+                   color="0.7", label=f"macaque (approx.; {rx.source.split(',')[0]} "
+                                      f"{rx.source.split(',')[1].split()[0]})")
+    ax.scatter(nx, ny, s=14, color="C3", label=f"{label} (n={nx.size})")
+    top = max(1.5, float(np.max(np.r_[nx, ny])) * 1.05)
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_aspect("equal")
+    ax.set_xlabel("nx = σx · sf (cycles)")
+    ax.set_ylabel("ny = σy · sf (cycles)")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_invariance(amounts, correlations: Mapping[str, object], *, transform: str = "shift",
+                    units: str = "deg", ax=None):
+    """Invariance curves: response correlation against the amount of a transform, per layer.
+
+    Parameters
+    ----------
+    amounts : array_like of shape (k,)
+        Transform amounts (e.g. shifts in degrees, rotations in degrees, scale factors).
+    correlations : mapping of str to array_like of shape (k,) or (n_units, k)
+        Per layer, the correlation between responses to the original and transformed
+        stimuli; with units, the mean is drawn with a ±1 s.e.m. band.
+    transform : str
+        Name of the transform, for the x label.
+    units : str
+        Units of ``amounts``, for the x label ("" for none).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One line per layer, labelled with the layer name.
+
+    Raises
+    ------
+    ValueError
+        If a curve's length differs from ``amounts`` or values are not finite.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> ax = plot_invariance([0, 1, 2], {"simple": [1, 0.2, 0.0], "complex": [1, 0.8, 0.5]},
+    ...                      ax=ax)
+    >>> ax.get_legend_handles_labels()[1]
+    ['simple', 'complex']
+    >>> plt.close(fig)
+    """
+    amounts = check_array("amounts", amounts, ndim=1, shape_doc="(k,)", dtype=np.float64)
+    if not isinstance(correlations, Mapping) or not correlations:
+        raise ValueError("correlations must be a non-empty mapping of layer name to curves")
+    ax = plt.gca() if ax is None else ax
+    for name, curve in correlations.items():
+        c = check_array(f"correlations[{name!r}]", curve, ndim=(1, 2), dtype=np.float64)
+        if c.shape[-1] != amounts.size:
+            raise ValueError(f"correlations[{name!r}] has {c.shape[-1]} values per curve but "
+                             f"amounts has {amounts.size}")
+        if c.ndim == 2:
+            mean = c.mean(axis=0)
+            sem = c.std(axis=0, ddof=1) / np.sqrt(c.shape[0]) if c.shape[0] > 1 else 0 * mean
+            (line,) = ax.plot(amounts, mean, marker="o", label=name)
+            ax.fill_between(amounts, mean - sem, mean + sem, color=line.get_color(), alpha=0.2)
+        else:
+            ax.plot(amounts, c, marker="o", label=name)
+    ax.set_xlabel(f"{transform} ({units})" if units else transform)
+    ax.set_ylabel("response correlation with original")
+    ax.axhline(0.0, color="0.8", linewidth=0.8, zorder=0)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_cka_matrix(matrix, row_labels: Sequence[str], col_labels: Sequence[str] | None = None,
+                    *, ax=None, annotate: bool = True, title: str | None = None):
+    """Heatmap of a CKA (or any similarity) matrix between layers.
+
+    Parameters
+    ----------
+    matrix : array_like of shape (r, c)
+        E.g. :func:`analysis.compare.cka_matrix`; values in [0, 1] are drawn on a fixed
+        0–1 colour scale.
+    row_labels : sequence of str
+        ``r`` labels (layer names).
+    col_labels : sequence of str, optional
+        ``c`` labels; default ``row_labels``.
+    ax : matplotlib Axes, optional
+    annotate : bool
+        Write each value in its cell.
+    title : str, optional
+        Axes title; default "linear CKA".
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        With one image and a colour bar.
+
+    Raises
+    ------
+    ValueError
+        If the matrix is not 2-D or finite, or the labels do not match its shape.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> ax = plot_cka_matrix([[1.0, 0.4], [0.4, 1.0]], ["simple", "complex"], ax=ax)
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['simple', 'complex']
+    >>> plt.close(fig)
+    """
+    m = check_array("matrix", matrix, ndim=2, shape_doc="(r, c)", dtype=np.float64)
+    rows = [str(s) for s in row_labels]
+    cols = rows if col_labels is None else [str(s) for s in col_labels]
+    if len(rows) != m.shape[0] or len(cols) != m.shape[1]:
+        raise ValueError(f"labels ({len(rows)} rows, {len(cols)} columns) must match the "
+                         f"matrix shape {m.shape}")
+    ax = plt.gca() if ax is None else ax
+    image = ax.imshow(m, vmin=0.0, vmax=1.0, cmap="viridis")
+    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right")
+    ax.set_yticks(range(len(rows)), rows)
+    if annotate:
+        for i in range(m.shape[0]):
+            for j in range(m.shape[1]):
+                ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                        color="white" if m[i, j] < 0.5 else "black")
+    ax.set_title("linear CKA" if title is None else title)
+    return ax
