@@ -34,6 +34,7 @@ from analysis.rf_figures import (
     plot_rf_mosaic,
 )
 from analysis.runner import run_protocol
+from analysis.sweeps import SweepError, cell_key, load_sweep, orientation_summary, sweep
 from analysis.tuning import (
     circular_variance,
     dsi,
@@ -61,7 +62,9 @@ __all__ = [
     "Recording",
     "ReferenceDistribution",
     "STCResult",
+    "SweepError",
     "SimilarityScore",
+    "cell_key",
     "cka",
     "cka_matrix",
     "contrast_response",
@@ -72,6 +75,7 @@ __all__ = [
     "grating_rf_mapping",
     "lifetime_sparseness",
     "list_references",
+    "load_sweep",
     "modulation_ratio",
     "naka_rushton",
     "plot_cka_matrix",
@@ -88,6 +92,7 @@ __all__ = [
     "size_tuning",
     "sparse_noise_maps",
     "spike_triggered_covariance",
+    "sweep",
     "circular_variance",
     "dsi",
     "fit_double_von_mises",
@@ -97,6 +102,7 @@ __all__ = [
     "global_osi",
     "orientation_bandwidth",
     "orientation_tuning",
+    "orientation_summary",
     "osi",
     "plot_property_histogram",
     "plot_tuning_curve",
