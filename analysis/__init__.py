@@ -1,7 +1,16 @@
 """Running protocols through models and measuring the responses."""
 
 from analysis.compare import cka, cka_matrix, rdm, rsa
+from analysis.decoding import (
+    Evaluation,
+    LinearClassifier,
+    decode,
+    evaluate,
+    fit_linear_classifier,
+    wilson_interval,
+)
 from analysis.gabor_fit import GaborFit, fit_gabor, fit_gabors
+from analysis.invariance import tolerance_correlations, tolerance_curve, transform_images
 from analysis.modulation import fano_factor, lifetime_sparseness, modulation_ratio, psth
 from analysis.receptive_fields import (
     ReceptiveFields,
@@ -56,6 +65,15 @@ from analysis.tuning import (
 from analysis.tuning_figures import plot_property_histogram, plot_tuning_curve, plot_tuning_grid
 
 __all__ = [
+    "Evaluation",
+    "LinearClassifier",
+    "decode",
+    "evaluate",
+    "fit_linear_classifier",
+    "tolerance_correlations",
+    "tolerance_curve",
+    "transform_images",
+    "wilson_interval",
     "GaborFit",
     "NakaRushtonFit",
     "ReceptiveFields",

@@ -3,10 +3,28 @@
 from v1model.base import Model
 from v1model.cells import divisive_normalization, energy, half_wave, max_pool
 from v1model.gabor import GaborBank, gabor_kernel
+from v1model.hmax import (
+    HMAX,
+    C1Stage,
+    C2Stage,
+    S1Stage,
+    S2Stage,
+    imprint_prototypes,
+    load_prototypes,
+    save_prototypes,
+)
 from v1model.population import sample_population
 from v1model.v1 import V1Model
 
 __all__ = [
+    "C1Stage",
+    "C2Stage",
+    "HMAX",
+    "S1Stage",
+    "S2Stage",
+    "imprint_prototypes",
+    "load_prototypes",
+    "save_prototypes",
     "GaborBank",
     "Model",
     "V1Model",
