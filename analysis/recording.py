@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from stimuli._io import load_npz, save_npz
-from stimuli._validation import check_array, check_positive
+from stimuli._validation import check_array, check_index, check_positive
 from stimuli.table import Table
 
 _KIND = "recording"
@@ -190,7 +190,7 @@ class Recording:
         >>> rec.select_units([True, False, True]).responses.tolist()
         [[0.0, 2.0], [3.0, 5.0]]
         """
-        idx = _as_index("index", index, self.n_units, "units")
+        idx = check_index("index", index, self.n_units, "units")
         return Recording(
             self.conditions,
             self.responses[:, idx],
@@ -224,7 +224,7 @@ class Recording:
         >>> rec.select_stimuli(rec.conditions["sf"] > 1).n_stimuli
         2
         """
-        idx = _as_index("index", index, self.n_stimuli, "stimuli")
+        idx = check_index("index", index, self.n_stimuli, "stimuli")
         return Recording(self.conditions.take(idx), self.responses[idx], self.unit_info, self.meta)
 
     # ------------------------------------------------------------------ input/output
@@ -355,28 +355,4 @@ def _normalise_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
     for key in _STANDARD_META:
         out.setdefault(key, {} if key == "protocol_params" else None)
     return out
-
-
-def _as_index(name: str, index: Any, length: int, what: str) -> np.ndarray:
-    """An integer index array into ``length`` items from ints or a boolean mask."""
-    arr = np.asarray(index)
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    if arr.dtype == np.bool_:
-        if len(arr) != length:
-            raise ValueError(f"{name} as a boolean mask must have length {length}, got {len(arr)}")
-        arr = np.flatnonzero(arr)
-    elif arr.size and not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"{name} must be integers or a boolean mask, got dtype {arr.dtype}")
-    if arr.size == 0:
-        raise ValueError(f"{name} selects no {what}")
-    arr = arr.astype(np.intp)
-    bad = (arr < -length) | (arr >= length)
-    if np.any(bad):
-        raise IndexError(
-            f"{name} value {int(arr[bad][0])} is out of range for {length} {what}"
-        )
-    return np.where(arr < 0, arr + length, arr)
 

@@ -142,3 +142,26 @@ def check_display(display: Any, name: str = "display") -> Any:
     if not isinstance(display, Display):
         raise TypeError(f"{name} must be a stimuli.display.Display, got {type(display).__name__}")
     return display
+
+
+def check_index(name: str, index: Any, length: int, what: str = "items", *,
+                allow_empty: bool = False) -> np.ndarray:
+    """Integer indices into ``length`` items from ints (negative allowed) or a boolean mask."""
+    arr = np.asarray(index)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if arr.dtype == np.bool_:
+        if len(arr) != length:
+            raise ValueError(f"{name} as a boolean mask must have length {length}, got {len(arr)}")
+        arr = np.flatnonzero(arr)
+    elif arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must be integers or a boolean mask, got dtype {arr.dtype}")
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} selects no {what}")
+    arr = arr.astype(np.intp)
+    bad = (arr < -length) | (arr >= length)
+    if np.any(bad):
+        raise IndexError(f"{name} value {int(arr[bad][0])} is out of range for {length} {what}")
+    return np.where(arr < 0, arr + length, arr)

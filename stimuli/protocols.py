@@ -40,6 +40,7 @@ from stimuli._validation import (
     check_array,
     check_choice,
     check_display,
+    check_index,
     check_int,
     check_nonnegative,
     check_positive,
@@ -232,7 +233,7 @@ class Protocol:
         ((3, 8, 8), (8, 8))
         """
         scalar = isinstance(index, numbers.Integral) and not isinstance(index, bool)
-        idx = _as_index(index, len(self))
+        idx = check_index("index", index, len(self), "stimuli", allow_empty=True)
         shape = self.stimulus_shape
         out = np.empty((len(idx), *shape), dtype=np.float32)
         for k, i in enumerate(idx):
@@ -1281,22 +1282,3 @@ def _format(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_format(v) for v in value) + "]"
     return repr(value)
-
-
-def _as_index(index: Any, length: int) -> np.ndarray:
-    arr = np.asarray(index)
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    if arr.ndim != 1:
-        raise ValueError(f"index must be 1-D, got shape {arr.shape}")
-    if arr.dtype == np.bool_:
-        if len(arr) != length:
-            raise ValueError(f"index as a boolean mask must have length {length}, got {len(arr)}")
-        return np.flatnonzero(arr)
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"index must be integers or a boolean mask, got dtype {arr.dtype}")
-    arr = arr.astype(np.intp)
-    bad = (arr < -length) | (arr >= length)
-    if np.any(bad):
-        raise IndexError(f"index {int(arr[bad][0])} is out of range for {length} stimuli")
-    return np.where(arr < 0, arr + length, arr)

@@ -278,7 +278,7 @@ def test_protocols_pickle_for_process_pools():
         (lambda: white_noise_sequence(DISPLAY, 3, check_size=0.1), ValueError, "check_size"),
         (lambda: white_noise_sequence(DISPLAY, 3, rng="seed"), TypeError, "rng must be"),
         (lambda: contrast_response(DISPLAY).batches(0), ValueError, "batch_size must be >= 1"),
-        (lambda: contrast_response(DISPLAY).stimuli([100]), IndexError, "index 100"),
+        (lambda: contrast_response(DISPLAY).stimuli([100]), IndexError, "index value 100"),
         (lambda: contrast_response(DISPLAY).stimuli([0.5]), TypeError, "index must be integers"),
         (lambda: Protocol("p", DISPLAY, {"a": [1]}, len, kind="sound"), ValueError,
          "kind must be one of"),
