@@ -14,6 +14,7 @@ from v1model.hmax import (
     save_prototypes,
 )
 from v1model.population import sample_population
+from v1model.spiking import SpikeTrains, SpikingV1
 from v1model.v1 import V1Model
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "HMAX",
     "S1Stage",
     "S2Stage",
+    "SpikeTrains",
+    "SpikingV1",
     "imprint_prototypes",
     "load_prototypes",
     "save_prototypes",
