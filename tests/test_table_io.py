@@ -48,3 +48,12 @@ def test_interrupted_write_keeps_old_file(tmp_path):
         raise RuntimeError("interrupted")
     assert path.read_text() == "old"
     assert os.listdir(tmp_path) == ["keep.txt"]
+
+
+def test_atomic_files_get_ordinary_permissions(tmp_path):
+    path = tmp_path / "perm.txt"
+    with _io.atomic_open(path) as fh:
+        fh.write("x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (path.stat().st_mode & 0o777) == 0o666 & ~mask
