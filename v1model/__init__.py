@@ -2,6 +2,7 @@
 
 from v1model.base import Model
 from v1model.cells import divisive_normalization, energy, half_wave, max_pool
+from v1model.cnn import CNN, Network, load_pretrained_cnn, train_default_cnn
 from v1model.gabor import GaborBank, gabor_kernel
 from v1model.hmax import (
     HMAX,
@@ -19,6 +20,10 @@ from v1model.v1 import V1Model
 
 __all__ = [
     "C1Stage",
+    "CNN",
+    "Network",
+    "load_pretrained_cnn",
+    "train_default_cnn",
     "C2Stage",
     "HMAX",
     "S1Stage",
