@@ -43,8 +43,11 @@ def test_tuning_writes_tables_figures_and_summary(tmp_path):
         (["tuning", "--population", "mouse"], "invalid choice"),
         (["gallery", "--ppd", "nan"], "positive"),
         (["no-such-command"], "invalid choice"),
+        (["compare", "--models", ","], "comma-separated"),
+        (["train-cnn", "--epochs", "0"], ">= 1"),
     ],
-    ids=["negative-ppd", "non-integer-size", "unknown-population", "nan-ppd", "unknown-command"],
+    ids=["negative-ppd", "non-integer-size", "unknown-population", "nan-ppd", "unknown-command",
+         "empty-model-list", "zero-epochs"],
 )
 def test_bad_arguments_are_usage_errors(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:
@@ -61,3 +64,9 @@ def test_out_must_not_be_a_file(tmp_path, capsys):
         main(["gallery", "--out", str(target)])
     assert exc.value.code == 2
     assert "is a file" in capsys.readouterr().err
+
+
+def test_unknown_model_is_an_error_naming_the_choices(tmp_path, capsys):
+    assert main(["compare", "--out", str(tmp_path), "--models", "alexnet", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "models" in err and "v1" in err and "Traceback" not in err

@@ -99,6 +99,61 @@ def _cmd_tuning(args: argparse.Namespace) -> int:
     return 0
 
 
+def _csv_list(text: str) -> list[str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}")
+    return items
+
+
+def _print_written(title: str, written: dict) -> None:
+    print(title)
+    for key, value in written.items():
+        if isinstance(value, (list, tuple)):
+            print(f"  {key}:")
+            for p in value:
+                print(f"    {p}")
+        else:
+            print(f"  {key}: {value}")
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from v1model._compare_job import run_compare_job
+
+    out = _prepare_out(args.out)
+    written = run_compare_job(out, quick=args.quick, models=args.models, layers=args.layers,
+                              progress=not args.no_progress, seed=args.seed)
+    _print_written(f"comparison report written to {out} (open report.html in a browser)",
+                   written)
+    return 0
+
+
+def _cmd_claims(args: argparse.Namespace) -> int:
+    from v1model._claims_job import run_claims_job
+
+    out = _prepare_out(args.out)
+    written = run_claims_job(out, quick=args.quick, progress=not args.no_progress,
+                             seed=args.seed)
+    _print_written(f"claims pages written to {out} (open index.html in a browser)", written)
+    return 0
+
+
+def _cmd_train_cnn(args: argparse.Namespace) -> int:
+    import time
+
+    from v1model.cnn import train_default_cnn
+
+    out = _prepare_out(args.out)
+    path = os.path.join(out, "cnn_default.npz")
+    start = time.perf_counter()
+    options = {} if args.epochs is None else {"epochs": args.epochs}
+    model = train_default_cnn(args.seed, path=path, progress=not args.no_progress, **options)
+    seconds = time.perf_counter() - start
+    print(f"trained {model!r} in {seconds:.0f} s (seed {args.seed})")
+    print(f"weights written to {path} (+ .json metadata); load with v1model.cnn.CNN.load(path)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="v1model",
@@ -133,6 +188,41 @@ def build_parser() -> argparse.ArgumentParser:
                    help="complex cells: quadrature energy or max pooling (default energy)")
     p.add_argument("--seed", type=int, default=0, help="seed for population sampling")
     p.set_defaults(func=_cmd_tuning)
+
+    p = sub.add_parser("compare", help="every model through one protocol battery; one report",
+                       description="Run the default protocol battery (orientation x phase x "
+                                   "sf in c/deg, sf tuning, size tuning in deg, RF mapping, "
+                                   "drifting gratings in Hz for the spiking layer) through the "
+                                   "V1 model, HMAX, the spiking layer and the pretrained CNN; "
+                                   "write report.html, summary.json and the recordings.")
+    _add_common_args(p)
+    p.add_argument("--quick", action="store_true",
+                   help="a smaller battery (fewer units and conditions) for a first look")
+    p.add_argument("--models", type=_csv_list, default=None,
+                   help="comma-separated model names (default: all)")
+    p.add_argument("--layers", type=_csv_list, default=None,
+                   help="comma-separated layer names to keep (default: each model's defaults)")
+    p.add_argument("--seed", type=int, default=0, help="seed for every random draw")
+    p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("claims", help="why CNNs work: each common claim as an experiment",
+                       description="Run the seven claims (hierarchy, edge detectors, pooling, "
+                                   "rotation, weight sharing, FC layers, Hubel-Wiesel) and write "
+                                   "one page per claim with its figure, numbers and verdict.")
+    _add_common_args(p)
+    p.add_argument("--quick", action="store_true", help="small networks and datasets")
+    p.add_argument("--seed", type=int, default=0, help="seed for every random draw")
+    p.set_defaults(func=_cmd_claims)
+
+    p = sub.add_parser("train-cnn", help="retrain the shipped CNN from its seed",
+                       description="Train the default CNN architecture on the package's "
+                                   "datasets (deterministic given --seed) and write its weights "
+                                   "to --out/cnn_default.npz with JSON metadata.")
+    _add_common_args(p)
+    p.add_argument("--seed", type=int, default=0, help="training seed (default 0 = shipped)")
+    p.add_argument("--epochs", type=_positive_int, default=None,
+                   help="training epochs (default: the shipped recipe's)")
+    p.set_defaults(func=_cmd_train_cnn)
 
     p = sub.add_parser("protocols", help="list the stimulus protocols and their defaults",
                        description="List every protocol with its default parameters "

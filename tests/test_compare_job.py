@@ -1,0 +1,237 @@
+"""The ``v1model compare`` job: report, summary and recordings of a (tiny) battery run.
+
+The main run uses a battery smaller than ``--quick`` (patched in) so the whole file
+stays fast; what is tested is the machinery — every figure in a self-contained
+report, a strict-JSON summary, loadable recordings, models that cannot run reported
+rather than skipped, and argument errors that name the parameter.  The real quick
+run is the ``slow`` test at the end.
+"""
+
+import base64
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import v1model._compare_job as job
+from analysis.recording import Recording
+from stimuli._io import load_npz
+
+#: Smaller than QUICK_BATTERY: enough stimuli for every fit (>= 5 orientations and sfs).
+TINY = dataclasses.replace(
+    job.QUICK_BATTERY, name="tiny", size=40, orientations=(0.0, 30.0, 60.0, 90.0, 120.0, 150.0),
+    phases=(0.0, 90.0, 180.0, 270.0), sfs=(2.0,), sf_values=(0.5, 1.0, 2.0, 4.0, 6.0),
+    sf_orientations=(0.0, 90.0), size_orientations=(0.0,), size_sfs=(2.0,), rf_grid=10,
+    rf_extent=1.25, n_natural=12, n_invariance=2, shifts=(0.0, 0.5), n_boot=20, curve_units=2,
+    mosaic_units=4)
+
+
+def _small_hmax(battery, seed):
+    """HMAX with Serre's six smallest S1 sizes (three C1 bands): same code, less work."""
+    from v1model.hmax import HMAX
+
+    return HMAX(battery.display(), s1={"sizes": (7, 9, 11, 13, 15, 17)},
+                c1={"pool_sizes": (8, 10, 12), "pool_steps": (4, 5, 6)})
+
+
+#: Without ``models``, the models owning these layers run (the spiking one is made
+#: unavailable, so it must be reported as not run).
+LAYERS = ["v1:simple", "v1:complex", "hmax:S1", "cnn:conv1", "spiking:simple"]
+
+
+def _fake_cnn(battery, seed):
+    """An untrained CNN on the package's default 32 x 32 display (no shipped weights needed)."""
+    from v1model.cnn import CNN, DEFAULT_DISPLAY, Network, default_cnn_spec
+
+    return CNN(Network.from_spec(default_cnn_spec(3), rng=0), DEFAULT_DISPLAY)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """V1, a small HMAX and an untrained CNN (fixed 32 px display); spiking unavailable."""
+    out = tmp_path_factory.mktemp("compare")
+    registry = dict(job.REGISTRY)
+    registry["cnn"] = dataclasses.replace(registry["cnn"], build=_fake_cnn, check=None)
+    registry["hmax"] = dataclasses.replace(registry["hmax"], build=_small_hmax)
+    registry["spiking"] = dataclasses.replace(registry["spiking"],
+                                              check=lambda: "disabled by the test")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(job, "QUICK_BATTERY", TINY)
+        mp.setattr(job, "REGISTRY", registry)
+        written = job.run_compare_job(str(out), quick=True, progress=False, seed=1,
+                                      layers=LAYERS)
+    summary = json.loads((out / "compare" / "summary.json").read_text(),
+                         parse_constant=lambda c: pytest.fail(f"summary holds {c}"))
+    report = (out / "compare" / "report.html").read_text()
+    return out / "compare", written, summary, report
+
+
+def _expected_figures(summary):
+    layers = [(m, layer) for m, entry in summary["models"].items() for layer in entry["layers"]]
+    rf = [(m, layer) for m, layer in layers
+          if "receptive_fields" in summary["models"][m]["layers"][layer]]
+    invariance = [m for m, entry in summary["models"].items()
+                  if any("translation_tolerance" in v for v in entry["layers"].values())]
+    return (len(layers)                 # tuning curves, one figure per layer
+            + len(job._HISTOGRAM_PROPERTIES)  # one histogram figure per property
+            + 2 * len(rf) + (1 if rf else 0)  # RF mosaic + Gabor fit per layer; nx-ny
+            + 1                         # F1/F0
+            + (1 if invariance else 0)  # tolerance curves
+            + 1)                        # CKA
+
+
+def test_every_model_layer_is_in_the_summary(tiny_run):
+    _, written, summary, _ = tiny_run
+    assert list(summary["models"]) == ["v1", "hmax", "cnn"]
+    assert {m: list(e["layers"]) for m, e in summary["models"].items()} == {
+        "v1": ["simple", "complex"], "hmax": ["S1"], "cnn": ["conv1"]}
+    assert summary["not_run"] == {"spiking": "disabled by the test"}
+    assert written["not_run"] == summary["not_run"]
+    assert summary["models"]["cnn"]["display"]["shape"] == [32, 32]
+    assert summary["models"]["v1"]["display"]["shape"] == [40, 40]
+
+
+def test_report_embeds_every_figure(tiny_run):
+    folder, written, summary, report = tiny_run
+    sources = re.findall(r'<img [^>]*src="([^"]+)"', report)
+    assert len(re.findall(r"<img\b", report)) == len(sources)
+    assert len(sources) == len(summary["figures"]) == _expected_figures(summary)
+    assert len(written["figures"]) == len(sources)
+    for src in sources:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    # self-contained: no links to other files or the network
+    assert not re.search(r'(src|href)="(?!data:)', report)
+    for fig in summary["figures"]:
+        assert f'alt="{fig["name"]}"' in report
+        assert (folder / fig["file"]).is_file()
+
+
+def test_report_says_which_model_did_not_run(tiny_run):
+    report = tiny_run[3]
+    assert "Not run:" in report and "disabled by the test" in report
+
+
+def test_summary_has_units_medians_and_scores_with_intervals(tiny_run):
+    summary = tiny_run[2]
+    simple = summary["models"]["v1"]["layers"]["simple"]
+    assert simple["n_units"] == 144  # 12 orientations x 3 sfs x 4 phases, centre position
+    assert simple["n_responsive"] == 144
+    score = simple["similarity_to_macaque"]["circular_variance"]
+    assert 0.0 <= score["ci"][0] <= score["score"] <= score["ci"][1] <= 1.0
+    assert score["n"] == simple["n_used"]["circular_variance"]
+    # the V1 model's Gabor fits recover its own nx = ny = 0.5 from the measured maps
+    assert simple["receptive_fields"]["fit_source"] == "measured"
+    np.testing.assert_allclose([simple["medians"]["ringach_nx"], simple["medians"]["ringach_ny"]],
+                               0.5, atol=0.1)
+    # full-wave rectified HMAX S1 units have no ON - OFF map: its own kernels are fitted
+    assert summary["models"]["hmax"]["layers"]["S1"]["receptive_fields"]["fit_source"] == \
+        "kernels"
+    # energy complex cells are unmodulated over phase, rectified simple cells modulated
+    complex_ = summary["models"]["v1"]["layers"]["complex"]
+    assert complex_["medians"]["modulation_ratio"] < 0.2 < 1.0 < simple["medians"][
+        "modulation_ratio"]
+    labels = summary["cka"]["labels"]
+    matrix = np.array(summary["cka"]["matrix"])
+    assert matrix.shape == (4, 4) == (len(labels), len(labels))
+    np.testing.assert_allclose(np.diag(matrix), 1.0, atol=1e-6)
+
+
+def test_recordings_load(tiny_run):
+    folder, written, summary, _ = tiny_run
+    assert summary["recordings"]
+    for rel in summary["recordings"]:
+        path = folder / rel
+        if rel.endswith("_rf_maps.npz"):
+            arrays, meta = load_npz(path, "v1model.compare.rf_maps")
+            assert arrays["maps"].ndim == 3 and meta["fit_source"] in ("measured", "kernels")
+            continue
+        rec = Recording.load(path)
+        model, layer = rel.split("/")[-1].split("_")[:2]
+        assert rec.meta["layer"] == layer
+        assert rec.n_units == summary["models"][model]["layers"][layer]["n_units"]
+    size = Recording.load(folder / "recordings" / "v1_complex_size.npz")
+    assert {"radius", "orientation", "sf", "phase"} <= set(size.conditions.names)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"models": ["v2"]}, r"models must be one of 'v1', 'hmax', 'spiking', 'cnn'; got 'v2'"),
+    ({"models": []}, r"models must not be empty"),
+    ({"models": ["v1", "v1"]}, r"models lists a name twice"),
+    ({"layers": ["S3"]}, r"layers must be one of .*'v1:simple'"),
+    ({"models": ["hmax"], "layers": ["simple"]}, r"select no layer of model 'hmax'"),
+    ({"models": ["v1"], "layers": ["simple", "conv1"]}, r"\['conv1'\] belong to none"),
+], ids=["unknown-model", "no-models", "repeated-model", "unknown-layer", "layer-not-in-model",
+        "layer-of-unselected-model"])
+def test_bad_arguments_name_the_parameter(tmp_path, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        job.run_compare_job(str(tmp_path), progress=False, **kwargs)
+    assert not (tmp_path / "compare").exists()
+
+
+def test_a_named_model_that_cannot_run_raises(tmp_path, monkeypatch):
+    registry = dict(job.REGISTRY)
+    registry["hmax"] = dataclasses.replace(registry["hmax"], check=lambda: "no weights")
+    monkeypatch.setattr(job, "REGISTRY", registry)
+    with pytest.raises(ValueError, match="'hmax' cannot run here: no weights"):
+        job.run_compare_job(str(tmp_path), models=["hmax"], progress=False)
+    # not named, but nothing else selected: still an error, before anything is written
+    with pytest.raises(ValueError, match="no selected model can run here: 'hmax': no weights"):
+        job.run_compare_job(str(tmp_path), layers=["C1"], progress=False)
+    assert not (tmp_path / "compare").exists()
+
+
+@pytest.mark.parametrize(("kwargs", "error"), [
+    ({"quick": "yes"}, TypeError), ({"progress": 1}, TypeError), ({"seed": -1}, ValueError),
+    ({"models": [3]}, TypeError)], ids=["quick", "progress", "seed", "model-type"])
+def test_bad_argument_types(tmp_path, kwargs, error):
+    with pytest.raises(error):
+        job.run_compare_job(str(tmp_path), **kwargs)
+
+
+def test_model_availability_names_the_reason():
+    assert job.model_availability(["v1"]) == {"v1": None}
+    with pytest.raises(ValueError, match="models must be one of"):
+        job.model_availability(["alexnet"])
+
+
+@pytest.mark.slow
+def test_quick_run_of_every_available_model(tmp_path):
+    written = job.run_compare_job(str(tmp_path), quick=True, progress=False)
+    summary = json.loads(Path(written["summary"]).read_text())
+    ran = [m for m in job.REGISTRY if m not in written["not_run"]]
+    assert list(summary["models"]) == ran
+    report = Path(written["report"]).read_text()
+    assert len(re.findall(r"<img\b", report)) == _expected_figures(summary)
+
+
+def test_workers_draw_what_this_process_draws_and_report_errors():
+    good = job._FigureJob("cka", "cka", "", None, job._draw_cka,
+                          {"matrix": np.eye(2), "labels": ["a", "b"], "title": "t"})
+    bad = dataclasses.replace(good, name="bad", kwargs=dict(good.kwargs, labels=["a"]))
+    here = job._collect(job._draw_all(job._Workers(0), [good]))
+    workers = job._Workers(1)
+    try:
+        drawn = job._draw_all(workers, [good, bad])
+        assert drawn[0][1].result()[0] == here[0]["png"]
+        with pytest.raises(RuntimeError, match="(?s)drawing figure 'bad' failed.*must match"):
+            job._collect(drawn)
+    finally:
+        workers.close()
+    assert workers.workers == []
+
+
+def test_tasks_of_a_dead_worker_run_here_and_are_reported(capsys):
+    workers = job._Workers(1)
+    proc = workers.workers[0][0]
+    proc.kill()
+    proc.wait()
+    try:
+        slot = workers.submit("spreading", job._spread, indices=np.arange(5), k=2)
+        assert slot.result() == [0, 4]
+    finally:
+        workers.close()
+    assert "worker process exited early" in capsys.readouterr().err

@@ -1,0 +1,1848 @@
+"""The ``v1model compare`` job: one protocol battery through every model, one report.
+
+Kept apart from the argument parsing in :mod:`v1model.cli` so scripts can call
+:func:`run_compare_job` directly.  (A model never imports ``analysis``; this job is
+an application that uses both, like the CLI.)
+
+The models are entries of :data:`REGISTRY` — name → how to build the model, which
+of its layers can be compared, which protocols of the battery it runs and how its
+receptive fields are mapped — so a new model family is one more entry.  An entry
+whose module (or data, such as the CNN's pretrained weights) is missing is never
+skipped silently: asking for it by name raises, and a run over the default models
+lists it as *not run*, with the reason, in ``summary.json``, at the top of the
+report and on stderr.
+
+The battery (sizes in :data:`DEFAULT_BATTERY` and :data:`QUICK_BATTERY`):
+
+* **orientation** — static gratings, orientation × phase × sf (Marques, Schrimpf &
+  DiCarlo 2021): preferred orientation, circular variance, half-bandwidth; F1/F0
+  over phase for static models.
+* **sf** — static gratings, sf × orientation × phase: peak sf and bandwidth.
+* **size** — gratings in apertures of growing radius at a few orientations and sfs;
+  each unit's curve at its best orientation and sf: surround suppression index and
+  grating summation field (Cavanaugh, Bair & Movshon 2002).
+* **rf** — single light and dark squares on a grid around the display centre
+  (:func:`stimuli.protocols.rf_mapping`, ``method="sparse_noise"``); ON − OFF maps,
+  2-D Gabor fits and Ringach's (2002) nx, ny.
+* **drifting** — drifting gratings, direction × sf (spiking layer): F1/F0 at the
+  stimulus temporal frequency (Skottun et al. 1991) and direction tuning.
+* **invariance** — translation tolerance curves on natural-image patches
+  (:mod:`analysis.invariance`), for models with a retinotopic map of positions.
+* **CKA** — linear CKA between every compared layer's centre units on one shared set
+  of natural-image patches (rendered in degrees, so models with smaller displays see
+  the central part of the same patches).
+
+Units are recorded with ``units="centre"``: every channel at the map position nearest
+the display centre.
+
+Figures are drawn, and receptive fields fitted, in two worker processes (fresh
+interpreters fed through pipes, so nothing of the calling script is re-run in them)
+while the next model runs; with one core everything runs in the calling process.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import importlib
+import io
+import json
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from stimuli._io import atomic_open, save_npz
+from stimuli._validation import check_choice, check_int
+from stimuli.display import Display
+
+__all__ = ["BATTERY_STEPS", "DEFAULT_BATTERY", "QUICK_BATTERY", "REGISTRY", "Battery",
+           "ModelEntry", "model_availability", "run_compare_job"]
+
+#: Steps of the battery a registry entry can list (see the module docstring).
+BATTERY_STEPS = ("orientation", "sf", "size", "rf", "drifting")
+
+
+@dataclass(frozen=True)
+class Battery:
+    """How large the protocol battery is (one instance for the default run, one for quick).
+
+    Angles are in degrees, spatial frequencies in c/deg, temporal frequency in Hz,
+    durations in seconds, sizes in degrees unless stated.
+
+    Attributes
+    ----------
+    name : str
+        ``"default"`` or ``"quick"``.
+    size : int
+        Side in pixels of the square display of the models that accept any display
+        (the V1 model, HMAX, the spiking layer).  Models with a fixed input (the CNN)
+        keep theirs.
+    pixels_per_degree : float
+        Of that display.
+    v1_stride : int
+        Map stride of the V1 model (``units="centre"`` needs one position; the
+        invariance curves use the map).
+    orientations, phases, sfs : tuple of float
+        The orientation protocol.
+    sf_values, sf_orientations, sf_phases : tuple of float
+        The sf-tuning protocol.
+    size_orientations, size_sfs, size_phases : tuple of float
+        Size tuning runs one protocol per orientation × sf (default radii).
+    rf_grid : int
+        Squares per side of the RF-mapping grid.
+    rf_extent : float
+        Side in degrees of the mapped square (centred on the display).
+    drift_directions, drift_sfs : tuple of float
+        Drifting gratings (one protocol per sf).
+    drift_tf, drift_duration : float
+        Hz and seconds.
+    static_duration : float
+        Seconds each static image is shown to the spiking layer.
+    n_natural : int
+        Natural-image patches shown to every layer for CKA.
+    n_invariance : int
+        Patches for the tolerance curves.
+    shifts : tuple of float
+        Translations in degrees for the tolerance curves.
+    n_boot : int
+        Bootstrap resamples of each similarity score.
+    curve_units, mosaic_units : int
+        Units drawn per layer in the tuning-curve figures and RF mosaics.
+    """
+
+    name: str
+    size: int
+    pixels_per_degree: float
+    v1_stride: int
+    orientations: tuple[float, ...]
+    phases: tuple[float, ...]
+    sfs: tuple[float, ...]
+    sf_values: tuple[float, ...]
+    sf_orientations: tuple[float, ...]
+    sf_phases: tuple[float, ...]
+    size_orientations: tuple[float, ...]
+    size_sfs: tuple[float, ...]
+    size_phases: tuple[float, ...]
+    rf_grid: int
+    rf_extent: float
+    drift_directions: tuple[float, ...]
+    drift_sfs: tuple[float, ...]
+    drift_tf: float
+    drift_duration: float
+    static_duration: float
+    n_natural: int
+    n_invariance: int
+    shifts: tuple[float, ...]
+    n_boot: int
+    curve_units: int
+    mosaic_units: int
+
+    def display(self) -> Display:
+        """The square display of the models that accept any display."""
+        return Display((self.size, self.size), pixels_per_degree=self.pixels_per_degree)
+
+
+def _steps(start: float, stop: float, step: float) -> tuple[float, ...]:
+    return tuple(float(v) for v in np.arange(start, stop, step))
+
+
+def _marques_sfs(every: int, nyquist: float) -> tuple[float, ...]:
+    """Every ``every``-th of Marques et al.'s 22 log2-spaced sfs below ``nyquist``."""
+    from stimuli.protocols import MARQUES_SFS
+
+    return tuple(round(float(f), 4) for f in MARQUES_SFS[::every] if f < nyquist)
+
+
+#: The default run (goal: at most 3 minutes on 2 cores).
+DEFAULT_BATTERY = Battery(
+    name="default", size=64, pixels_per_degree=16.0, v1_stride=8,
+    orientations=_steps(0, 180, 15), phases=_steps(0, 360, 45), sfs=(1.0, 2.0, 4.0),
+    sf_values=_marques_sfs(2, 8.0), sf_orientations=_steps(0, 180, 30),
+    sf_phases=(0.0, 90.0, 180.0, 270.0),
+    size_orientations=(0.0, 45.0, 90.0, 135.0), size_sfs=(1.0, 2.0, 4.0),
+    size_phases=(0.0, 90.0, 180.0, 270.0),
+    rf_grid=16, rf_extent=2.0,
+    drift_directions=_steps(0, 360, 30), drift_sfs=(1.0, 2.0, 4.0), drift_tf=2.0,
+    drift_duration=1.0, static_duration=0.25,
+    n_natural=128, n_invariance=12, shifts=(0.0, 0.125, 0.25, 0.5, 1.0),
+    n_boot=200, curve_units=4, mosaic_units=16,
+)
+
+#: ``--quick`` (goal: at most 30 seconds on 2 cores): smaller display, fewer stimuli.
+QUICK_BATTERY = Battery(
+    name="quick", size=40, pixels_per_degree=16.0, v1_stride=8,
+    orientations=_steps(0, 180, 30), phases=(0.0, 90.0, 180.0, 270.0), sfs=(1.0, 2.0, 4.0),
+    sf_values=_marques_sfs(3, 8.0), sf_orientations=(0.0, 45.0, 90.0, 135.0),
+    sf_phases=(0.0, 90.0, 180.0, 270.0),
+    size_orientations=(0.0, 90.0), size_sfs=(2.0,), size_phases=(0.0, 90.0, 180.0, 270.0),
+    rf_grid=10, rf_extent=1.25,
+    drift_directions=_steps(0, 360, 45), drift_sfs=(1.0, 2.0, 4.0), drift_tf=2.0,
+    drift_duration=1.0, static_duration=0.2,
+    n_natural=40, n_invariance=4, shifts=(0.0, 0.25, 0.5, 1.0),
+    n_boot=100, curve_units=2, mosaic_units=9,
+)
+
+
+# ================================================================== the model registry
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model family of the comparison.
+
+    Attributes
+    ----------
+    name : str
+        Key used by ``models=`` and ``--models`` (e.g. ``"hmax"``).
+    title : str
+        Name shown in the report.
+    module : str
+        The module that must import for the entry to be available.
+    build : callable
+        ``build(battery, seed) -> model`` (the model interface of
+        :mod:`v1model.base`).  Raises ImportError or FileNotFoundError when the
+        module or its data is missing.
+    layers : tuple of str
+        Layers that can be compared (choices of ``layers=``).
+    default_layers : tuple of str
+        Layers compared when ``layers`` is not given.
+    steps, quick_steps : tuple of str
+        Battery steps (:data:`BATTERY_STEPS`) of the default and the quick run.
+    rf_layers : tuple of str
+        Layers whose receptive fields are mapped and fitted (step ``"rf"``).
+    kernels : callable, optional
+        ``kernels(model, layer) -> (list of 2-D arrays, pixels_per_degree)``: the
+        layer's own filters, one per channel (sizes may differ), fitted instead of the
+        measured maps when those carry no signed (ON − OFF) structure, e.g. full-wave
+        rectified HMAX S1 units.
+    invariance : bool
+        Whether translation tolerance curves apply (a retinotopic map of positions).
+    check : callable, optional
+        ``check() -> None or str``: after the module imports, the reason the entry
+        still cannot run (e.g. missing data), or None.
+    note : str
+        Shown in the report: what the entry leaves out and why.
+    """
+
+    name: str
+    title: str
+    module: str
+    build: Callable[[Battery, int], Any]
+    layers: tuple[str, ...]
+    default_layers: tuple[str, ...]
+    steps: tuple[str, ...]
+    quick_steps: tuple[str, ...]
+    rf_layers: tuple[str, ...] = ()
+    kernels: Callable[[Any, str], tuple[list[np.ndarray], float]] | None = None
+    invariance: bool = True
+    check: Callable[[], str | None] | None = None
+    note: str = ""
+
+
+def _build_v1(battery: Battery, seed: int):
+    from v1model.v1 import V1Model
+
+    return V1Model(battery.display(), stride=battery.v1_stride)
+
+
+def _build_hmax(battery: Battery, seed: int):
+    from v1model.hmax import HMAX
+
+    return HMAX(battery.display())
+
+
+def _build_spiking(battery: Battery, seed: int):
+    from v1model.spiking import SpikingV1
+
+    return SpikingV1(battery.display(), static_duration=battery.static_duration, rng=seed)
+
+
+def _build_cnn(battery: Battery, seed: int):
+    from v1model.cnn import load_pretrained_cnn
+
+    return load_pretrained_cnn()
+
+
+def _cnn_weights_missing() -> str | None:
+    from v1model.cnn import PRETRAINED_PATH
+
+    if not os.path.exists(PRETRAINED_PATH):
+        return f"the pretrained weights {PRETRAINED_PATH} are missing"
+    return None
+
+
+def _hmax_kernels(model: Any, layer: str) -> tuple[list[np.ndarray], float]:
+    """HMAX S1 filters at their own sizes, in the channel order of ``unit_info("S1")``."""
+    s1 = model.stages[0][1]
+    info = model.unit_info(layer)
+    return ([s1.kernels(int(scale))[list(s1.orientations).index(float(orientation))]
+             for scale, orientation in zip(info["scale"], info["orientation"], strict=True)],
+            float(model.display.pixels_per_degree))
+
+
+def _cnn_kernels(model: Any, layer: str) -> tuple[list[np.ndarray], float]:
+    """CNN first-layer kernels averaged over input channels."""
+    return list(model.filters(layer).mean(axis=1)), float(model.display.pixels_per_degree)
+
+
+#: Every model family of the comparison, in report order.
+REGISTRY: dict[str, ModelEntry] = {
+    "v1": ModelEntry(
+        name="v1", title="V1 model", module="v1model.v1", build=_build_v1,
+        layers=("simple", "complex"), default_layers=("simple", "complex"),
+        steps=("orientation", "sf", "size", "rf"), quick_steps=("orientation", "sf", "size", "rf"),
+        rf_layers=("simple",),
+        note="Default filter grid: 12 orientations × 1, 2, 4 c/deg × 4 phases, energy "
+             "complex cells."),
+    "hmax": ModelEntry(
+        name="hmax", title="HMAX", module="v1model.hmax", build=_build_hmax,
+        layers=("S1", "C1"), default_layers=("S1", "C1"),
+        steps=("orientation", "sf", "size", "rf"), quick_steps=("orientation", "sf", "size", "rf"),
+        rf_layers=("S1",), kernels=_hmax_kernels,
+        note="Serre et al. (2007) S1 and C1; S2/C2 need imprinted prototypes and are not "
+             "V1 stages, so they are not compared here."),
+    "spiking": ModelEntry(
+        name="spiking", title="Spiking V1", module="v1model.spiking", build=_build_spiking,
+        layers=("simple", "complex"), default_layers=("simple", "complex"),
+        steps=("orientation", "sf", "size", "drifting"), quick_steps=("orientation", "drifting"),
+        invariance=False,
+        note="LIF neurons at one RF position driven by the V1 model's filters: static "
+             "images are shown for a fixed time and spike counts averaged; F1/F0 comes from "
+             "drifting gratings. Its receptive fields are the V1 model's simple cells by "
+             "construction (not re-mapped), and with one position there is no map to "
+             "translate (no invariance curve)."),
+    "cnn": ModelEntry(
+        name="cnn", title="CNN (pretrained)", module="v1model.cnn", build=_build_cnn,
+        layers=("conv1", "pool1", "conv2", "pool2"), default_layers=("conv1", "conv2"),
+        steps=("orientation", "sf", "size", "rf"), quick_steps=("orientation", "sf", "size", "rf"),
+        rf_layers=("conv1",), kernels=_cnn_kernels, check=_cnn_weights_missing,
+        note="The shipped network on its own 32 × 32 display at 16 px/deg (2°), so its "
+             "size-tuning radii stop at the display's half-diagonal."),
+}
+
+
+def model_availability(names: Sequence[str] | None = None) -> dict[str, str | None]:
+    """Which registry entries can run here: name → None, or the reason they cannot.
+
+    Imports each entry's module and runs its ``check`` (the CNN entry's checks that
+    the shipped weights exist); nothing is built.
+
+    Parameters
+    ----------
+    names : sequence of str, optional
+        Entries to check; default all of :data:`REGISTRY`.
+
+    Returns
+    -------
+    dict of str to (str or None)
+
+    Raises
+    ------
+    ValueError
+        If a name is not in :data:`REGISTRY`.
+
+    Examples
+    --------
+    >>> model_availability(["v1"])
+    {'v1': None}
+    """
+    names = list(REGISTRY) if names is None else list(names)
+    out: dict[str, str | None] = {}
+    for name in names:
+        entry = REGISTRY[check_choice("models", name, REGISTRY)]
+        try:
+            importlib.import_module(entry.module)
+        except ImportError as exc:
+            out[name] = f"module {entry.module} cannot be imported ({exc})"
+            continue
+        out[name] = None if entry.check is None else entry.check()
+    return out
+
+
+def _selection(models: Any, layers: Any) -> dict[str, tuple[str, ...]]:
+    """Validated ``{model name: layers}`` in registry order."""
+    def as_list(name: str, value: Any) -> list[str]:
+        items = [value] if isinstance(value, str) else list(value)
+        if not items:
+            raise ValueError(f"{name} must not be empty; choices are "
+                             f"{', '.join(map(repr, _choices(name)))}")
+        for item in items:
+            if not isinstance(item, str):
+                raise TypeError(f"{name} must be strings, got {item!r}")
+        if len(set(items)) != len(items):
+            raise ValueError(f"{name} lists a name twice: {items}")
+        return items
+
+    chosen = list(REGISTRY) if models is None else as_list("models", models)
+    for name in chosen:
+        check_choice("models", name, REGISTRY)
+    if layers is None:
+        return {name: REGISTRY[name].default_layers for name in REGISTRY if name in chosen}
+    wanted = as_list("layers", layers)
+    for item in wanted:
+        check_choice("layers", item, _choices("layers"))
+    out: dict[str, tuple[str, ...]] = {}
+    for name in REGISTRY:
+        if name not in chosen:
+            continue
+        entry = REGISTRY[name]
+        picked = tuple(layer for layer in entry.layers
+                       if layer in wanted or f"{name}:{layer}" in wanted)
+        if picked:
+            out[name] = picked
+        elif models is not None:
+            raise ValueError(f"layers {wanted} select no layer of model {name!r}, whose layers "
+                             f"are {', '.join(map(repr, entry.layers))}")
+    if not out:
+        raise ValueError(f"layers {wanted} select no layer of the models {chosen}")
+    unused = [item for item in wanted
+              if not any(item in (layer, f"{name}:{layer}")
+                         for name, picked in out.items() for layer in picked)]
+    if unused:
+        raise ValueError(f"layers {unused} belong to none of the selected models {chosen}")
+    return out
+
+
+def _choices(name: str) -> tuple[str, ...]:
+    if name == "models":
+        return tuple(REGISTRY)
+    bare = [layer for e in REGISTRY.values() for layer in e.layers]
+    qualified = [f"{e.name}:{layer}" for e in REGISTRY.values() for layer in e.layers]
+    return tuple(dict.fromkeys(bare + qualified))
+
+
+# ================================================================== properties
+
+@dataclass(frozen=True)
+class _Property:
+    reference: str       # name in analysis.reference
+    label: str           # axis label with units
+    rule: str            # which units count, for the report
+
+
+#: Size tuning counts units whose preferred orientation (degrees) and sampled peak sf
+#: (octaves) lie this close to the orientation and sf their size curve was read at.
+_SIZE_ORIENTATION_TOLERANCE = 15.0
+_SIZE_SF_TOLERANCE = 0.5
+
+_PROPERTIES = (
+    _Property("preferred_orientation", "preferred orientation (deg)",
+              "responsive units (orientation protocol)"),
+    _Property("circular_variance", "circular variance",
+              "responsive units (orientation protocol)"),
+    _Property("orientation_bandwidth", "orientation half-bandwidth at 1/√2 (deg)",
+              "responsive units; von Mises fit, 90° where undefined"),
+    _Property("peak_sf", "peak spatial frequency (c/deg)",
+              "units whose log-Gaussian fit succeeded with its peak inside the sampled range"),
+    _Property("sf_bandwidth", "sf bandwidth (octaves, full width at half height)",
+              "band-pass units with a defined fitted bandwidth"),
+    _Property("surround_suppression_index", "surround suppression index",
+              "responsive units, curve at each unit's best orientation and sf of the size "
+              "protocol, kept when these are within 15° and half an octave of the unit's "
+              "preferred ones"),
+    _Property("grating_summation_field", "grating summation field diameter (deg)",
+              "as the surround suppression index"),
+    _Property("modulation_ratio", "F1/F0",
+              "units with F0 > 0 at their preferred condition"),
+    _Property("ringach_nx", "nx = σx · sf (cycles)", "successful Gabor fits (R² ≥ 0.5)"),
+    _Property("ringach_ny", "ny = σy · sf (cycles)", "successful Gabor fits (R² ≥ 0.5)"),
+)
+#: Circular properties: no median is reported.
+_CIRCULAR = ("preferred_orientation",)
+#: Properties drawn as histograms against macaque data (F1/F0 and nx, ny have their own
+#: sections).
+_HISTOGRAM_PROPERTIES = tuple(p for p in _PROPERTIES
+                              if p.reference not in ("modulation_ratio", "ringach_nx",
+                                                     "ringach_ny"))
+
+
+@dataclass
+class _LayerResult:
+    model: str
+    layer: str
+    recordings: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, Any] = field(default_factory=dict)
+    curves: dict[str, Any] = field(default_factory=dict)   # step -> TuningCurves
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    n_units: int = 0
+    n_responsive: int = 0
+    f1f0_method: str = ""
+    rf: dict[str, Any] | None = None
+    invariance: np.ndarray | None = None                   # (n_images, n_shifts)
+    natural: np.ndarray | None = None                      # (n_natural, n_units)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per step
+
+    @property
+    def label(self) -> str:
+        return f"{REGISTRY[self.model].title} · {self.layer}"
+
+
+@dataclass
+class _ModelResult:
+    entry: ModelEntry
+    layers: dict[str, _LayerResult]
+    display: Display
+    params: dict[str, Any]
+    seconds: float
+    steps: tuple[str, ...]
+
+
+# ================================================================== the job
+
+def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] | None = None,
+                    layers: Sequence[str] | None = None, progress: bool = True,
+                    seed: int = 0) -> dict[str, Any]:
+    """Run the protocol battery through every model; write a report, a summary and recordings.
+
+    Writes into ``out_dir/compare/``: ``report.html`` (self-contained: figures embedded
+    as base64 PNG, no external files), ``summary.json`` (per model and layer: number of
+    units, medians and similarity scores to macaque V1 with bootstrap CIs; CKA; tolerance
+    curves; timings), ``recordings/*.npz`` (every :class:`analysis.recording.Recording`,
+    loadable with ``Recording.load``, plus RF maps and fits), ``tables/*.csv`` (per-unit
+    metrics) and ``figures/*.png`` (the report's figures).
+
+    Parameters
+    ----------
+    out_dir : str
+        Output directory (created if missing).
+    quick : bool
+        Use :data:`QUICK_BATTERY` (smaller display and protocols) instead of
+        :data:`DEFAULT_BATTERY`.
+    models : sequence of str, optional
+        Registry names (:data:`REGISTRY`: ``"v1"``, ``"hmax"``, ``"spiking"``,
+        ``"cnn"``); default all.  A named model that cannot run here raises; by default
+        such models are listed as not run (summary, report, stderr).
+    layers : sequence of str, optional
+        Layer names (``"simple"``) or model-qualified names (``"v1:simple"``); a bare
+        name selects that layer in every selected model that has it.  Default: each
+        entry's ``default_layers``.  Without ``models``, only models with a selected
+        layer run.
+    progress : bool
+        Show progress bars and stage messages on stderr.
+    seed : int
+        Seed of the natural-image patches, the spiking layer's noise and the bootstrap.
+
+    Returns
+    -------
+    dict
+        ``report``, ``summary`` (paths), ``recordings``, ``tables``, ``figures`` (lists of
+        paths), ``not_run`` (model name → reason) and ``seconds`` (wall time).
+
+    Raises
+    ------
+    ValueError
+        If ``models`` or ``layers`` name something unknown (the message lists the
+        choices), select nothing, repeat a name, or a named model cannot run here.
+    TypeError
+        If ``quick``/``progress`` are not booleans or names are not strings.
+
+    Examples
+    --------
+    >>> sorted(REGISTRY)
+    ['cnn', 'hmax', 'spiking', 'v1']
+    >>> run_compare_job("out", models=["v2"])
+    Traceback (most recent call last):
+    ...
+    ValueError: models must be one of 'v1', 'hmax', 'spiking', 'cnn'; got 'v2'
+    >>> paths = run_compare_job("out", quick=True, models=["v1"])  # doctest: +SKIP
+    """
+    for name, flag in (("quick", quick), ("progress", progress)):
+        if not isinstance(flag, bool | np.bool_):
+            raise TypeError(f"{name} must be True or False, got {flag!r}")
+    seed = check_int("seed", seed, minimum=0)
+    selection = _selection(models, layers)
+    availability = model_availability(list(selection))
+    if models is not None:
+        missing = {k: v for k, v in availability.items() if v is not None}
+        if missing:
+            raise ValueError("models " + "; ".join(f"{k!r} cannot run here: {v}"
+                                                   for k, v in missing.items()))
+    not_run = {k: v for k, v in availability.items() if v is not None}
+    if len(not_run) == len(selection):
+        raise ValueError("no selected model can run here: " + "; ".join(
+            f"{k!r}: {v}" for k, v in not_run.items()))
+    battery = QUICK_BATTERY if quick else DEFAULT_BATTERY
+    log = _Log(progress)
+    for name, reason in not_run.items():
+        log.warn(f"model {name!r} NOT RUN: {reason}")
+
+    total = _Clock()
+    folder = os.path.join(os.fspath(out_dir), "compare")
+    dirs = {k: os.path.join(folder, k) for k in ("recordings", "tables", "figures")}
+    for d in dirs.values():
+        os.makedirs(d, exist_ok=True)
+    written: dict[str, Any] = {"recordings": [], "tables": [], "figures": [], "not_run": not_run}
+    timing: dict[str, dict[str, float]] = {}
+
+    natural = _natural_patches(battery, seed)
+    results: dict[str, _ModelResult] = {}
+    workers = _Workers(_WORKERS)
+    figures: list[tuple[_FigureJob, _Slot]] = []
+    try:
+        for name, chosen in selection.items():
+            if name in not_run:
+                continue
+            entry = REGISTRY[name]
+            clock = _Clock()
+            log.info(f"[{entry.title}] building the model")
+            model = entry.build(battery, seed)
+            steps = entry.quick_steps if quick else entry.steps
+            log.info(f"[{entry.title}] layers {', '.join(chosen)}: {', '.join(steps)}")
+            layer_results = _run_battery(model, entry, chosen, steps, battery, natural,
+                                         progress, log, workers)
+            # tuning figures are drawn (and RF maps fitted) while the next model runs
+            figures += _draw_all(workers, _tuning_figure_jobs(layer_results, battery))
+            params = getattr(model, "params", None)
+            timing[f"model:{name}"] = clock.read()
+            results[name] = _ModelResult(
+                entry, layer_results, model.display,
+                params if isinstance(params, dict) else {"repr": repr(model)},
+                timing[f"model:{name}"]["wall_s"], steps)
+
+        clock = _Clock()
+        log.info("fitting receptive fields and scoring against macaque reference data")
+        for mres in results.values():
+            for res in mres.layers.values():
+                _finish_receptive_fields(res)
+                _write_layer(res, dirs, written)
+            figures += _draw_all(workers, _rf_figure_jobs(mres.layers, battery))
+        scores = _scores(results, battery, seed)
+        cka = _cka(results)
+        timing["fits_scores_and_cka"] = clock.read()
+
+        clock = _Clock()
+        log.info("drawing figures")
+        figures += _draw_all(workers, _summary_figure_jobs(results, scores, cka, battery))
+        figures = _collect(figures)
+    finally:
+        workers.close()
+    timing["figures_after_models"] = clock.read()
+    timing["figures_after_models"]["cpu_s"] = sum(f["cpu_s"] for f in figures)
+    for fig in figures:
+        path = os.path.join(dirs["figures"], f"{fig['name']}.png")
+        with atomic_open(path, "wb") as fh:
+            fh.write(fig["png"])
+        written["figures"].append(path)
+    timing["total"] = total.read()
+    summary = _summary(results, scores, cka, figures, battery, not_run, timing, seed, quick,
+                       folder, written)
+    summary_path = os.path.join(folder, "summary.json")
+    with atomic_open(summary_path) as fh:
+        json.dump(summary, fh, indent=1, allow_nan=False)
+    report_path = os.path.join(folder, "report.html")
+    with atomic_open(report_path) as fh:
+        fh.write(_report_html(results, scores, cka, figures, battery, not_run, timing))
+    written.update(report=report_path, summary=summary_path, seconds=total.read()["wall_s"])
+    log.info(f"report written to {report_path} ({written['seconds']:.1f} s)")
+    return written
+
+
+class _Clock:
+    """Wall-clock and CPU seconds since creation: CPU of every thread of this process plus
+    that of finished child processes (the figure workers) where the OS reports it."""
+
+    def __init__(self):
+        self.wall, self.cpu = time.perf_counter(), _cpu_seconds()
+
+    def read(self) -> dict[str, float]:
+        return {"wall_s": time.perf_counter() - self.wall, "cpu_s": _cpu_seconds() - self.cpu}
+
+
+def _cpu_seconds() -> float:
+    seconds = time.process_time()
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows: children not counted
+        return seconds
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return seconds + usage.ru_utime + usage.ru_stime
+
+
+class _Log:
+    """Stage messages on stderr (through tqdm, so they do not break progress bars)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    def info(self, message: str) -> None:
+        if self.enabled:
+            from tqdm.auto import tqdm
+
+            tqdm.write(f"v1model compare: {message}", file=sys.stderr)
+
+    def warn(self, message: str) -> None:
+        # never silent, even without progress output
+        print(f"v1model compare: {message}", file=sys.stderr)
+
+
+# ------------------------------------------------------------------ stimuli
+
+def _natural_patches(battery: Battery, seed: int) -> np.ndarray:
+    """The shared natural-image patches ``(n_natural + n_invariance, size, size)``."""
+    from stimuli.natural import random_patches
+
+    n = battery.n_natural + battery.n_invariance
+    return random_patches(n, (battery.size, battery.size), rng=seed, min_std=0.05)
+
+
+def _on_display(images: np.ndarray, source_ppd: float, display: Display) -> np.ndarray:
+    """The same patches seen by a model on ``display``: a centred crop (same scale)."""
+    if not np.isclose(display.pixels_per_degree, source_ppd):
+        raise ValueError(f"a model display at {display.pixels_per_degree:g} px/deg cannot show "
+                         f"the shared patches drawn at {source_ppd:g} px/deg")
+    rows, cols = display.shape
+    if rows > images.shape[1] or cols > images.shape[2]:
+        raise ValueError(f"a model display of {display.shape} px is larger than the shared "
+                         f"patches {images.shape[1:]}")
+    r0 = (images.shape[1] - rows) // 2
+    c0 = (images.shape[2] - cols) // 2
+    return np.ascontiguousarray(images[:, r0:r0 + rows, c0:c0 + cols])
+
+
+def _image_protocol(name: str, display: Display, images: np.ndarray, params: dict):
+    """A protocol that shows given images, one condition row (``image``) per image."""
+    from stimuli.protocols import Protocol
+
+    return Protocol(name, display, {"image": np.arange(len(images))},
+                    _ImageRow(images), params=params)
+
+
+class _ImageRow:
+    """Renders condition row ``image`` of a fixed stack (picklable, unlike a lambda)."""
+
+    def __init__(self, images: np.ndarray):
+        self.images = images
+
+    def __call__(self, display: Display, row: dict[str, Any]) -> np.ndarray:
+        return self.images[int(row["image"])]
+
+
+def _concatenate(name: str, parts: list):
+    """One protocol showing the stimuli of several protocols in turn (same columns).
+
+    Temporal models then simulate them in one network run, and the recording holds the
+    whole design (e.g. radius × phase at every orientation × sf).
+    """
+    from stimuli.protocols import Protocol
+    from stimuli.table import Table
+
+    first = parts[0]
+    for part in parts[1:]:
+        if part.conditions.names != first.conditions.names or part.kind != first.kind:
+            raise ValueError(f"cannot concatenate protocols with columns "
+                             f"{part.conditions.names} and {first.conditions.names}")
+    conditions = Table({k: np.concatenate([np.asarray(p.conditions[k]) for p in parts])
+                        for k in first.conditions.names})
+    shape = first.stimulus_shape
+    return Protocol(name, first.display, conditions, _PartRow(parts), kind=first.kind,
+                    params={"protocols": [p.params for p in parts]}, stimulus_shape=shape)
+
+
+class _PartRow:
+    """Renders a row of a concatenated protocol with the part protocol it came from."""
+
+    def __init__(self, parts: list):
+        self.parts = parts
+        self.index = {}
+        for k, part in enumerate(parts):
+            for i in range(len(part)):
+                self.index.setdefault(_row_key(part.conditions.row(i)), (k, i))
+
+    def __call__(self, display: Display, row: dict[str, Any]) -> np.ndarray:
+        k, i = self.index[_row_key(row)]
+        return self.parts[k].stimuli(i)
+
+
+def _row_key(row: dict[str, Any]) -> tuple:
+    return tuple((k, float(v)) for k, v in sorted(row.items()))
+
+
+# ------------------------------------------------------------------ battery
+
+def _protocols(entry: ModelEntry, steps: Sequence[str], battery: Battery, display: Display,
+               natural: np.ndarray) -> dict[str, Any]:
+    """The battery's protocols for one model, by step (plus ``"natural"`` for CKA)."""
+    from stimuli import protocols as P
+
+    def sfs(values):
+        return tuple(f for f in values if f < display.nyquist_cpd)
+
+    out: dict[str, Any] = {}
+    if "orientation" in steps:
+        out["orientation"] = P.orientation_tuning(
+            display, orientations=battery.orientations, phases=battery.phases,
+            sfs=sfs(battery.sfs))
+    if "sf" in steps:
+        out["sf"] = P.sf_tuning(display, sfs=sfs(battery.sf_values),
+                                orientations=battery.sf_orientations, phases=battery.sf_phases)
+    if "size" in steps:
+        out["size"] = _concatenate("size_tuning", [
+            P.size_tuning(display, orientation=orientation, sf=sf, phases=battery.size_phases)
+            for orientation in battery.size_orientations for sf in sfs(battery.size_sfs)])
+    if "drifting" in steps:
+        out["drifting"] = _concatenate("drifting_gratings", [
+            P.drifting_gratings(display, directions=battery.drift_directions,
+                                tfs=(battery.drift_tf,), sf=sf, duration=battery.drift_duration)
+            for sf in sfs(battery.drift_sfs)])
+    if "rf" in steps and entry.rf_layers:
+        extent = min(battery.rf_extent, *display.size_degrees)
+        out["rf"] = P.rf_mapping(display, method="sparse_noise",
+                                 grid=(battery.rf_grid, battery.rf_grid), extent=(extent, extent))
+    shared = _on_display(natural[:battery.n_natural], battery.pixels_per_degree, display)
+    out["natural"] = _image_protocol(
+        "natural_patches", display, shared,
+        {"n": battery.n_natural, "source_shape": list(natural.shape[1:]),
+         "pixels_per_degree": battery.pixels_per_degree, "min_std": 0.05, "crop": "centre"})
+    return out
+
+
+def _run_battery(model: Any, entry: ModelEntry, layers: Sequence[str], steps: Sequence[str],
+                 battery: Battery, natural: np.ndarray, progress: bool, log: _Log,
+                 workers: _Workers) -> dict[str, _LayerResult]:
+    """Every protocol through every chosen layer of one model, then the per-layer analyses."""
+    from analysis.runner import run_protocol
+
+    results = {layer: _LayerResult(entry.name, layer) for layer in layers}
+    temporal = bool(model.temporal)
+    # temporal models simulate a whole batch in one network run: use big batches (and a
+    # spiking model then answers the second layer from its cache of the last run)
+    batch = 1024 if temporal else 64
+    for step, protocol in _protocols(entry, steps, battery, model.display, natural).items():
+        for layer in layers:
+            if step == "rf" and layer not in entry.rf_layers:
+                continue
+            t0 = time.perf_counter()
+            results[layer].recordings[step] = run_protocol(
+                model, protocol, layer, units="centre", batch_size=batch, progress=progress)
+            results[layer].seconds[step] = time.perf_counter() - t0
+
+    try:
+        from analysis.invariance import tolerance_correlations
+    except ImportError:
+        tolerance_correlations = None
+    for layer, res in results.items():
+        t0 = time.perf_counter()
+        _analyse(model, entry, layer, res, battery, log, workers)
+        res.seconds["analysis"] = time.perf_counter() - t0
+        if entry.invariance and not temporal and tolerance_correlations is not None:
+            t0 = time.perf_counter()
+            images = _on_display(natural[battery.n_natural:], battery.pixels_per_degree,
+                                 model.display)
+            log.info(f"[{entry.title}] layer {layer}: translation tolerance")
+            res.invariance = tolerance_correlations(model, layer, images, transform="translate",
+                                                    amounts=battery.shifts)
+            res.seconds["invariance"] = time.perf_counter() - t0
+    return results
+
+
+def _analyse(model: Any, entry: ModelEntry, layer: str, res: _LayerResult, battery: Battery,
+             log: _Log, workers: _Workers) -> None:
+    """Per-unit metrics of every recording of one layer, and the property values.
+
+    The Gabor fits of the receptive fields are left running on ``workers``
+    (:func:`_finish_receptive_fields` collects them).
+    """
+    from analysis.modulation import modulation_ratio
+    from analysis.recording import Recording
+    from analysis.response_functions import size_tuning
+    from analysis.tuning import orientation_tuning, sf_tuning, tuning_curves
+
+    recs = res.recordings
+    res.n_units = int(recs["natural"].n_units)
+    values = res.values
+    if "orientation" in recs:
+        tab = orientation_tuning(recs["orientation"])
+        res.tables["orientation"] = tab
+        res.curves["orientation"] = tuning_curves(recs["orientation"], "orientation")
+        ok = np.asarray(tab["responsive"], dtype=bool)
+        res.n_responsive = int(ok.sum())
+        values["preferred_orientation"] = tab["preferred_orientation"][ok]
+        values["circular_variance"] = tab["circular_variance"][ok]
+        values["orientation_bandwidth"] = tab["bandwidth"][ok]
+    if "sf" in recs:
+        tab = sf_tuning(recs["sf"])
+        res.tables["sf"] = tab
+        res.curves["sf"] = tuning_curves(recs["sf"], "sf")
+        fit = np.asarray(tab["fit_ok"], dtype=bool) & np.asarray(tab["peak_in_range"], bool)
+        values["peak_sf"] = tab["peak_sf"][fit]
+        bw = (np.asarray(tab["bandwidth_defined"], bool) & ~np.asarray(tab["low_pass"], bool)
+              & np.isfinite(tab["bandwidth_octaves"]))
+        values["sf_bandwidth"] = tab["bandwidth_octaves"][bw]
+    if "size" in recs:
+        curves = tuning_curves(recs["size"], "radius")
+        res.curves["size"] = curves
+        # each unit's curve at its best orientation and sf, as a one-column recording
+        tab = size_tuning(Recording({"radius": curves.values}, curves.mean.T))
+        tab = tab.with_columns(**_best_levels(recs["size"], "radius", ("orientation", "sf")))
+        ok = np.asarray(tab["responsive"], dtype=bool)
+        # a grating far from a unit's preferred orientation or sf fakes surround
+        # suppression (a small aperture spreads its spectrum): keep units read near both
+        if "orientation" in res.tables:
+            preferred = np.asarray(res.tables["orientation"]["preferred_orientation"])
+            offset = np.abs((preferred - tab["at_orientation"] + 90.0) % 180.0 - 90.0)
+            near = np.isfinite(offset) & (offset <= _SIZE_ORIENTATION_TOLERANCE)
+            tab = tab.with_columns(orientation_offset=offset, near_orientation=near)
+            ok &= near
+        if "sf" in res.tables:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                octaves = np.abs(np.log2(np.asarray(res.tables["sf"]["peak_sf_sampled"])
+                                         / tab["at_sf"]))
+            near = np.isfinite(octaves) & (octaves <= _SIZE_SF_TOLERANCE)
+            tab = tab.with_columns(sf_offset_octaves=octaves, near_sf=near)
+            ok &= near
+        res.tables["size"] = tab
+        values["surround_suppression_index"] = tab["ssi"][ok]
+        values["grating_summation_field"] = tab["gsf_diameter"][ok]
+    if "drifting" in recs:
+        res.curves["drifting"] = tuning_curves(recs["drifting"], "direction")
+        res.tables["direction"] = orientation_tuning(recs["drifting"], fit=False)
+    source = "drifting" if "drifting" in recs else "orientation" if "orientation" in recs else None
+    if source is not None:
+        tab = modulation_ratio(recs[source])
+        res.tables["modulation"] = tab
+        ratio = np.asarray(tab["modulation_ratio"], dtype=np.float64)
+        values["modulation_ratio"] = ratio[np.asarray(tab["f0_positive"], bool)
+                                           & np.isfinite(ratio)]
+        res.f1f0_method = ("over time at the drift frequency (drifting gratings)"
+                           if source == "drifting" else "over spatial phase (static gratings)")
+    if "rf" in recs:
+        res.rf = _receptive_fields(model, entry, layer, recs["rf"])
+        res.rf["fits"] = workers.submit(f"fitting Gabors to {res.label}", _fit_ragged,
+                                        maps=res.rf["fit_list"], ppd=res.rf["fit_ppd"])
+    res.natural = _time_mean(recs["natural"].responses)
+    # similarity scores need finite values; n_used in the summary counts what is kept
+    for key, vals in values.items():
+        vals = np.asarray(vals, dtype=np.float64)
+        values[key] = vals[np.isfinite(vals)]
+
+
+def _best_levels(recording: Any, by: str, columns: Sequence[str]) -> dict[str, np.ndarray]:
+    """Per unit, the levels of ``columns`` holding its largest mean response along ``by``.
+
+    The criterion of :func:`analysis.tuning.tuning_curves` (whose curves do not say
+    which levels they were read at): mean over the other columns, then the combination
+    whose curve has the highest point.  Returned as ``at_<column>`` arrays.
+    """
+    cond = recording.conditions
+    resp = _time_mean(recording.responses)
+    _, value = np.unique(np.asarray(cond[by]), return_inverse=True)
+    keys = np.stack([np.asarray(cond[c], dtype=np.float64) for c in columns], axis=1)
+    combos, combo = np.unique(keys, axis=0, return_inverse=True)
+    n_values = int(value.max()) + 1
+    cell = combo.ravel() * n_values + value.ravel()
+    sums = np.zeros((len(combos) * n_values, resp.shape[1]))
+    np.add.at(sums, cell, resp)
+    means = sums / np.maximum(np.bincount(cell, minlength=len(sums)), 1)[:, None]
+    best = np.argmax(means.reshape(len(combos), n_values, -1).max(axis=1), axis=0)
+    return {f"at_{c}": combos[best, i] for i, c in enumerate(columns)}
+
+
+def _time_mean(responses: np.ndarray) -> np.ndarray:
+    r = np.asarray(responses, dtype=np.float64)
+    return r.mean(axis=2) if r.ndim == 3 else r
+
+
+#: Below this median |ON − OFF| / |ON + OFF| the measured maps hold no signed receptive
+#: field worth fitting, and an entry's own kernels are fitted instead.
+_MIN_SIGNED_FRACTION = 0.5
+
+
+def _receptive_fields(model: Any, entry: ModelEntry, layer: str, rec: Any) -> dict[str, Any]:
+    """ON − OFF maps from single squares on a grid, Gabor fits, and the maps' source."""
+    resp = _time_mean(rec.responses)
+    x = np.asarray(rec.conditions["x"], dtype=np.float64)
+    y = np.asarray(rec.conditions["y"], dtype=np.float64)
+    polarity = np.asarray(rec.conditions["polarity"])
+    xs, ys = np.unique(x), np.unique(y)[::-1]            # rows from the top (+y up)
+    col = np.searchsorted(xs, x)
+    row = np.searchsorted(-ys, -y)
+    on = np.zeros((resp.shape[1], len(ys), len(xs)))
+    off = np.zeros_like(on)
+    on[:, row[polarity > 0], col[polarity > 0]] = resp[polarity > 0].T
+    off[:, row[polarity < 0], col[polarity < 0]] = resp[polarity < 0].T
+    maps = on - off
+    ppd = 1.0 / float(np.diff(xs).mean()) if len(xs) > 1 else 1.0
+    # signed structure relative to the overall drive: ~0 for full-wave rectified units
+    drive = np.abs(on + off).sum(axis=(1, 2))
+    signed = np.abs(maps).sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        signed_fraction = np.where(drive > 0, signed / np.where(drive > 0, drive, 1.0), 0.0)
+    responsive = drive > 0
+    median_signed = float(np.median(signed_fraction[responsive])) if responsive.any() else 0.0
+    if entry.kernels is not None and median_signed < _MIN_SIGNED_FRACTION:
+        # no signed receptive field to fit (e.g. full-wave rectified units): fit the
+        # layer's own filters instead, and say so
+        kernels, fit_ppd = entry.kernels(model, layer)
+        fit_list, source = [np.asarray(k, dtype=np.float64) for k in kernels], "kernels"
+    else:
+        fit_list, fit_ppd, source = list(maps), ppd, "measured"
+    fit_maps = _pad_stack(fit_list)
+    info = {k: np.asarray(v) for k, v in rec.unit_info.items()}
+    return {"maps": maps, "on": on, "off": off, "pixels_per_degree": ppd,
+            "fit_maps": fit_maps, "fit_list": fit_list, "fit_ppd": fit_ppd, "source": source,
+            "fits": None, "unit_info": info, "signed_fraction": signed_fraction,
+            "median_signed_fraction": median_signed}
+
+
+def _finish_receptive_fields(res: _LayerResult) -> None:
+    """Collect a layer's Gabor fits: the fits table and the nx, ny property values."""
+    if res.rf is None or not isinstance(res.rf["fits"], _Slot):
+        return
+    fits = res.rf["fits"].result()
+    res.rf["fits"] = fits
+    res.tables["gabor_fits"] = fits
+    ok = np.asarray(fits["success"], dtype=bool)
+    for key, column in (("ringach_nx", "nx"), ("ringach_ny", "ny")):
+        vals = np.asarray(fits[column], dtype=np.float64)[ok]
+        res.values[key] = vals[np.isfinite(vals)]
+
+
+def _fit_ragged(maps: list[np.ndarray], ppd: float):
+    """Gabor fits of maps of possibly different sizes (one ``fit_gabors`` call per size).
+
+    Each map is fitted at its own size: zero-padding small kernels to the largest
+    would only slow the fits.
+    """
+    from analysis.gabor_fit import fit_gabors
+    from stimuli.table import Table
+
+    shapes = [m.shape for m in maps]
+    order: list[int] = []
+    tables = []
+    for shape in dict.fromkeys(shapes):
+        idx = [i for i, s in enumerate(shapes) if s == shape]
+        tables.append(fit_gabors(np.stack([maps[i] for i in idx]), ppd))
+        order.extend(idx)
+    merged = Table({k: np.concatenate([t[k] for t in tables]) for k in tables[0].names})
+    return merged.take(np.argsort(order))
+
+
+def _pad_stack(maps: list[np.ndarray]) -> np.ndarray:
+    """Maps centred in zero-padded squares of the largest size, ``(n, side, side)``."""
+    rows = max(m.shape[0] for m in maps)
+    cols = max(m.shape[1] for m in maps)
+    out = np.zeros((len(maps), rows, cols))
+    for i, m in enumerate(maps):
+        r0, c0 = (rows - m.shape[0]) // 2, (cols - m.shape[1]) // 2
+        out[i, r0:r0 + m.shape[0], c0:c0 + m.shape[1]] = m
+    return out
+
+
+def _write_layer(res: _LayerResult, dirs: dict[str, str], written: dict[str, Any]) -> None:
+    stem = f"{res.model}_{res.layer}"
+    for step, rec in res.recordings.items():
+        path = os.path.join(dirs["recordings"], f"{stem}_{step}.npz")
+        rec.save(path)
+        written["recordings"].append(path)
+    for name, tab in res.tables.items():
+        path = os.path.join(dirs["tables"], f"{stem}_{name}.csv")
+        tab.to_csv(path)
+        written["tables"].append(path)
+    if res.rf is not None:
+        path = os.path.join(dirs["recordings"], f"{stem}_rf_maps.npz")
+        save_npz(path, {"maps": res.rf["maps"], "on": res.rf["on"], "off": res.rf["off"],
+                        "fit_maps": res.rf["fit_maps"]},
+                 {"kind": "v1model.compare.rf_maps", "model": res.model, "layer": res.layer,
+                  "pixels_per_degree": res.rf["pixels_per_degree"],
+                  "fit_pixels_per_degree": res.rf["fit_ppd"], "fit_source": res.rf["source"]})
+        written["recordings"].append(path)
+
+
+# ------------------------------------------------------------------ scores and CKA
+
+def _scores(results: dict[str, _ModelResult], battery: Battery, seed: int) -> dict:
+    """``{(model, layer): {reference: SimilarityScore or None}}``."""
+    from analysis.reference import similarity_score
+
+    out = {}
+    for name, mres in results.items():
+        for layer, res in mres.layers.items():
+            row = {}
+            for prop in _PROPERTIES:
+                vals = res.values.get(prop.reference)
+                if vals is None or len(vals) == 0:
+                    row[prop.reference] = None
+                    continue
+                row[prop.reference] = similarity_score(np.asarray(vals, dtype=np.float64),
+                                                       prop.reference, n_boot=battery.n_boot,
+                                                       rng=seed)
+            out[(name, layer)] = row
+    return out
+
+
+def _cka(results: dict[str, _ModelResult]) -> dict[str, Any]:
+    from analysis.compare import cka_matrix
+
+    reps = {res.label: res.natural for mres in results.values()
+            for res in mres.layers.values()}
+    return {"labels": list(reps), "matrix": cka_matrix(reps)}
+
+
+# ------------------------------------------------------------------ figures
+#
+# Figures are described in the main process as jobs of plain data (_FigureJob) and drawn
+# by module-level _draw_* functions in worker processes when there are two or more cores
+# (so is the Gabor fitting of receptive fields): a model's figures and fits are done while
+# the next model runs, and the rest in parallel at the end.  Drawing (text layout, mostly)
+# and fitting are about half of the quick run's CPU.
+
+#: Worker processes drawing figures and fitting Gabors (0: all in this process).
+_WORKERS = 2 if (os.cpu_count() or 1) >= 2 else 0
+
+
+@dataclass(frozen=True)
+class _FigureJob:
+    name: str
+    section: str
+    caption: str
+    model: str | None
+    draw: Callable[..., Any]
+    kwargs: dict[str, Any]
+
+
+def _render(draw: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[bytes, float]:
+    """Draw one figure with Agg; return its PNG bytes and the CPU seconds it took."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    start = time.process_time()
+    png = _png(draw(**kwargs))
+    return png, time.process_time() - start
+
+
+# A worker is a fresh interpreter that imports this module and runs _figure_worker, so
+# nothing of the caller's script is re-run in it (multiprocessing's spawn would import
+# the caller's __main__, which breaks scripts without an ``if __name__ == "__main__"``
+# guard; fork is unsafe in a process with threads).  Messages on its stdin/stdout are
+# length-prefixed pickles between this module and itself.
+_WORKER_CODE = "from v1model._compare_job import _worker_loop; _worker_loop()"
+
+
+def _send(stream, obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(len(data).to_bytes(8, "little") + data)
+    stream.flush()
+
+
+def _receive(stream) -> Any:
+    header = stream.read(8)
+    if len(header) < 8:
+        raise EOFError("the figure worker closed its pipe")
+    data = stream.read(int.from_bytes(header, "little"))
+    return pickle.loads(data)
+
+
+def _worker_loop() -> None:
+    """Loop of a worker process: ``(function, kwargs)`` in, ``("ok", result)`` out."""
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr                   # stray prints must not corrupt the stream
+    while True:
+        try:
+            task = _receive(stdin)
+        except EOFError:
+            return
+        if task is None:
+            return
+        function, kwargs = task
+        try:
+            reply = ("ok", function(**kwargs))
+        except Exception:                      # report errors to the task's owner
+            import traceback
+
+            reply = ("error", traceback.format_exc())
+        _send(stdout, reply)
+
+
+class _Slot:
+    """The future result of one task."""
+
+    def __init__(self, label: str, function: Callable[..., Any], kwargs: dict[str, Any]):
+        self.label, self.function, self.kwargs = label, function, kwargs
+        self.done = threading.Event()
+        self.reply: tuple | None = None
+
+    def set(self, reply: tuple) -> None:
+        self.reply = reply
+        self.done.set()
+
+    def result(self) -> Any:
+        self.done.wait()
+        kind = self.reply[0]
+        if kind == "ok":
+            return self.reply[1]
+        if kind == "lost":                     # the worker died: do it here instead
+            return self.function(**self.kwargs)
+        raise RuntimeError(f"{self.label} failed in a worker process:\n{self.reply[1]}")
+
+
+class _Workers:
+    """Runs tasks (drawing figures, fitting Gabors) in worker processes, or here if none."""
+
+    def __init__(self, n: int):
+        self.queue: queue.Queue = queue.Queue()
+        self.workers: list[tuple[Any, Any, threading.Thread]] = []
+        self.lost: list[Any] = []               # workers that died; their tasks ran here
+        env = dict(os.environ)
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        for _ in range(n):
+            errors = tempfile.TemporaryFile()
+            try:
+                proc = subprocess.Popen([sys.executable, "-c", _WORKER_CODE],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=errors, env=env)
+            except OSError:
+                errors.close()
+                break                           # work in this process instead
+            thread = threading.Thread(target=self._feed, args=(proc,), daemon=True)
+            thread.start()
+            self.workers.append((proc, errors, thread))
+
+    def _feed(self, proc) -> None:
+        alive = True
+        while True:
+            slot = self.queue.get()
+            if slot is None:                    # close(): one sentinel per worker
+                return
+            if not alive:                       # this worker died: the caller does it
+                slot.set(("lost",))
+                continue
+            try:
+                _send(proc.stdin, (slot.function, slot.kwargs))
+                slot.set(_receive(proc.stdout))
+            except (OSError, EOFError):
+                slot.set(("lost",))
+                alive = False
+                self.lost.append(proc)
+
+    def submit(self, label: str, function: Callable[..., Any], **kwargs: Any) -> _Slot:
+        slot = _Slot(label, function, kwargs)
+        if self.workers:
+            self.queue.put(slot)
+        else:
+            slot.set(("ok", function(**kwargs)))
+        return slot
+
+    def close(self) -> None:
+        # tasks nobody will collect (after an error) are dropped, not worked through
+        while True:
+            try:
+                slot = self.queue.get_nowait()
+            except queue.Empty:
+                break
+            if slot is not None:
+                slot.set(("lost",))
+        for _ in self.workers:
+            self.queue.put(None)
+        for proc, errors, thread in self.workers:
+            thread.join(timeout=60)
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+            if proc in self.lost:
+                errors.seek(0)
+                message = errors.read().decode("utf-8", "replace").strip()
+                print(f"v1model compare: a worker process exited early (status "
+                      f"{proc.returncode}); its tasks ran in the main process. Its "
+                      f"output:\n{message}", file=sys.stderr)
+            errors.close()
+        self.workers = []
+
+
+def _draw_all(workers: _Workers, jobs: Sequence[_FigureJob]) -> list[tuple[_FigureJob, _Slot]]:
+    return [(job, workers.submit(f"drawing figure {job.name!r}", _render, draw=job.draw,
+                                 kwargs=job.kwargs)) for job in jobs]
+
+
+def _collect(figures: list[tuple[_FigureJob, _Slot]]) -> list[dict[str, Any]]:
+    out = []
+    for job, slot in figures:
+        png, cpu = slot.result()
+        out.append({"name": job.name, "section": job.section, "caption": job.caption,
+                    "model": job.model, "png": png, "cpu_s": cpu})
+    return out
+
+
+def _png(fig) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    # no bbox_inches="tight" and no tight_layout: each costs a full extra draw, and text
+    # layout dominates the figure time; margins are set in inches by _margins
+    fig.savefig(buf, format="png", dpi=80)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _spread(indices: np.ndarray, k: int) -> list[int]:
+    """Up to ``k`` of ``indices`` spread evenly."""
+    indices = np.asarray(indices)
+    if indices.size == 0:
+        return []
+    pick = np.linspace(0, indices.size - 1, min(indices.size, k)).round().astype(int)
+    return sorted(set(indices[pick].tolist()))
+
+
+def _panels(n: int, *, ncols: int = 4, size: tuple[float, float] = (3.2, 2.6)):
+    import matplotlib.pyplot as plt
+
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows),
+                             squeeze=False)
+    flat = axes.ravel()
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
+
+
+def _margins(fig, *, left: float = 0.65, right: float = 0.15, bottom: float = 0.55,
+             top: float = 0.45, wspace: float = 0.45, hspace: float = 0.75) -> None:
+    """Subplot margins in inches (and spacing as fractions of a panel)."""
+    width, height = fig.get_size_inches()
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
+                        top=1 - top / height, wspace=wspace, hspace=hspace)
+
+
+def _small_legend(ax) -> None:
+    legend = ax.get_legend()
+    if legend is not None:
+        for text in legend.get_texts():
+            text.set_fontsize(6)
+        legend.get_frame().set_alpha(0.6)
+
+
+def _empty(ax, message: str) -> None:
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, fontsize=8,
+            wrap=True)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+_CURVE_ROWS = (("orientation", "orientation"), ("sf", "sf"), ("size", "radius"),
+               ("drifting", "direction"))
+
+
+# ---- drawing (worker side): plain data in, a matplotlib Figure out
+
+def _draw_tuning(label: str, units: list[int], rows: list[tuple]):
+    """``rows``: ``(by, values, mean (len(units), n), sem or None)`` per tuning variable."""
+    import matplotlib.pyplot as plt
+
+    from analysis.tuning_figures import plot_tuning_curve
+
+    fig, axes = plt.subplots(len(rows), len(units), figsize=(2.8 * len(units), 2.3 * len(rows)),
+                             squeeze=False)
+    for i, (by, values, mean, sem) in enumerate(rows):
+        for j, unit in enumerate(units):
+            ax = axes[i, j]
+            data = (values, mean) if sem is None else (values, mean, sem)
+            plot_tuning_curve(data, j, by=by, show_fit=by in ("orientation", "sf"), ax=ax)
+            ax.set_title(f"unit {unit} · {by}", fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.xaxis.label.set_size(8)
+            ax.yaxis.label.set_size(7)
+            if ax.get_legend() is not None:
+                ax.get_legend().remove()
+    fig.suptitle(f"{label}: tuning curves (orientation and sf: static gratings; radius: "
+                 f"each unit's best orientation and sf; direction: drifting gratings)",
+                 fontsize=9)
+    _margins(fig, hspace=0.85)
+    return fig
+
+
+def _draw_histograms(reference: str, label: str, panels: list[tuple]):
+    """``panels``: ``(layer label, values or None, score or None)``."""
+    from analysis.tuning_figures import plot_property_histogram
+
+    fig, axes = _panels(len(panels))
+    for ax, (name, values, score) in zip(axes, panels, strict=True):
+        if values is None:
+            _empty(ax, f"{name}\nnot measured")
+        elif len(values) == 0:
+            _empty(ax, f"{name}\nno unit has a defined value")
+        else:
+            plot_property_histogram(values, label=label, reference=reference, ax=ax,
+                                    values_label=name)
+            if reference == "modulation_ratio":
+                ax.axvline(1.0, color="0.5", linestyle=":", linewidth=1)
+            _small_legend(ax)
+            ax.set_title(name if score is None else f"{name}: 1 − KS = {score:.2f}",
+                         fontsize=8)
+    _margins(fig, top=0.3)
+    return fig
+
+
+def _draw_mosaic(title: str, maps: np.ndarray, units: list[int], info: dict | None,
+                 pixels_per_degree: float):
+    from analysis.rf_figures import plot_rf_mosaic
+
+    fig = plot_rf_mosaic(maps, unit_info=info, pixels_per_degree=pixels_per_degree,
+                         ncols=min(len(units), 6))
+    for k, ax in enumerate(a for a in fig.axes if a.get_visible()):
+        # panels are numbered within the subset: name the layer's unit instead
+        ax.set_title(ax.get_title().replace(f"unit {k}", f"unit {units[k]}", 1), fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    return fig
+
+
+def _draw_gabor(image: np.ndarray, pixels_per_degree: float, unit: int):
+    from analysis.gabor_fit import fit_gabor
+    from analysis.rf_figures import plot_gabor_fit
+
+    fig = plot_gabor_fit(image, fit_gabor(image, pixels_per_degree))
+    fig.suptitle(f"unit {unit}", fontsize=9)
+    return fig
+
+
+def _draw_nx_ny(panels: list[tuple]):
+    """``panels``: ``(layer label, nx, ny, source of the fits)``."""
+    from analysis.rf_figures import plot_nx_ny
+
+    fig, axes = _panels(len(panels), ncols=4, size=(3.6, 3.6))
+    for ax, (name, nx, ny, source) in zip(axes, panels, strict=True):
+        if len(nx):
+            plot_nx_ny(nx, ny, ax=ax, label=name)
+            _small_legend(ax)
+        else:
+            _empty(ax, f"{name}\nno successful Gabor fit")
+        ax.set_title(f"{name} ({source})", fontsize=8)
+    _margins(fig, top=0.3)
+    return fig
+
+
+def _draw_invariance(shifts: np.ndarray, panels: list[tuple]):
+    """``panels``: ``(model title, {layer: correlations (n_images, n_shifts)})``."""
+    from analysis.rf_figures import plot_invariance
+
+    fig, axes = _panels(len(panels), ncols=4, size=(3.6, 3.0))
+    for ax, (title, curves) in zip(axes, panels, strict=True):
+        plot_invariance(shifts, curves, transform="translation", units="deg", ax=ax)
+        ax.set_title(title, fontsize=9)
+        ax.set_ylim(-0.2, 1.05)
+    _margins(fig, top=0.3)
+    return fig
+
+
+def _draw_cka(matrix: np.ndarray, labels: list[str], title: str):
+    import matplotlib.pyplot as plt
+
+    from analysis.rf_figures import plot_cka_matrix
+
+    n = len(labels)
+    fig, ax = plt.subplots(figsize=(3.2 + 0.6 * n, 2.6 + 0.55 * n))
+    plot_cka_matrix(matrix, labels, ax=ax, title=title)
+    _margins(fig, left=2.0, bottom=1.8, top=0.35, right=0.3)
+    return fig
+
+
+# ---- jobs (main side): what to draw, as plain data
+
+def _tuning_figure_jobs(results: dict[str, _LayerResult],
+                        battery: Battery) -> list[_FigureJob]:
+    """One model's tuning-curve figures, one per layer."""
+    jobs = []
+    for res in results.values():
+        if not res.curves:
+            continue
+        ori = res.tables.get("orientation")
+        if ori is not None:
+            responsive = np.flatnonzero(np.asarray(ori["responsive"], bool))
+            order = responsive[np.argsort(ori["preferred_orientation"][responsive],
+                                          kind="stable")]
+        else:
+            order = np.arange(res.n_units)
+        units = _spread(order, battery.curve_units) or [0]
+        rows = []
+        for step, by in _CURVE_ROWS:
+            if step in res.curves:
+                c = res.curves[step]
+                rows.append((by, c.values, c.mean[units],
+                             None if c.sem is None else c.sem[units]))
+        jobs.append(_FigureJob(
+            f"tuning_{res.model}_{res.layer}", "tuning",
+            f"{res.label}: mean response ± s.e.m. over phases for units spread over preferred "
+            "orientation; fits drawn for orientation (von Mises) and sf (log-Gaussian).",
+            res.model, _draw_tuning, {"label": res.label, "units": units, "rows": rows}))
+    return jobs
+
+
+def _rf_figure_jobs(results: dict[str, _LayerResult], battery: Battery) -> list[_FigureJob]:
+    """One model's receptive-field figures: a mosaic and a Gabor fit per mapped layer."""
+    jobs = []
+    for res in results.values():
+        if res.rf is None:
+            continue
+        rf = res.rf
+        n = rf["fit_maps"].shape[0]
+        units = _spread(np.arange(n), battery.mosaic_units)
+        info = {k: v[units] for k, v in rf["unit_info"].items()
+                if k in ("orientation", "sf") and len(v) == n}
+        what = ("ON − OFF maps from single light and dark squares" if rf["source"] == "measured"
+                else "the layer's own filter kernels (its ON − OFF maps cancel: full-wave "
+                     "rectified units have no signed receptive field)")
+        jobs.append(_FigureJob(
+            f"rf_{res.model}_{res.layer}", "rf",
+            f"{res.label}: {what}; panels titled with the model's own orientation and sf "
+            "where it knows them.", res.model, _draw_mosaic,
+            {"title": f"{res.label}: {what}", "maps": rf["fit_maps"][units], "units": units,
+             "info": info or None, "pixels_per_degree": rf["fit_ppd"]}))
+        fits = rf["fits"]
+        success = np.flatnonzero(np.asarray(fits["success"], bool))
+        if success.size:
+            r2 = np.asarray(fits["r2"])[success]
+            unit = int(success[np.argsort(r2, kind="stable")[len(r2) // 2]])
+        else:
+            unit = 0
+        jobs.append(_FigureJob(
+            f"gabor_{res.model}_{res.layer}", "rf",
+            f"{res.label}: 2-D Gabor fit of the unit with the median R² among successful fits "
+            f"({success.size} of {len(fits)} fits succeeded).", res.model, _draw_gabor,
+            {"image": rf["fit_list"][unit], "pixels_per_degree": rf["fit_ppd"], "unit": unit}))
+    return jobs
+
+
+def _summary_figure_jobs(results: dict[str, _ModelResult], scores: dict, cka: dict,
+                         battery: Battery) -> list[_FigureJob]:
+    """Figures across models: property histograms, nx–ny, F1/F0, invariance, CKA."""
+    layers = [res for mres in results.values() for res in mres.layers.values()]
+    jobs = []
+    for prop in _HISTOGRAM_PROPERTIES:
+        panels = []
+        for res in layers:
+            score = scores[(res.model, res.layer)][prop.reference]
+            panels.append((res.label, res.values.get(prop.reference),
+                           None if score is None else score.score))
+        jobs.append(_FigureJob(
+            f"property_{prop.reference}", "properties",
+            f"{prop.label} of each layer ({prop.rule}) against macaque V1.", None,
+            _draw_histograms, {"reference": prop.reference, "label": prop.label,
+                               "panels": panels}))
+    rf_layers = [res for res in layers if res.rf is not None]
+    if rf_layers:
+        jobs.append(_FigureJob(
+            "nx_ny", "nx_ny", "Ringach's (2002) RF shape: envelope widths across (nx) and along "
+            "(ny) the bars in carrier cycles, over the macaque cloud (approximate).", None,
+            _draw_nx_ny, {"panels": [(r.label, r.values["ringach_nx"], r.values["ringach_ny"],
+                                      r.rf["source"]) for r in rf_layers]}))
+    panels = []
+    for res in layers:
+        over = "time" if "time" in res.f1f0_method else "phase"
+        panels.append((f"{res.label} (over {over})", res.values.get("modulation_ratio"), None))
+    jobs.append(_FigureJob(
+        "f1_f0", "f1f0", "F1/F0 at each unit's preferred condition (> 1 simple, < 1 complex; "
+        "Skottun et al. 1991) against an assumed bimodal macaque distribution.", None,
+        _draw_histograms, {"reference": "modulation_ratio", "label": "F1/F0",
+                           "panels": panels}))
+    with_curves = [(m.entry.title, {layer: r.invariance for layer, r in m.layers.items()
+                                    if r.invariance is not None})
+                   for m in results.values()
+                   if any(r.invariance is not None for r in m.layers.values())]
+    if with_curves:
+        jobs.append(_FigureJob(
+            "invariance", "invariance", "Translation tolerance: correlation (over units at "
+            "every map position) between responses to a natural-image patch and to the patch "
+            "shifted rightwards, mean ± s.e.m. over patches.", None, _draw_invariance,
+            {"shifts": np.asarray(battery.shifts), "panels": with_curves}))
+    jobs.append(_FigureJob(
+        "cka", "cka", "Linear CKA between the layers' centre-unit responses to the same "
+        "natural-image patches (models with smaller displays see the patches' centre).", None,
+        _draw_cka, {"matrix": cka["matrix"], "labels": cka["labels"],
+                    "title": f"linear CKA, centre units, {battery.n_natural} natural patches"}))
+    return jobs
+
+
+# ------------------------------------------------------------------ summary
+
+def _finite(value: Any) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def _median(values: np.ndarray | None) -> float | None:
+    if values is None or len(values) == 0:
+        return None
+    return _finite(np.median(values))
+
+
+def _score_dict(score: Any) -> dict[str, Any] | None:
+    if score is None:
+        return None
+    return {"score": score.score, "ci": [score.ci_low, score.ci_high], "ks": score.ks,
+            "ceiling": score.ceiling, "n": score.n, "reference": score.source,
+            "approximate_reference": score.check}
+
+
+def _summary(results, scores, cka, figures, battery, not_run, timing, seed, quick, folder,
+             written) -> dict[str, Any]:
+    models = {}
+    for name, mres in results.items():
+        layers = {}
+        for layer, res in mres.layers.items():
+            entry = {
+                "n_units": res.n_units,
+                "n_responsive": res.n_responsive if "orientation" in res.tables else None,
+                "medians": {p.reference: _median(res.values.get(p.reference))
+                            for p in _PROPERTIES if p.reference not in _CIRCULAR},
+                "n_used": {p.reference: (None if p.reference not in res.values
+                                         else int(len(res.values[p.reference])))
+                           for p in _PROPERTIES},
+                "similarity_to_macaque": {p.reference: _score_dict(scores[(name, layer)]
+                                                                   [p.reference])
+                                          for p in _PROPERTIES},
+                "f1f0_method": res.f1f0_method or None,
+                "seconds": {k: float(v) for k, v in res.seconds.items()},
+                "recordings": {step: os.path.relpath(
+                    os.path.join(folder, "recordings", f"{name}_{layer}_{step}.npz"), folder)
+                    for step in res.recordings},
+            }
+            if res.rf is not None:
+                entry["receptive_fields"] = {
+                    "fit_source": res.rf["source"],
+                    "fit_success": float(np.mean(res.rf["fits"]["success"])),
+                    "median_signed_fraction": res.rf["median_signed_fraction"],
+                }
+            if res.invariance is not None:
+                entry["translation_tolerance"] = {
+                    "shift_deg": list(battery.shifts),
+                    "correlation": [float(v) for v in res.invariance.mean(axis=0)],
+                }
+            layers[layer] = entry
+        models[name] = {"title": mres.entry.title,
+                        "display": {"shape": list(mres.display.shape),
+                                    "pixels_per_degree": mres.display.pixels_per_degree},
+                        "steps": list(mres.steps), "note": mres.entry.note,
+                        "params": json.loads(json.dumps(mres.params, default=_jsonable)),
+                        "seconds": mres.seconds, "layers": layers}
+    return {
+        "job": "v1model compare",
+        "quick": quick,
+        "seed": seed,
+        "battery": asdict(battery),
+        "similarity_score": "1 - KS distance to the bundled macaque reference, mean and 95% "
+                            "interval over bootstrap resamples of units "
+                            "(analysis.reference.similarity_score); not Brain-Score numbers",
+        "models": models,
+        "not_run": dict(not_run),
+        "cka": {"labels": cka["labels"],
+                "matrix": [[float(v) for v in row] for row in cka["matrix"]]},
+        "figures": [{"name": f["name"], "section": f["section"], "cpu_s": f["cpu_s"],
+                     "file": os.path.join("figures", f"{f['name']}.png")} for f in figures],
+        "recordings": [os.path.relpath(p, folder) for p in written["recordings"]],
+        "timing": {k: {kk: float(vv) for kk, vv in v.items()} for k, v in timing.items()},
+    }
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return repr(obj)
+
+
+# ------------------------------------------------------------------ HTML
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1.5em 2em;
+       color: #222; max-width: 110em; }
+h1 { font-size: 1.6em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ccc; }
+.row { display: flex; flex-wrap: wrap; gap: 1.2em; align-items: flex-start; }
+.card { border: 1px solid #ddd; border-radius: 6px; padding: 0.6em; background: #fafafa;
+        max-width: 100%; }
+.card h3 { margin: 0 0 0.4em 0; font-size: 1.05em; }
+figure { margin: 0; } img { max-width: 100%; height: auto; }
+figcaption { font-size: 0.85em; color: #555; max-width: 60em; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.6em 0; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: right; }
+th { background: #f0f0f0; } td.name { text-align: left; }
+.warn { background: #fff3cd; border: 1px solid #e0c36a; padding: 0.6em; border-radius: 6px; }
+.note { font-size: 0.9em; color: #444; }
+"""
+
+
+def _img(fig: dict[str, Any]) -> str:
+    data = base64.b64encode(fig["png"]).decode("ascii")
+    return (f'<figure><img alt="{html.escape(fig["name"])}" '
+            f'src="data:image/png;base64,{data}"><figcaption>{html.escape(fig["caption"])}'
+            f"</figcaption></figure>")
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}g}" if abs(value) >= 100 else \
+        f"{value:.{digits}f}"
+
+
+def _report_html(results, scores, cka, figures, battery, not_run, timing) -> str:
+    e = html.escape
+    by_section: dict[str, list[dict]] = {}
+    for fig in figures:
+        by_section.setdefault(fig["section"], []).append(fig)
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           "<title>v1model compare</title>", f"<style>{_CSS}</style></head><body>",
+           "<h1>v1model compare: one protocol battery through every model</h1>",
+           f'<p class="note">Battery: <b>{e(battery.name)}</b>; display {battery.size} × '
+           f"{battery.size} px at {battery.pixels_per_degree:g} px/deg for models that accept "
+           "any display; units recorded at the map position nearest the display centre "
+           f"(units=&quot;centre&quot;). Wall time {timing['total']['wall_s']:.1f} s, CPU "
+           f"time {timing['total']['cpu_s']:.1f} s (all threads).</p>"]
+    if not_run:
+        out.append('<div class="warn"><b>Not run:</b><ul>')
+        for name, reason in not_run.items():
+            out.append(f"<li><b>{e(REGISTRY[name].title)}</b> ({e(name)}): {e(reason)}</li>")
+        out.append("</ul></div>")
+
+    out.append("<h2>Models</h2><table><tr><th>model</th><th>layers</th><th>units per layer"
+               "</th><th>display</th><th>battery steps</th><th>time (s)</th><th>note</th></tr>")
+    for mres in results.values():
+        units = ", ".join(f"{layer}: {res.n_units}" for layer, res in mres.layers.items())
+        d = mres.display
+        out.append(f'<tr><td class="name">{e(mres.entry.title)}</td>'
+                   f'<td class="name">{e(", ".join(mres.layers))}</td>'
+                   f'<td class="name">{e(units)}</td>'
+                   f'<td class="name">{d.rows} × {d.cols} px, {d.pixels_per_degree:g} px/deg</td>'
+                   f'<td class="name">{e(", ".join(mres.steps))}</td>'
+                   f"<td>{mres.seconds:.1f}</td>"
+                   f'<td class="name">{e(mres.entry.note)}</td></tr>')
+    out.append("</table>")
+
+    def section(key: str, title: str, intro: str, per_model: bool) -> None:
+        out.append(f"<h2>{e(title)}</h2><p class='note'>{e(intro)}</p>")
+        figs = by_section.get(key, [])
+        if not figs:
+            out.append("<p class='note'>Nothing to show for the models run.</p>")
+            return
+        if per_model:
+            out.append('<div class="row">')
+            for name, mres in results.items():
+                mine = [f for f in figs if f["model"] == name]
+                if not mine:
+                    continue
+                out.append(f'<div class="card"><h3>{e(mres.entry.title)}</h3>')
+                out.extend(_img(f) for f in mine)
+                out.append("</div>")
+            out.append("</div>")
+        else:
+            out.append('<div class="row">')
+            out.extend(f'<div class="card">{_img(f)}</div>' for f in figs)
+            out.append("</div>")
+
+    section("tuning", "Tuning curves",
+            "Orientation, spatial-frequency and size tuning (and direction tuning from drifting "
+            "gratings for the spiking layer) of a few units per layer.", True)
+
+    out.append("<h2>Similarity to macaque V1</h2><p class='note'>"
+               + e("Score = 1 − KS distance between the layer's distribution of a property and "
+                   "the bundled macaque reference, mean [95% interval] over bootstrap resamples "
+                   "of units; n = units with a defined value. References marked * are "
+                   "approximate (secondary sources or assumed shapes). Our implementation of "
+                   "the Brain-Score idea (Marques et al. 2021), not comparable with their "
+                   "numbers.") + "</p>")
+    out.append(_scores_table(results, scores))
+    out.append(_medians_table(results))
+    section("properties", "Property distributions against macaque V1",
+            "Histograms as proportions of units; the black outline is the reference.", False)
+    section("rf", "Receptive fields and Gabor fits",
+            f"ON − OFF maps from single light and dark squares on a {battery.rf_grid} × "
+            f"{battery.rf_grid} grid over the central {battery.rf_extent:g}° (protocol "
+            "rf_mapping, sparse noise), fitted with 2-D Gabors (Jones & Palmer 1987).", True)
+    section("nx_ny", "Receptive-field shape (nx–ny)", "Successful Gabor fits only.", False)
+    section("f1f0", "Modulation ratio F1/F0", "Static models: F1/F0 over spatial phase at the "
+            "preferred orientation and sf; the spiking layer: over time for drifting gratings.",
+            False)
+    if "invariance" in by_section:
+        section("invariance", "Translation tolerance",
+                "From analysis.invariance.tolerance_correlations on natural-image patches.",
+                False)
+    else:
+        out.append("<h2>Translation tolerance</h2><p class='note'>Not measured: "
+                   + e(_invariance_missing(results)) + "</p>")
+    section("cka", "Representational similarity between layers (CKA)", "", False)
+    out.append("<h2>Timing</h2><p class='note'>"
+               + e("Figures are drawn and receptive fields fitted in worker processes while "
+                   "later models run. model:* rows: the main process; figures_after_models: "
+                   "wall time from the last model to the last figure, CPU time of drawing every "
+                   "figure; total: CPU of the main process and the workers.")
+               + "</p><table><tr><th>stage</th><th>wall (s)</th><th>CPU (s)</th></tr>")
+    for key, value in timing.items():
+        out.append(f'<tr><td class="name">{e(key)}</td><td>{value["wall_s"]:.1f}</td>'
+                   f'<td>{value["cpu_s"]:.1f}</td></tr>')
+    out.append("</table></body></html>")
+    return "\n".join(out)
+
+
+def _invariance_missing(results) -> str:
+    try:
+        importlib.import_module("analysis.invariance")
+    except ImportError as exc:
+        return f"analysis.invariance cannot be imported ({exc})."
+    return "no selected model has a map of positions to translate."
+
+
+def _scores_table(results, scores) -> str:
+    from analysis.reference import reference_distribution
+
+    e = html.escape
+    head = "".join(f"<th>{e(p.reference)}{'*' if reference_distribution(p.reference).check else ''}"
+                   "</th>" for p in _PROPERTIES)
+    rows = [f"<table><tr><th>layer</th>{head}</tr>"]
+    for name, mres in results.items():
+        for layer, res in mres.layers.items():
+            cells = []
+            for p in _PROPERTIES:
+                s = scores[(name, layer)][p.reference]
+                if s is None:
+                    n = res.values.get(p.reference)
+                    cells.append("<td>–</td>" if n is None else "<td>n = 0</td>")
+                else:
+                    cells.append(f"<td>{s.score:.2f} [{s.ci_low:.2f}, {s.ci_high:.2f}]<br>"
+                                 f"n = {s.n}</td>")
+            rows.append(f'<tr><td class="name">{e(res.label)}</td>{"".join(cells)}</tr>')
+    rows.append("</table>")
+    return "\n".join(rows)
+
+
+def _medians_table(results) -> str:
+    from analysis.reference import reference_distribution
+
+    e = html.escape
+    head = "".join(f"<th>{e(p.label)}</th>" for p in _PROPERTIES)
+    rows = ["<p class='note'>Medians (reference medians in the last row).</p>",
+            f"<table><tr><th>layer</th>{head}</tr>"]
+    for mres in results.values():
+        for res in mres.layers.values():
+            cells = "".join("<td>–</td>" if p.reference in _CIRCULAR else
+                            f"<td>{_fmt(_median(res.values.get(p.reference)))}</td>"
+                            for p in _PROPERTIES)
+            rows.append(f'<tr><td class="name">{e(res.label)}</td>{cells}</tr>')
+    ref_cells = [f"<td>{_fmt(_reference_median(reference_distribution(p.reference)))}</td>"
+                 for p in _PROPERTIES]
+    rows.append(f'<tr><td class="name">macaque reference</td>{"".join(ref_cells)}</tr>')
+    rows.append("</table>")
+    return "\n".join(rows)
+
+
+def _reference_median(ref: Any) -> float | None:
+    """Median of a (non-circular) reference distribution, from its CDF on a fine grid."""
+    if ref.name in _CIRCULAR:
+        return None
+    grid = np.linspace(0.0, 360.0 if ref.units == "deg" else 20.0, 20001)
+    cdf = np.asarray(ref.cdf(grid), dtype=np.float64)
+    above = np.flatnonzero(cdf >= 0.5)
+    return float(grid[above[0]]) if above.size else None
