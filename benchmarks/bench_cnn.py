@@ -12,6 +12,10 @@ The second table times the two ways of computing a convolution on the same
 shapes, im2col + matrix product (what :class:`v1model.layers.Conv2d` uses) and
 the FFT (scipy.fft), forward only.
 
+OpenBLAS's worker threads spin between calls; where the cores are shared with
+other busy processes, ``OPENBLAS_NUM_THREADS=1`` made the numpy step about twice
+as fast (it is worth trying before a long training run).
+
 Run: ``python benchmarks/bench_cnn.py [--repeats 10] [--batch 128]``
 """
 

@@ -2,7 +2,15 @@
 
 from v1model.base import Model
 from v1model.cells import divisive_normalization, energy, half_wave, max_pool
-from v1model.cnn import CNN, Network, load_pretrained_cnn, train_default_cnn
+from v1model.cnn import (
+    CNN,
+    Network,
+    default_cnn_spec,
+    default_training_data,
+    load_pretrained_cnn,
+    train,
+    train_default_cnn,
+)
 from v1model.gabor import GaborBank, gabor_kernel
 from v1model.hmax import (
     HMAX,
@@ -14,14 +22,21 @@ from v1model.hmax import (
     load_prototypes,
     save_prototypes,
 )
+from v1model.mlp import mlp_spec
 from v1model.population import sample_population
 from v1model.spiking import SpikeTrains, SpikingV1
+from v1model.torch_adapter import TorchModel
 from v1model.v1 import V1Model
 
 __all__ = [
     "C1Stage",
     "CNN",
     "Network",
+    "TorchModel",
+    "default_cnn_spec",
+    "default_training_data",
+    "mlp_spec",
+    "train",
     "load_pretrained_cnn",
     "train_default_cnn",
     "C2Stage",
