@@ -215,8 +215,7 @@ def plot_nx_ny(nx, ny, *, ax=None, label: str = "model", reference: bool = True,
         gen = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
         rx, ry = reference_distribution("ringach_nx"), reference_distribution("ringach_ny")
         ax.scatter(rx.sample(n_reference, rng=gen), ry.sample(n_reference, rng=gen), s=8,
-                   color="0.7", label=f"macaque (approx.; {rx.source.split(',')[0]} "
-                                      f"{rx.source.split(',')[1].split()[0]})")
+                   color="0.7", label=f"macaque (approx.; {rx.source.split(',')[0]})")
     ax.scatter(nx, ny, s=14, color="C3", label=f"{label} (n={nx.size})")
     top = max(1.5, float(np.max(np.r_[nx, ny])) * 1.05)
     ax.set_xlim(0, top)

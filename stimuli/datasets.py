@@ -155,7 +155,7 @@ def shapes_dataset(
     - ``bar``: one arm of length 2 s and width 0.5 s.
 
     Gaussian white noise of standard deviation ``noise`` is added to every
-    pixel.  An image whose peak |value| then exceeds 1 is divided by that peak
+    pixel.  An image whose peak ``|value|`` then exceeds 1 is divided by that peak
     (nothing is clipped), so all values lie in [-1, 1].
 
     Parameters
@@ -272,7 +272,7 @@ def natural_patches_dataset(
     the texture.  (With ``whiten=True`` the whitening filter, a few pixels wide,
     is applied before the split.)  Patch positions are uniform within a strip;
     each patch is re-normalised as in :func:`stimuli.natural.random_patches`
-    (mean 0, peak |value| 1).
+    (mean 0, peak ``|value|`` 1).
 
     Parameters
     ----------
@@ -377,7 +377,7 @@ def faces_dataset(
     (grey levels in [0, 1]) is optionally resized to ``size × size`` (bilinear,
     anti-aliased when shrinking), then converted to contrast units like natural
     images: its mean is subtracted and it is divided by its largest absolute
-    value (mean 0, peak |value| 1).  This removes overall brightness and
+    value (mean 0, peak ``|value|`` 1).  This removes overall brightness and
     contrast as cues.
 
     Parameters

@@ -19,7 +19,7 @@ the same everywhere in this module:
    A constant image would stay all zeros instead of dividing by zero.
 
 Random patches and whitened images are put through step 2 again (each patch or
-image on its own), so they also have mean 0 and peak |value| 1.
+image on its own), so they also have mean 0 and peak ``|value|`` 1.
 """
 
 from __future__ import annotations
@@ -240,7 +240,7 @@ def random_patches(
     image whitened by :func:`whiten` at the default cut-off, so the patch has no
     whitening border artefacts), then each patch is **re-normalised on its
     own**: its mean is subtracted and it is divided by its largest absolute
-    value, so every patch has mean 0 and peak |value| exactly 1 (a constant patch
+    value, so every patch has mean 0 and peak ``|value|`` exactly 1 (a constant patch
     stays all zeros).  Contrast differences between patches are thus removed.
 
     Parameters
