@@ -1360,9 +1360,9 @@ def _draw_tuning(label: str, units: list[int], rows: list[tuple]):
             ax.yaxis.label.set_size(7)
             if ax.get_legend() is not None:
                 ax.get_legend().remove()
-    fig.suptitle(f"{label}: tuning curves (orientation and sf: static gratings; radius: "
-                 f"each unit's best orientation and sf; direction: drifting gratings)",
-                 fontsize=9)
+    fig.suptitle(f"{label}: tuning curves\n(orientation and sf: static gratings; radius: "
+                 f"each unit's best orientation and sf;\ndirection: drifting gratings)",
+                 fontsize=8)
     _margins(fig, hspace=0.85)
     return fig
 
