@@ -1,5 +1,19 @@
 """Running protocols through models and measuring the responses."""
 
+from analysis.claims import (
+    CLAIMS,
+    VERDICTS,
+    Check,
+    ClaimResult,
+    claim_fc_layers,
+    claim_first_layer,
+    claim_hierarchy,
+    claim_hubel_wiesel,
+    claim_pooling,
+    claim_rotation,
+    claim_weight_sharing,
+    verdict_from_checks,
+)
 from analysis.compare import cka, cka_matrix, rdm, rsa
 from analysis.decoding import (
     Evaluation,
@@ -65,6 +79,18 @@ from analysis.tuning import (
 from analysis.tuning_figures import plot_property_histogram, plot_tuning_curve, plot_tuning_grid
 
 __all__ = [
+    "CLAIMS",
+    "Check",
+    "ClaimResult",
+    "VERDICTS",
+    "claim_fc_layers",
+    "claim_first_layer",
+    "claim_hierarchy",
+    "claim_hubel_wiesel",
+    "claim_pooling",
+    "claim_rotation",
+    "claim_weight_sharing",
+    "verdict_from_checks",
     "Evaluation",
     "LinearClassifier",
     "decode",

@@ -64,7 +64,7 @@ MODULE_ORDER = {
                 "layers", "mlp", "torch_adapter"],
     "analysis": ["runner", "recording", "tuning", "tuning_figures", "modulation",
                  "response_functions", "receptive_fields", "gabor_fit", "rf_figures",
-                 "compare", "reference", "invariance", "decoding", "sweeps"],
+                 "compare", "reference", "invariance", "decoding", "sweeps", "claims"],
 }
 
 
@@ -157,7 +157,7 @@ plot_rcparams = {"figure.dpi": 100}
 sphinx_gallery_conf = {
     "examples_dirs": "examples",
     "gallery_dirs": "auto_examples",
-    "subsection_order": ["examples/from_papers", "examples/howto"],
+    "subsection_order": ["examples/from_papers", "examples/claims", "examples/howto"],
     "within_subsection_order": "FileNameSortKey",
     "filename_pattern": r"/plot_",
     "download_all_examples": False,

@@ -134,7 +134,11 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     out = _prepare_out(args.out)
     written = run_claims_job(out, quick=args.quick, progress=not args.no_progress,
                              seed=args.seed)
-    _print_written(f"claims pages written to {out} (open index.html in a browser)", written)
+    print(f"claims written to {written['folder']} in {written['total_seconds']:.0f} s; "
+          f"open {written['index']}")
+    for key, page in written["pages"].items():
+        print(f"  {written['verdicts'][key]:>18}  {key}: {page}")
+    print(f"  summary: {written['summary']}")
     return 0
 
 
