@@ -183,7 +183,8 @@ def test_stride_keeps_the_centre_pixel(stride):
     assert cy[centre_row, 0] in y and cx[0, centre_col] in x
     rows = [r for r in range(21) if cy[r, 0] in y]
     cols = [c for c in range(20) if cx[0, c] in x]
-    np.testing.assert_array_equal(sub, full[:, :, rows][:, :, :, cols])
+    # the strided map may be computed by direct dot products: equal to float32 rounding
+    np.testing.assert_allclose(sub, full[:, :, rows][:, :, :, cols], rtol=1e-5, atol=1e-6)
 
 
 def test_unit_info_describes_each_channel():

@@ -541,6 +541,54 @@ class GaborBank:
             out[:, members] = filters(images)
         return out
 
+    def at(self, images: Any, rows: Any, cols: Any, *, grid: bool = True) -> np.ndarray:
+        """Linear responses at the pixel grid ``rows`` × ``cols`` (or at pairs) only.
+
+        Equal to ``self(images)[:, :, rows][:, :, :, cols]`` (``grid=True``) or
+        ``self(images)[:, :, rows, cols]`` (``grid=False``), computed by direct dot
+        products where few positions are wanted
+        (:meth:`v1model._fft.FourierFilters.at`), so a coarse map or a few units cost
+        less than whole response maps.
+
+        Parameters
+        ----------
+        images : array_like of shape (n, rows, cols)
+            Images with the display's shape.
+        rows, cols : array_like of int
+            Pixel rows and columns of the display (equal lengths for pairs).
+        grid : bool
+            Every combination of ``rows`` and ``cols`` (default), or pairs.
+
+        Returns
+        -------
+        ndarray of shape (n, k, len(rows), len(cols)), or (n, k, len(rows)) for pairs
+
+        Raises
+        ------
+        ValueError
+            For images as in ``__call__``, empty ``rows`` / ``cols``, or pairs of
+            unequal length.
+        IndexError
+            If an index is out of range.
+
+        Examples
+        --------
+        >>> from stimuli.display import Display
+        >>> bank = GaborBank(Display((32, 32), 16), orientations=[0, 90], sfs=[2])
+        >>> x = np.random.default_rng(0).normal(size=(2, 32, 32))
+        >>> np.allclose(bank.at(x, [15], [15]), bank(x)[:, :, 15:16, 15:16], atol=1e-5)
+        True
+        """
+        dtype = self.dtype
+        images = check_images("images", images, self.display, dtype=dtype)
+        out = None
+        for members, filters in self._groups:
+            part = filters.at(images, rows, cols, grid=grid)
+            if out is None:
+                out = np.empty((images.shape[0], self.n_filters, *part.shape[2:]), dtype=dtype)
+            out[:, members] = part
+        return out
+
     def __repr__(self) -> str:
         p = self.parameters
         return (f"GaborBank({len(self)} filters: {len(np.unique(p['orientation']))} "

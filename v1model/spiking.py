@@ -84,7 +84,6 @@ from stimuli._validation import (
 from stimuli.display import Display
 from v1model.base import check_layer
 from v1model.cells import half_wave
-from v1model.gabor import gabor_kernel
 from v1model.v1 import V1Model
 
 #: Code-generation targets (see :mod:`v1model._brian`): ``"numpy"`` needs no compiler.
@@ -389,7 +388,6 @@ class SpikingV1:
         self._pool_radius = None if pool_radius is None else check_positive("pool_radius",
                                                                             pool_radius)
         self._build_units(positions)
-        self._kernels: np.ndarray | None = None
         self._cache: tuple[bytes, dict[str, SpikeTrains]] | None = None
 
     # ------------------------------------------------------------------ units
@@ -632,36 +630,15 @@ class SpikingV1:
         return out.reshape(len(frames), -1)
 
     def _linear(self, frames: np.ndarray) -> np.ndarray:
-        """Linear Gabor responses at the positions: each RF patch times its kernel.
+        """Linear Gabor responses ``(n_frames, positions · channels)`` at the units' pixels.
 
-        Equal to the V1 model's filter maps read at the units' pixels (its filters
-        are these kernels, applied with zero padding), for a cost proportional to
-        the number of units rather than to the number of pixels.
+        The V1 model's filters read at those pixels only
+        (:meth:`v1model.gabor.GaborBank.at`), for a cost proportional to the number of
+        units rather than to the number of pixels.
         """
-        if self._kernels is None:
-            info = self.v1.unit_info("simple")
-            ppd = self.display.pixels_per_degree
-            kernels = [gabor_kernel(ppd, orientation=info["orientation"][k], sf=info["sf"][k],
-                                    phase=info["phase"][k], sigma_x=info["sigma_x"][k],
-                                    sigma_y=info["sigma_y"][k], norm=self.v1.bank.norm)
-                       for k in range(len(info["phase"]))]
-            # every kernel centred in the largest one's square, as columns of a matrix
-            side = max(k.shape[0] for k in kernels)
-            stack = np.zeros((len(kernels), side, side), dtype=np.float32)
-            for j, kernel in enumerate(kernels):
-                lo = (side - kernel.shape[0]) // 2
-                stack[j, lo:lo + kernel.shape[0], lo:lo + kernel.shape[0]] = kernel
-            self._kernels = stack.reshape(len(kernels), side * side).T.copy()
-        side = math.isqrt(self._kernels.shape[0])
-        half = side // 2
-        padded = np.pad(frames, ((0, 0), (half, half), (half, half)))
-        n_channels = self._kernels.shape[1]
-        out = np.empty((len(frames), len(self._x) * n_channels), dtype=np.float32)
-        for p, (row, col) in enumerate(self._pixels):
-            # the patch centred on the unit's pixel: padded rows row .. row + 2 * half
-            patch = padded[:, row:row + side, col:col + side].reshape(len(frames), -1)
-            out[:, p * n_channels:(p + 1) * n_channels] = patch @ self._kernels
-        return out
+        linear = self.v1.bank.at(frames, self._pixels[:, 0], self._pixels[:, 1], grid=False)
+        simple = self.v1._simple_linear(linear)                  # (n, channels, positions)
+        return np.ascontiguousarray(simple.transpose(0, 2, 1)).reshape(len(frames), -1)
 
     # ------------------------------------------------------------------ simulation
     def simulate(self, drive: Any) -> dict[str, SpikeTrains]:

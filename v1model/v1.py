@@ -326,17 +326,35 @@ class V1Model:
         per_image = 4 * rows * cols * (self.bank.n_filters + 3 * channels)
         chunk = max(1, _CHUNK_BYTES // per_image)
         out = np.empty((n, channels, len(self._rows), len(self._cols)), dtype=np.float32)
+        pointwise = self._pointwise(layer)
         for start in range(0, n, chunk):
-            linear = self.bank(images[start:start + chunk])
-            maps = self._layer(linear, layer)
-            out[start:start + chunk] = maps[:, :, self._rows[:, None], self._cols[None, :]]
+            block = images[start:start + chunk]
+            if pointwise:
+                # a position needs the linear responses there only: filter at the kept
+                # positions alone (direct dot products when they are few)
+                out[start:start + chunk] = self._layer(
+                    self.bank.at(block, self._rows, self._cols), layer)
+            else:
+                maps = self._layer(self.bank(block), layer)
+                out[start:start + chunk] = maps[:, :, self._rows[:, None], self._cols[None, :]]
         return out
+
+    def _simple_linear(self, linear: np.ndarray) -> np.ndarray:
+        """Simple channels' linear responses ``(n, channels, ...)`` from the bank's
+        ``(n, filters, ...)`` (phases beyond 180° are sign flips of shared filters)."""
+        sign = self._simple_sign.reshape(1, -1, *(1,) * (linear.ndim - 2))
+        return linear[:, self._simple_index] * sign
+
+    def _pointwise(self, layer: str) -> bool:
+        """Whether ``layer`` at a position needs the linear responses at that position only
+        (no pooling over space: max-pooling complex cells and normalization pool)."""
+        return self.normalization is None and (layer == "simple"
+                                               or self.complex_kind == "energy")
 
     def _layer(self, linear: np.ndarray, layer: str) -> np.ndarray:
         """Full-resolution maps of ``layer`` from the bank's linear responses."""
         if layer == "simple":
-            signed = linear[:, self._simple_index] * self._simple_sign[None, :, None, None]
-            maps = half_wave(signed, **self.simple_nonlinearity)
+            maps = half_wave(self._simple_linear(linear), **self.simple_nonlinearity)
         elif self.complex_kind == "energy":
             maps = energy(linear[:, self._complex_index[:, 0]],
                           linear[:, self._complex_index[:, 1]])
