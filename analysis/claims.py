@@ -52,6 +52,7 @@ from analysis.reference import similarity_score
 from analysis.rf_figures import plot_invariance, plot_nx_ny
 from analysis.runner import run_protocol
 from analysis.tuning_figures import plot_property_histogram
+from stimuli._io import jsonable
 from stimuli._validation import (
     RngLike,
     as_rng,
@@ -214,7 +215,7 @@ class ClaimResult:
                 "claim": self.claim, "verdict": self.verdict, "reason": self.reason,
                 "checks": [c.as_dict() for c in self.checks],
                 "gates": [c.as_dict() for c in self.gates],
-                "numbers": _jsonable(self.numbers), "settings": _jsonable(self.settings),
+                "numbers": jsonable(self.numbers), "settings": jsonable(self.settings),
                 "seconds": round(float(self.seconds), 2)}
 
     def __repr__(self) -> str:
@@ -334,26 +335,6 @@ _CLAIM_TEXT = {
 
 
 # ============================================================================ helpers
-
-
-def _jsonable(obj: Any) -> Any:
-    """Nested dicts/lists of numpy values → plain Python (NaN/inf → None)."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer, int)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        value = float(obj)
-        return value if np.isfinite(value) else None
-    if obj is None or isinstance(obj, str):
-        return obj
-    return str(obj)
 
 
 def _seed(gen: np.random.Generator) -> int:

@@ -28,6 +28,7 @@ gives positions in the visual-field coordinates of the package.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,7 @@ from scipy.optimize import least_squares
 
 from analysis.gabor_fit import fit_gabors
 from analysis.runner import run_protocol
+from stimuli._io import load_npz, save_npz
 from stimuli._validation import (
     as_rng,
     check_choice,
@@ -54,6 +56,7 @@ __all__ = ["ReceptiveFields", "STCResult", "grating_rf_mapping", "reverse_correl
            "sparse_noise_maps", "spike_triggered_covariance"]
 
 NOISE_KINDS = ("gaussian", "binary")
+_KIND = "analysis.receptive_fields"
 
 
 # --------------------------------------------------------------------------- results
@@ -139,6 +142,82 @@ class ReceptiveFields:
         True
         """
         return fit_gabors(self.maps, self.display.pixels_per_degree, **kwargs)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the maps and everything needed to reload them to one ``.npz``, atomically.
+
+        Written without pickle to a temporary name renamed over ``path`` when complete,
+        so an interrupted save leaves an existing file intact.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination; used as given.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from stimuli.display import Display
+        >>> class Pixel:
+        ...     display, layers, temporal = Display((5, 5), pixels_per_degree=4), ("px",), False
+        ...     def responses(self, s, layer):
+        ...         return s[:, 2:3, 2]
+        ...     def unit_info(self, layer):
+        ...         return {}
+        >>> rf = reverse_correlation(Pixel(), "px", n_images=100, rng=0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "rf.npz")
+        >>> rf.save(path)
+        >>> back = ReceptiveFields.load(path)
+        >>> bool(np.array_equal(back.maps, rf.maps)), back.method
+        (True, 'white_noise')
+        """
+        arrays: dict[str, np.ndarray] = {"maps": self.maps, "responsive": self.responsive,
+                                         "split_half_r": self.split_half_r}
+        if self.on_maps is not None:
+            arrays.update(on_maps=self.on_maps, off_maps=self.off_maps)
+        for i, value in enumerate(self.unit_info.values()):
+            arrays[f"unit_info_{i}"] = np.asarray(value)
+        for i, name in enumerate(self.convergence.names):
+            arrays[f"convergence_{i}"] = self.convergence[name]
+        d = self.display
+        header = {"kind": _KIND, "format_version": 1, "method": self.method,
+                  "n_images": self.n_images, "meta": self.meta,
+                  "unit_info_names": list(self.unit_info),
+                  "convergence_names": list(self.convergence.names),
+                  "display": {"shape": list(d.shape), "pixels_per_degree": d.pixels_per_degree,
+                              "frame_rate": d.frame_rate}}
+        save_npz(path, arrays, header)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> ReceptiveFields:
+        """Read maps written by :meth:`save`.
+
+        Raises
+        ------
+        FileNotFoundError
+            If the file does not exist.
+        ValueError
+            If the file is truncated, corrupt or holds something else.
+        """
+        arrays, header = load_npz(path, _KIND)
+        try:
+            if header["format_version"] != 1:
+                raise ValueError(f"unsupported format version {header['format_version']!r}")
+            d = header["display"]
+            display = Display(tuple(d["shape"]), d["pixels_per_degree"],
+                              frame_rate=d["frame_rate"])
+            info = {name: arrays[f"unit_info_{i}"]
+                    for i, name in enumerate(header["unit_info_names"])}
+            convergence = Table({name: arrays[f"convergence_{i}"]
+                                 for i, name in enumerate(header["convergence_names"])})
+            return cls(maps=arrays["maps"], unit_info=info, display=display,
+                       n_images=int(header["n_images"]), method=header["method"],
+                       responsive=arrays["responsive"], split_half_r=arrays["split_half_r"],
+                       convergence=convergence, on_maps=arrays.get("on_maps"),
+                       off_maps=arrays.get("off_maps"), meta=header["meta"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{os.fspath(path)!r} is not a valid receptive-field file "
+                             f"(corrupt): {exc}") from exc
 
     def __repr__(self) -> str:
         med = (f"{np.nanmedian(self.split_half_r):.3f}" if np.any(self.responsive)
@@ -255,6 +334,15 @@ def _check_common(model, layer: str, n_images, batch_size) -> tuple[int, int]:
     return n_images, batch_size
 
 
+def _progress_bar(enabled: Any, total: int, desc: str):
+    """A tqdm bar over images on stderr (disabled unless ``enabled``)."""
+    from tqdm.auto import tqdm
+
+    if not isinstance(enabled, bool | np.bool_):
+        raise TypeError(f"progress must be True or False, got {enabled!r}")
+    return tqdm(total=total, desc=desc, unit="img", disable=not enabled, leave=False)
+
+
 def _checkpoints(n_batches: int) -> list[int]:
     """Batch counts at which to snapshot: n_batches, ~n/2, ~n/4, ... 1 (ascending)."""
     points = {n_batches}
@@ -349,7 +437,8 @@ def _convergence(snapshots: list[tuple[int, np.ndarray]], responsive: np.ndarray
 def reverse_correlation(model, layer: str, *, n_images: int = 10000, batch_size: int = 500,
                         kind: str = "gaussian", contrast: float = 1.0,
                         check_size: float | None = None, rng=None,
-                        units: str | Sequence[int] | np.ndarray = "centre") -> ReceptiveFields:
+                        units: str | Sequence[int] | np.ndarray = "centre",
+                        progress: bool = False) -> ReceptiveFields:
     """Receptive fields by white-noise reverse correlation (response-weighted average).
 
     For every recorded unit the map is ``cov(r, s_p) / var(s_p)`` over the images —
@@ -380,6 +469,8 @@ def reverse_correlation(model, layer: str, *, n_images: int = 10000, batch_size:
     units : {"centre", "all"} or array_like of int
         Which units, as in :func:`analysis.runner.run_protocol` (``"centre"``: every
         channel at the map position nearest the display centre).
+    progress : bool
+        Show a progress bar (images done) on stderr.
 
     Returns
     -------
@@ -424,6 +515,7 @@ def reverse_correlation(model, layer: str, *, n_images: int = 10000, batch_size:
     info = None
     snapshots: list[tuple[int, _Sums]] = []
     done = 0
+    bar = _progress_bar(progress, n_images, f"white noise -> {layer}")
     for b in range(n_batches):
         n = min(batch_size, n_images - done)
         images = white_noise(display, n, kind=kind, contrast=contrast, check_size=check_size,
@@ -433,8 +525,10 @@ def reverse_correlation(model, layer: str, *, n_images: int = 10000, batch_size:
             sums, info = _Sums(resp.shape[1], images[0].size), unit_info
         sums.add(resp, images.reshape(n, -1).astype(np.float64))
         done += n
+        bar.update(n)
         if b + 1 in checkpoints:
             snapshots.append((done, sums.copy()))
+    bar.close()
     return _finish(sums, snapshots, info, display, "white_noise", model, layer, params,
                    lambda s: _white_map(s))
 
@@ -469,7 +563,8 @@ def _finish(sums: _Sums, snapshots, info, display, method, model, layer, params,
 def sparse_noise_maps(model, layer: str, *, n_images: int = 5000, batch_size: int = 500,
                       square_size: float | None = None, density: float = 0.1,
                       contrast: float = 1.0, rng=None,
-                      units: str | Sequence[int] | np.ndarray = "centre") -> ReceptiveFields:
+                      units: str | Sequence[int] | np.ndarray = "centre",
+                      progress: bool = False) -> ReceptiveFields:
     """ON and OFF receptive-field maps from sparse noise (light and dark squares on grey).
 
     For each pixel, the ON map is the mean response over images in which the pixel
@@ -499,6 +594,8 @@ def sparse_noise_maps(model, layer: str, *, n_images: int = 5000, batch_size: in
         Source of the noise.
     units : {"centre", "all"} or array_like of int
         As in :func:`analysis.runner.run_protocol`.
+    progress : bool
+        Show a progress bar (images done) on stderr.
 
     Returns
     -------
@@ -539,6 +636,7 @@ def sparse_noise_maps(model, layer: str, *, n_images: int = 5000, batch_size: in
     on = off = info = None
     snapshots: list[tuple[int, tuple[_Sums, _Sums]]] = []
     done = 0
+    bar = _progress_bar(progress, n_images, f"sparse noise -> {layer}")
     for b in range(n_batches):
         n = min(batch_size, n_images - done)
         images, _ = sparse_noise(display, n, square_size=square_size, density=density,
@@ -551,8 +649,10 @@ def sparse_noise_maps(model, layer: str, *, n_images: int = 5000, batch_size: in
         on.add(resp, (flat > 0).astype(np.float64))
         off.add(resp, (flat < 0).astype(np.float64))
         done += n
+        bar.update(n)
         if b + 1 in checkpoints:
             snapshots.append((done, _Pair(on.copy(), off.copy())))
+    bar.close()
 
     def to_map(pair):
         a, b_ = _sparse_maps(pair.on, pair.off)

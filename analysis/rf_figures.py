@@ -36,7 +36,7 @@ def _label_units(ppd: float | None) -> str:
 
 def plot_rf_mosaic(maps, *, unit_info: Mapping[str, np.ndarray] | None = None,
                    pixels_per_degree: float | None = None, ncols: int | None = None,
-                   fig=None):
+                   units=None, fig=None):
     """Receptive-field maps side by side, each on a symmetric diverging colour scale.
 
     Parameters
@@ -51,6 +51,9 @@ def plot_rf_mosaic(maps, *, unit_info: Mapping[str, np.ndarray] | None = None,
         Draw axes in degrees (origin at the display centre, y up) instead of pixels.
     ncols : int, optional
         Panels per row; default ``ceil(sqrt(n))``.
+    units : array_like of int, optional
+        The unit number each map is titled with, e.g. when ``maps`` is a subset of a
+        layer; default ``0 .. n - 1``.
     fig : matplotlib Figure, optional
         Figure to draw on (cleared); default a new one.
 
@@ -78,6 +81,10 @@ def plot_rf_mosaic(maps, *, unit_info: Mapping[str, np.ndarray] | None = None,
         maps = maps.maps
     maps = check_array("maps", maps, ndim=3, shape_doc="(n, rows, cols)", dtype=np.float64)
     n = maps.shape[0]
+    units = np.arange(n) if units is None else check_array("units", units, ndim=1,
+                                                             shape_doc="(n,)")
+    if len(units) != n:
+        raise ValueError(f"units must give one number per map ({n}), got {len(units)}")
     ncols = int(np.ceil(np.sqrt(n))) if ncols is None else check_int("ncols", ncols, minimum=1)
     nrows = -(-n // ncols)
     fig = plt.figure(figsize=(1.8 * ncols, 1.8 * nrows)) if fig is None else fig
@@ -91,10 +98,10 @@ def plot_rf_mosaic(maps, *, unit_info: Mapping[str, np.ndarray] | None = None,
         lim = float(np.abs(maps[k]).max()) or 1.0
         ax.imshow(maps[k], cmap=_DIVERGING, vmin=-lim, vmax=lim, extent=extent,
                   interpolation="nearest")
-        parts = [f"unit {k}"]
+        parts = [f"unit {units[k]:g}"]
         if unit_info is not None:
             if "orientation" in unit_info:
-                parts.append(f"θ={float(unit_info['orientation'][k]):g}°")
+                parts.append(f"θ={float(unit_info['orientation'][k]):.3g}°")
             if "sf" in unit_info:
                 parts.append(f"sf={float(unit_info['sf'][k]):.3g}")
         ax.set_title(" ".join(parts), fontsize=7)

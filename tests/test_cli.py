@@ -45,9 +45,12 @@ def test_tuning_writes_tables_figures_and_summary(tmp_path):
         (["no-such-command"], "invalid choice"),
         (["compare", "--models", ","], "comma-separated"),
         (["train-cnn", "--epochs", "0"], ">= 1"),
+        (["rf", "--method", "stc"], "invalid choice"),
+        (["rf", "--n-images", "0"], ">= 1"),
+        (["rf", "--model", "alexnet"], "invalid choice"),
     ],
     ids=["negative-ppd", "non-integer-size", "unknown-population", "nan-ppd", "unknown-command",
-         "empty-model-list", "zero-epochs"],
+         "empty-model-list", "zero-epochs", "rf-method", "rf-images", "rf-model"],
 )
 def test_bad_arguments_are_usage_errors(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:
@@ -70,3 +73,28 @@ def test_unknown_model_is_an_error_naming_the_choices(tmp_path, capsys):
     assert main(["compare", "--out", str(tmp_path), "--models", "alexnet", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "models" in err and "v1" in err and "Traceback" not in err
+
+
+def test_rf_maps_fits_and_summarises(tmp_path, capsys):
+    argv = ["rf", "--out", str(tmp_path), "--size", "24", "--n-images", "600", "--no-progress"]
+    assert main(argv) == 0
+    summary = json.loads((tmp_path / "rf" / "v1_simple_white_noise_summary.json").read_text())
+    assert summary["method"] == "white_noise" and summary["n_units"] == 144
+    assert "receptive fields written to" in capsys.readouterr().out
+    for suffix in ("maps.npz", "fits.csv", "fits.json", "maps.png", "convergence.png"):
+        assert (tmp_path / "rf" / f"v1_simple_white_noise_{suffix}").stat().st_size > 0
+
+
+def test_rf_library_errors_are_reported_without_traceback(tmp_path, capsys):
+    assert main(["rf", "--out", str(tmp_path), "--model", "cnn", "--size", "48"]) == 2
+    err = capsys.readouterr().err
+    assert "v1model rf: error:" in err and "fixed display" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["tuning", "rf", "compare", "protocols", "train-cnn"])
+def test_help_states_units(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert any(unit in text for unit in ("deg", "degree", "c/deg", "cycles/degree", "seconds"))

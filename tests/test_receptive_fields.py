@@ -6,6 +6,7 @@ import pytest
 
 from analysis.gabor_fit import fit_gabor
 from analysis.receptive_fields import (
+    ReceptiveFields,
     grating_rf_mapping,
     reverse_correlation,
     sparse_noise_maps,
@@ -127,6 +128,22 @@ def test_sparse_noise_on_off_subregions(v1):
     fit = fit_gabor(rf.maps[0], DISPLAY.pixels_per_degree)
     assert fit.success and angle_diff(fit.orientation, 0.0) < 5.0
     assert rf.method == "sparse_noise" and rf.convergence["median_r"][-1] > 0.8
+
+
+def test_maps_save_and_load_exactly(v1, tmp_path):
+    rf = sparse_noise_maps(v1, "simple", n_images=200, density=0.2, rng=2, batch_size=50)
+    path = tmp_path / "rf.npz"
+    rf.save(path)
+    back = ReceptiveFields.load(path)
+    for name in ("maps", "on_maps", "off_maps", "responsive", "split_half_r"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(rf, name))
+    assert back.display == rf.display and back.meta == rf.meta
+    assert back.n_images == rf.n_images and back.convergence.names == rf.convergence.names
+    for key, value in rf.unit_info.items():
+        np.testing.assert_array_equal(back.unit_info[key], value)
+    path.write_bytes(path.read_bytes()[:100])      # a truncated file is refused
+    with pytest.raises(ValueError, match="rf.npz"):
+        ReceptiveFields.load(path)
 
 
 def test_stc_of_energy_cell_is_a_quadrature_pair(v1):

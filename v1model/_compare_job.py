@@ -1394,10 +1394,7 @@ def _draw_mosaic(title: str, maps: np.ndarray, units: list[int], info: dict | No
     from analysis.rf_figures import plot_rf_mosaic
 
     fig = plot_rf_mosaic(maps, unit_info=info, pixels_per_degree=pixels_per_degree,
-                         ncols=min(len(units), 6))
-    for k, ax in enumerate(a for a in fig.axes if a.get_visible()):
-        # panels are numbered within the subset: name the layer's unit instead
-        ax.set_title(ax.get_title().replace(f"unit {k}", f"unit {units[k]}", 1), fontsize=7)
+                         ncols=min(len(units), 6), units=units)
     fig.suptitle(title, fontsize=9)
     return fig
 
