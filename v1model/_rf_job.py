@@ -178,7 +178,7 @@ def _noise(net: Any, layer: str, method: str, n_images: int, units: str, min_r2:
 
     mapper = reverse_correlation if method == "white_noise" else sparse_noise_maps
     rf = mapper(net, layer, n_images=n_images, rng=seed, units=units, progress=progress)
-    fits = rf.fit_gabors(min_r2=min_r2)
+    fits = _fit_gabors(rf.maps, rf.display.pixels_per_degree, min_r2, progress)
     table = _fits_table(rf, fits)
     files = [f"{stem}_maps.npz", f"{stem}_fits.csv", f"{stem}_fits.json"]
     rf.save(files[0])
@@ -259,6 +259,23 @@ def _noise(net: Any, layer: str, method: str, n_images: int, units: str, min_r2:
     elif not ok.any():
         summary["note"] = "no fit reached the R² threshold; see fits.csv for R² per unit"
     return files
+
+
+def _fit_gabors(maps: np.ndarray, ppd: float, min_r2: float, progress: bool) -> Any:
+    """:func:`analysis.gabor_fit.fit_gabors` in chunks, with a progress bar over maps."""
+    from tqdm.auto import tqdm
+
+    from analysis.gabor_fit import fit_gabors
+    from stimuli.table import Table
+
+    chunk = 128
+    tables = []
+    with tqdm(total=len(maps), desc="Gabor fits", unit="map", disable=not progress,
+              leave=False) as bar:
+        for start in range(0, len(maps), chunk):
+            tables.append(fit_gabors(maps[start:start + chunk], ppd, min_r2=min_r2))
+            bar.update(len(tables[-1]))
+    return Table({k: np.concatenate([t[k] for t in tables]) for k in tables[0].names})
 
 
 def _fits_table(rf: Any, fits: Any) -> Any:

@@ -254,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ppd", type=_positive_float, default=None,
                    help="pixels per degree of visual angle (default 16; not for the CNN)")
     p.add_argument("--units", choices=("centre", "all"), default="centre",
-                   help="every channel at the display centre (default) or the whole map")
+                   help="every channel at the display centre (default) or every unit of "
+                        "the map (V1: 36 positions x 144 channels; minutes to fit)")
     p.add_argument("--min-r2", type=float, default=0.5,
                    help="Gabor fits below this R^2 count as failed (default 0.5)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise")
