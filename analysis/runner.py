@@ -16,7 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from analysis.recording import Recording
-from stimuli._validation import check_array, check_choice, check_int
+from stimuli._validation import check_array, check_bool, check_choice, check_int
 from v1model.base import check_layer
 
 _MODEL_ATTRIBUTES = ("display", "layers", "temporal", "responses", "unit_info")
@@ -126,8 +126,7 @@ def run_protocol(
         raise ValueError(f"protocol {protocol.name!r} has no stimuli")
     kind = check_choice("protocol.kind", protocol.kind, ("image", "movie"))
     batch_size = check_int("batch_size", batch_size, minimum=1)
-    if not isinstance(progress, bool | np.bool_):
-        raise TypeError(f"progress must be True or False, got {progress!r}")
+    check_bool("progress", progress)
     if executor is not None and not callable(getattr(executor, "submit", None)):
         raise TypeError(
             f"executor must be a concurrent.futures.Executor (with submit), got {executor!r}"

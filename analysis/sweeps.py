@@ -40,7 +40,7 @@ from analysis.recording import Recording
 from analysis.runner import run_protocol
 from analysis.tuning import orientation_tuning
 from stimuli._io import atomic_open
-from stimuli._validation import check_choice, check_int
+from stimuli._validation import check_bool, check_choice, check_int
 from stimuli.display import Display
 from stimuli.protocols import list_protocols
 from stimuli.table import Table
@@ -319,8 +319,8 @@ def sweep(
     summary_fn, summary_name = _resolve_callable("summary", summary)
     units_spec = _units(units)
     batch_size = check_int("batch_size", batch_size, minimum=1)
-    _check_bool("save_recordings", save_recordings)
-    _check_bool("progress", progress)
+    check_bool("save_recordings", save_recordings)
+    check_bool("progress", progress)
     if (executor is not None and not isinstance(executor, Executor)
             and callable(getattr(executor, "get_executor", None))):
         executor = executor.get_executor()  # a dask.distributed.Client given directly
@@ -810,11 +810,6 @@ def _column(values: list[Any]) -> np.ndarray:
 
 
 # ============================================================================ argument checks
-
-
-def _check_bool(name: str, value: Any) -> None:
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
 
 
 def _display_spec(display: Any) -> dict[str, Any]:

@@ -19,12 +19,13 @@ from stimuli._validation import (
     RngLike,
     as_rng,
     check_array,
+    check_bool,
     check_int,
     check_nonnegative,
     check_range,
     check_real,
 )
-from stimuli.natural import _check_bool, _check_names, _draw_patches, _source, _to_contrast
+from stimuli.natural import _check_names, _draw_patches, _source, _to_contrast
 
 #: Shape classes :func:`shapes_dataset` can draw, in label order by default.
 SHAPE_CLASSES: tuple[str, ...] = ("disk", "ring", "square", "triangle", "cross", "bar")
@@ -323,7 +324,7 @@ def natural_patches_dataset(
     if len(sources) < 2:
         raise ValueError(f"sources must name at least two images (classes), got {sources!r}")
     test_fraction = check_range("test_fraction", test_fraction, 0.0, 1.0, closed="neither")
-    whiten = _check_bool("whiten", whiten)
+    whiten = check_bool("whiten", whiten)
     min_std = check_nonnegative("min_std", min_std)
     n_test = _n_test(n_per_class, test_fraction, "n_per_class")
     n_train = n_per_class - n_test

@@ -34,6 +34,7 @@ from stimuli._validation import (
     RngLike,
     as_rng,
     check_array,
+    check_bool,
     check_int,
     check_nonnegative,
     check_range,
@@ -149,7 +150,7 @@ def natural_image(name: str, *, linear: bool = False) -> np.ndarray:
     1.0
     """
     _check_name("name", name)
-    linear = _check_bool("linear", linear)
+    linear = check_bool("linear", linear)
     return _load(name, linear).copy()
 
 
@@ -289,8 +290,8 @@ def random_patches(
     n = check_int("n", n, minimum=1)
     shape = _check_shape("shape", shape)
     names = _check_names("names", PATCH_SOURCES if names is None else names)
-    whiten = _check_bool("whiten", whiten)
-    linear = _check_bool("linear", linear)
+    whiten = check_bool("whiten", whiten)
+    linear = check_bool("linear", linear)
     min_std = check_nonnegative("min_std", min_std)
     gen = as_rng(rng)
     images = [_source(name, linear, whiten) for name in names]
@@ -423,12 +424,6 @@ def _check_names(param: str, names: object) -> tuple[str, ...]:
     if len(set(names)) != len(names):
         raise ValueError(f"{param} must not repeat a name, got {names!r}")
     return names
-
-
-def _check_bool(param: str, value: object) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{param} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def _check_shape(param: str, shape: object) -> tuple[int, int]:

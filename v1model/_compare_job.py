@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 
 from stimuli._io import atomic_open, save_npz
-from stimuli._validation import check_choice, check_int
+from stimuli._validation import check_bool, check_choice, check_int
 from stimuli.display import Display
 
 __all__ = ["BATTERY_STEPS", "DEFAULT_BATTERY", "QUICK_BATTERY", "REGISTRY", "Battery",
@@ -555,9 +555,8 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
     ValueError: models must be one of 'v1', 'hmax', 'spiking', 'cnn'; got 'v2'
     >>> paths = run_compare_job("out", quick=True, models=["v1"])  # doctest: +SKIP
     """
-    for name, flag in (("quick", quick), ("progress", progress)):
-        if not isinstance(flag, bool | np.bool_):
-            raise TypeError(f"{name} must be True or False, got {flag!r}")
+    check_bool("quick", quick)
+    check_bool("progress", progress)
     seed = check_int("seed", seed, minimum=0)
     selection = _selection(models, layers)
     availability = model_availability(list(selection))
