@@ -34,8 +34,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.optimize import least_squares
+from tqdm.auto import tqdm
 
-from stimuli._validation import check_array, check_int, check_positive, check_range
+from stimuli._validation import check_array, check_bool, check_int, check_positive, check_range
 from stimuli.table import Table
 
 __all__ = ["GaborFit", "fit_gabor", "fit_gabors"]
@@ -442,7 +443,7 @@ def fit_gabor(image, pixels_per_degree: float | None = None, *, min_r2: float = 
 
 
 def fit_gabors(stack, pixels_per_degree: float | None = None, *, min_r2: float = 0.5,
-               max_nfev: int = 200) -> Table:
+               max_nfev: int = 200, progress: bool = False) -> Table:
     """Fit a Gabor to each map of a stack; one row per map.
 
     Parameters
@@ -454,6 +455,8 @@ def fit_gabors(stack, pixels_per_degree: float | None = None, *, min_r2: float =
         As in :func:`fit_gabor`.
     min_r2, max_nfev
         As in :func:`fit_gabor`.
+    progress : bool
+        Show a progress bar (maps fitted) on stderr.
 
     Returns
     -------
@@ -477,7 +480,9 @@ def fit_gabors(stack, pixels_per_degree: float | None = None, *, min_r2: float =
     """
     stack = check_array("stack", stack, ndim=3, shape_doc="(n, rows, cols)", dtype=np.float64)
     ppd, min_r2, max_nfev = _check_common(pixels_per_degree, min_r2, max_nfev)
-    fits = [_fit_one(img, ppd, min_r2, max_nfev) for img in stack]
+    maps = tqdm(stack, desc="Gabor fits", unit="map", disable=not check_bool("progress", progress),
+                leave=False)
+    fits = [_fit_one(img, ppd, min_r2, max_nfev) for img in maps]
     columns: dict[str, np.ndarray] = {
         name: np.array([getattr(fit, name) for fit in fits], dtype=np.float64) for name in _FIELDS
     }

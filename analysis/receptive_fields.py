@@ -41,6 +41,7 @@ from analysis.runner import run_protocol
 from stimuli._io import load_npz, save_npz
 from stimuli._validation import (
     as_rng,
+    check_bool,
     check_choice,
     check_int,
     check_positive,
@@ -122,7 +123,8 @@ class ReceptiveFields:
         Parameters
         ----------
         **kwargs
-            ``min_r2``, ``max_nfev`` as in :func:`analysis.gabor_fit.fit_gabor`.
+            ``min_r2``, ``max_nfev`` as in :func:`analysis.gabor_fit.fit_gabor`;
+            ``progress`` as in :func:`analysis.gabor_fit.fit_gabors`.
 
         Returns
         -------
@@ -338,8 +340,7 @@ def _progress_bar(enabled: Any, total: int, desc: str):
     """A tqdm bar over images on stderr (disabled unless ``enabled``)."""
     from tqdm.auto import tqdm
 
-    if not isinstance(enabled, bool | np.bool_):
-        raise TypeError(f"progress must be True or False, got {enabled!r}")
+    check_bool("progress", enabled)
     return tqdm(total=total, desc=desc, unit="img", disable=not enabled, leave=False)
 
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from stimuli._io import atomic_open, jsonable
-from stimuli._validation import check_choice, check_int, check_positive, check_range
+from stimuli._validation import check_bool, check_choice, check_int, check_positive, check_range
 
 METHODS = ("white_noise", "sparse_noise", "gratings")
 
@@ -120,8 +120,7 @@ def run_rf_job(out_dir: str, *, model: str = "v1", layer: str | None = None,
     units = check_choice("units", units, ("centre", "all"))
     min_r2 = check_range("min_r2", min_r2, 0.0, 1.0, closed="left")
     seed = check_int("seed", seed, minimum=0)
-    if not isinstance(progress, bool | np.bool_):
-        raise TypeError(f"progress must be True or False, got {progress!r}")
+    check_bool("progress", progress)
     if method == "gratings":
         if n_images is not None:
             raise ValueError("n_images applies to the noise methods; method 'gratings' "
@@ -178,7 +177,7 @@ def _noise(net: Any, layer: str, method: str, n_images: int, units: str, min_r2:
 
     mapper = reverse_correlation if method == "white_noise" else sparse_noise_maps
     rf = mapper(net, layer, n_images=n_images, rng=seed, units=units, progress=progress)
-    fits = _fit_gabors(rf.maps, rf.display.pixels_per_degree, min_r2, progress)
+    fits = rf.fit_gabors(min_r2=min_r2, progress=progress)
     table = _fits_table(rf, fits)
     files = [f"{stem}_maps.npz", f"{stem}_fits.csv", f"{stem}_fits.json"]
     rf.save(files[0])
@@ -259,23 +258,6 @@ def _noise(net: Any, layer: str, method: str, n_images: int, units: str, min_r2:
     elif not ok.any():
         summary["note"] = "no fit reached the R² threshold; see fits.csv for R² per unit"
     return files
-
-
-def _fit_gabors(maps: np.ndarray, ppd: float, min_r2: float, progress: bool) -> Any:
-    """:func:`analysis.gabor_fit.fit_gabors` in chunks, with a progress bar over maps."""
-    from tqdm.auto import tqdm
-
-    from analysis.gabor_fit import fit_gabors
-    from stimuli.table import Table
-
-    chunk = 128
-    tables = []
-    with tqdm(total=len(maps), desc="Gabor fits", unit="map", disable=not progress,
-              leave=False) as bar:
-        for start in range(0, len(maps), chunk):
-            tables.append(fit_gabors(maps[start:start + chunk], ppd, min_r2=min_r2))
-            bar.update(len(tables[-1]))
-    return Table({k: np.concatenate([t[k] for t in tables]) for k in tables[0].names})
 
 
 def _fits_table(rf: Any, fits: Any) -> Any:
