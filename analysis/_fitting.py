@@ -172,6 +172,17 @@ VON_MISES_LOWER = np.array([-np.inf, 0.0, -np.inf, KAPPA_MIN])
 VON_MISES_UPPER = np.array([np.inf, np.inf, np.inf, KAPPA_MAX])
 
 
+def _unit_peak(y: np.ndarray):
+    """Curves ``(m, n)`` scaled to unit peak magnitude for the optimiser, with the
+    starting values shared by the circular fits: ``(scale (m, 1), yn, peak index,
+    minimum, amplitude above the minimum)``."""
+    scale = np.max(np.abs(y), axis=1, keepdims=True)
+    scale[scale == 0] = 1.0
+    yn = y / scale
+    low = yn.min(axis=1)
+    return scale, yn, np.argmax(yn, axis=1), low, np.maximum(yn.max(axis=1) - low, 1e-3)
+
+
 def fit_von_mises_batch(theta: np.ndarray, y: np.ndarray):
     """Fit ``b + a exp(kappa (cos 2(theta - mu) - 1))`` to each row of ``y``.
 
@@ -179,12 +190,7 @@ def fit_von_mises_batch(theta: np.ndarray, y: np.ndarray):
     magnitude for the optimiser and scaled back.  Returns ``(p (m, 4), r2, ok)``
     with ``mu`` wrapped to ``[0, pi)``.
     """
-    scale = np.max(np.abs(y), axis=1, keepdims=True)
-    scale[scale == 0] = 1.0
-    yn = y / scale
-    peak = np.argmax(yn, axis=1)
-    low = yn.min(axis=1)
-    amp = np.maximum(yn.max(axis=1) - low, 1e-3)
+    scale, yn, peak, low, amp = _unit_peak(y)
     # Starting orientation: the vector sum of the baseline-subtracted curve
     # (robust to noise), and the sampled peak; several widths.
     weights = yn - low[:, None]
@@ -237,12 +243,7 @@ def fit_double_von_mises_batch(phi: np.ndarray, y: np.ndarray):
     Returns ``(p (m, 5), r2, ok)``; ``mu`` is the larger bump's direction in
     ``[0, 2 pi)`` and ``a_pref >= a_null``.
     """
-    scale = np.max(np.abs(y), axis=1, keepdims=True)
-    scale[scale == 0] = 1.0
-    yn = y / scale
-    peak = np.argmax(yn, axis=1)
-    low = yn.min(axis=1)
-    amp = np.maximum(yn.max(axis=1) - low, 1e-3)
+    scale, yn, peak, low, amp = _unit_peak(y)
     mu0 = phi[peak]
     # Response nearest the opposite direction, as a start for the null bump.
     opposite = np.argmin(np.abs(np.angle(np.exp(1j * (phi[None, :] - mu0[:, None] - np.pi)))),
