@@ -14,7 +14,6 @@ from analysis.claims import (
     claim_weight_sharing,
     verdict_from_checks,
 )
-from analysis.compare import cka, cka_matrix, rdm, rsa
 from analysis.decoding import (
     Evaluation,
     LinearClassifier,
@@ -23,6 +22,14 @@ from analysis.decoding import (
     fit_linear_classifier,
     wilson_interval,
 )
+from analysis.figures.receptive_fields import (
+    plot_cka_matrix,
+    plot_gabor_fit,
+    plot_invariance,
+    plot_nx_ny,
+    plot_rf_mosaic,
+)
+from analysis.figures.tuning import plot_property_histogram, plot_tuning_curve, plot_tuning_grid
 from analysis.gabor_fit import GaborFit, fit_gabor, fit_gabors
 from analysis.invariance import tolerance_correlations, tolerance_curve, transform_images
 from analysis.modulation import fano_factor, lifetime_sparseness, modulation_ratio, psth
@@ -42,19 +49,13 @@ from analysis.reference import (
     reference_distribution,
     similarity_score,
 )
+from analysis.representations import cka, cka_matrix, rdm, rsa
 from analysis.response_functions import (
     NakaRushtonFit,
     contrast_response,
     fit_naka_rushton,
     naka_rushton,
     size_tuning,
-)
-from analysis.rf_figures import (
-    plot_cka_matrix,
-    plot_gabor_fit,
-    plot_invariance,
-    plot_nx_ny,
-    plot_rf_mosaic,
 )
 from analysis.runner import run_protocol
 from analysis.sweeps import SweepError, cell_key, load_sweep, orientation_summary, sweep
@@ -76,7 +77,6 @@ from analysis.tuning import (
     sf_tuning,
     tuning_curves,
 )
-from analysis.tuning_figures import plot_property_histogram, plot_tuning_curve, plot_tuning_grid
 
 __all__ = [
     "CLAIMS",

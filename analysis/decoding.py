@@ -17,7 +17,7 @@ import scipy.optimize
 import scipy.special
 import scipy.stats
 
-from stimuli._validation import check_array, check_int, check_nonnegative, check_range
+from stimuli._shared.validation import check_array, check_int, check_nonnegative, check_range
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,13 @@ import numpy as np
 from scipy.optimize import least_squares
 from tqdm.auto import tqdm
 
-from stimuli._validation import check_array, check_bool, check_int, check_positive, check_range
+from stimuli._shared.validation import (
+    check_array,
+    check_bool,
+    check_int,
+    check_positive,
+    check_range,
+)
 from stimuli.table import Table
 
 __all__ = ["GaborFit", "fit_gabor", "fit_gabors"]

@@ -21,7 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from stimuli._validation import check_array, check_choice, check_images, check_int, check_real
+from stimuli._shared.validation import (
+    check_array,
+    check_choice,
+    check_images,
+    check_int,
+    check_real,
+)
 from stimuli.table import Table
 from stimuli.transforms import rotate, scale, translate
 from v1model.base import check_layer
@@ -127,7 +133,7 @@ def tolerance_correlations(model: Any, layer: str, images: Any, *, transform: st
     -------
     ndarray of shape (n, len(amounts)), float64
         Pearson r per image and amount (rows are images, as
-        :func:`analysis.rf_figures.plot_invariance` takes them).
+        :func:`analysis.figures.receptive_fields.plot_invariance` takes them).
 
     Raises
     ------

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.recording import Recording
-from stimuli._validation import check_nonnegative
+from stimuli._shared.validation import check_nonnegative
 from stimuli.table import Table
 
 __all__ = ["fano_factor", "lifetime_sparseness", "modulation_ratio", "psth"]

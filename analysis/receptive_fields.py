@@ -38,8 +38,8 @@ from scipy.optimize import least_squares
 
 from analysis.gabor_fit import fit_gabors
 from analysis.runner import run_protocol
-from stimuli._io import load_npz, save_npz
-from stimuli._validation import (
+from stimuli._shared.io import load_npz, save_npz
+from stimuli._shared.validation import (
     as_rng,
     check_bool,
     check_choice,

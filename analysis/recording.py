@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from stimuli._io import load_npz, save_npz
-from stimuli._validation import check_array, check_index, check_positive
+from stimuli._shared.io import load_npz, save_npz
+from stimuli._shared.validation import check_array, check_index, check_positive
 from stimuli.table import Table
 
 _KIND = "recording"

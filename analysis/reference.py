@@ -25,7 +25,7 @@ from importlib import resources
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from stimuli._validation import as_rng, check_array, check_int
+from stimuli._shared.validation import as_rng, check_array, check_int
 
 __all__ = ["ReferenceDistribution", "SimilarityScore", "list_references",
            "reference_distribution", "similarity_score"]

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-from stimuli._validation import check_array, check_choice, check_range
+from stimuli._shared.validation import check_array, check_choice, check_range
 from stimuli.table import Table
 
 __all__ = ["NakaRushtonFit", "contrast_response", "fit_naka_rushton", "naka_rushton",

@@ -16,7 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from analysis.recording import Recording
-from stimuli._validation import check_array, check_bool, check_choice, check_int
+from stimuli._shared.validation import check_array, check_bool, check_choice, check_int
 from v1model.base import check_layer
 
 _MODEL_ATTRIBUTES = ("display", "layers", "temporal", "responses", "unit_info")

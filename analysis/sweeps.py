@@ -39,8 +39,8 @@ from tqdm.auto import tqdm
 from analysis.recording import Recording
 from analysis.runner import run_protocol
 from analysis.tuning import orientation_tuning
-from stimuli._io import atomic_open
-from stimuli._validation import check_bool, check_choice, check_int
+from stimuli._shared.io import atomic_open
+from stimuli._shared.validation import check_bool, check_choice, check_int
 from stimuli.display import Display
 from stimuli.protocols import list_protocols
 from stimuli.table import Table

@@ -46,7 +46,7 @@ import scipy.sparse
 
 from analysis import _fitting
 from analysis.recording import Recording
-from stimuli._validation import check_array, check_choice, check_range, check_real
+from stimuli._shared.validation import check_array, check_choice, check_range, check_real
 from stimuli.table import Table
 
 ORIENTATION_PERIOD = 180.0

@@ -62,9 +62,10 @@ MODULE_ORDER = {
                 "protocols", "table"],
     "v1model": ["base", "v1", "gabor", "cells", "population", "hmax", "spiking", "cnn",
                 "layers", "mlp", "torch_adapter"],
-    "analysis": ["runner", "recording", "tuning", "tuning_figures", "modulation",
-                 "response_functions", "receptive_fields", "gabor_fit", "rf_figures",
-                 "compare", "reference", "invariance", "decoding", "sweeps", "claims"],
+    "analysis": ["runner", "recording", "tuning", "figures.tuning", "modulation",
+                 "response_functions", "receptive_fields", "gabor_fit",
+                 "figures.receptive_fields", "figures.representations", "representations",
+                 "reference", "invariance", "decoding", "sweeps", "claims"],
 }
 
 
@@ -119,9 +120,9 @@ def _write_cli_help() -> None:
     """Write ``gen_modules/cli/<command>.txt`` (the ``--help`` of every subcommand).
 
     ``docs/cli.rst`` includes ``gen_modules/cli/commands.inc``, so subcommands added to
-    ``v1model/cli.py`` appear without editing the docs.
+    ``v1model/app/cli.py`` appear without editing the docs.
     """
-    from v1model.cli import build_parser
+    from v1model.app.cli import build_parser
 
     os.environ["COLUMNS"] = "88"  # argparse wraps at the terminal width
     parser = build_parser()

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from stimuli._validation import (
+from stimuli._shared.validation import (
     RngLike,
     as_rng,
     check_array,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from stimuli._validation import check_int, check_positive
+from stimuli._shared.validation import check_int, check_positive
 
 
 @dataclass(frozen=True)
@@ -126,3 +127,27 @@ def _scaled(value, factor: float):
     if np.ndim(value) == 0:
         return float(value) * factor
     return np.asarray(value, dtype=float) * factor
+
+
+def check_display(display: Any, name: str = "display") -> Display:
+    """Return ``display`` if it is a :class:`Display`; raise ``TypeError`` naming ``name``.
+
+    Lives beside the class (not in :mod:`stimuli._shared.validation`) so the shared
+    validation module imports nothing from the packages it serves.
+
+    Raises
+    ------
+    TypeError
+        If ``display`` is not a :class:`Display`.
+
+    Examples
+    --------
+    >>> check_display(Display((8, 8), pixels_per_degree=4)).shape
+    (8, 8)
+    >>> check_display((8, 8))
+    Traceback (most recent call last):
+    TypeError: display must be a stimuli.display.Display, got tuple
+    """
+    if not isinstance(display, Display):
+        raise TypeError(f"{name} must be a stimuli.display.Display, got {type(display).__name__}")
+    return display

@@ -28,16 +28,15 @@ from typing import Any
 
 import numpy as np
 
-from stimuli._validation import (
+from stimuli._shared.validation import (
     check_array,
     check_choice,
-    check_display,
     check_nonnegative,
     check_positive,
     check_range,
     check_real,
 )
-from stimuli.display import Display
+from stimuli.display import Display, check_display
 
 __all__ = [
     "aperture",

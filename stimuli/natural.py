@@ -30,7 +30,7 @@ import numpy as np
 import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
 
-from stimuli._validation import (
+from stimuli._shared.validation import (
     RngLike,
     as_rng,
     check_array,

@@ -15,17 +15,16 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
-from stimuli._validation import (
+from stimuli._shared.validation import (
     RngLike,
     as_rng,
     check_choice,
-    check_display,
     check_int,
     check_positive,
     check_range,
     check_real,
 )
-from stimuli.display import Display
+from stimuli.display import Display, check_display
 from stimuli.gratings import _check_contrast
 from stimuli.table import Table
 

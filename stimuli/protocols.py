@@ -35,18 +35,17 @@ from typing import Any
 
 import numpy as np
 
-from stimuli._validation import (
+from stimuli._shared.validation import (
     as_rng,
     check_array,
     check_choice,
-    check_display,
     check_index,
     check_int,
     check_nonnegative,
     check_positive,
     check_range,
 )
-from stimuli.display import Display
+from stimuli.display import Display, check_display
 from stimuli.gratings import drifting_grating, grating
 from stimuli.noise import NOISE_KINDS, white_noise
 from stimuli.table import Table

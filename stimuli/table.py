@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from stimuli._io import atomic_open
+from stimuli._shared.io import atomic_open
 
 
 class Table(Mapping):

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.ndimage
 
-from stimuli._validation import check_array, check_int, check_positive, check_real
+from stimuli._shared.validation import check_array, check_int, check_positive, check_real
 from stimuli.display import Display
 
 

@@ -15,8 +15,12 @@ from analysis.claims import (
     VERDICTS,
     Check,
     ClaimResult,
+    _common,
     claim_fc_layers,
     claim_first_layer,
+    fc_layers,
+    rotation,
+    verdict,
     verdict_from_checks,
 )
 from stimuli.datasets import shapes_dataset
@@ -124,22 +128,22 @@ def test_tolerance_index_is_one_for_invariance_and_zero_at_baseline():
     same = Table({"amount": amounts, "correlation": np.ones(3), "baseline": np.full(3, 0.4)})
     other = Table({"amount": amounts, "correlation": np.array([1.0, 0.4, 0.4]),
                    "baseline": np.full(3, 0.4)})
-    assert claims._tolerance_index(same) == pytest.approx(1.0)
-    assert claims._tolerance_index(other) == pytest.approx(0.0)
+    assert _common._tolerance_index(same) == pytest.approx(1.0)
+    assert _common._tolerance_index(other) == pytest.approx(0.0)
 
 
 def test_downsample_averages_blocks():
     x = np.arange(16, dtype=np.float32).reshape(1, 4, 4)
-    np.testing.assert_allclose(claims._downsample(x, 2)[0], [[2.5, 4.5], [10.5, 12.5]])
+    np.testing.assert_allclose(_common._downsample(x, 2)[0], [[2.5, 4.5], [10.5, 12.5]])
     with pytest.raises(ValueError, match="downsample"):
-        claims._downsample(np.zeros((1, 5, 5), np.float32), 2)
+        _common._downsample(np.zeros((1, 5, 5), np.float32), 2)
 
 
 def test_without_pooling_keeps_maps_and_parameters():
     from v1model.cnn import Network, default_cnn_spec
 
     spec = default_cnn_spec(3)
-    folded = claims._without_pooling(spec)
+    folded = _common._without_pooling(spec)
     pooled, strided = Network.from_spec(spec, rng=0), Network.from_spec(folded, rng=0)
     assert strided.names == ("conv1", "conv2", "fc", "logits")
     assert strided.n_parameters == pooled.n_parameters
@@ -162,14 +166,14 @@ def test_shape_twins_see_rotated_copies():
     nx = [0.3] * 4 + [0.8] * 4
     ny = [0.4] * 4 + [0.9] * 4
     jitter = np.linspace(0, 0.01, 8)
-    out = claims._shape_twins(_fits(orientation, np.asarray(sf) + jitter, nx, ny))
+    out = rotation._shape_twins(_fits(orientation, np.asarray(sf) + jitter, nx, ny))
     assert out["median_delta"] >= 45
     assert out["gap"] == pytest.approx(45)
     assert [len(g["filters"]) for g in out["groups"]] == [4, 4]
 
 
 def test_shape_twins_of_one_orientation_differ_by_zero():
-    out = claims._shape_twins(_fits([10.0] * 5, [1, 2, 3, 4, 5], [0.3] * 5, [0.4] * 5))
+    out = rotation._shape_twins(_fits([10.0] * 5, [1, 2, 3, 4, 5], [0.3] * 5, [0.4] * 5))
     assert out["median_delta"] == 0
     assert out["gap"] == pytest.approx(180)
 
@@ -177,7 +181,7 @@ def test_shape_twins_of_one_orientation_differ_by_zero():
 def test_principal_components_preserve_training_geometry():
     rng = np.random.default_rng(0)
     train, test = rng.normal(size=(20, 50)), rng.normal(size=(5, 50))
-    z_train, z_test = claims._principal_components(train, test, 100)
+    z_train, z_test = fc_layers._principal_components(train, test, 100)
     z = (train - train.mean(0)) / train.std(0)
     d_full = np.linalg.norm(z[:, None] - z[None], axis=2)
     d_pc = np.linalg.norm(z_train[:, None] - z_train[None], axis=2)
@@ -197,7 +201,7 @@ def test_cached_model_runs_each_batch_once():
         def unit_info(self, layer):
             return {}
 
-    cached = claims._CachedModel(Counting())
+    cached = _common._CachedModel(Counting())
     x = np.zeros((3, 4, 4), np.float32)
     first = cached.responses(x, "a")
     np.testing.assert_array_equal(cached.responses(x.copy(), "a"), first)
@@ -268,7 +272,7 @@ def test_rotation_twins_of_the_gabor_cnn(gabor_cnn):
     from analysis.gabor_fit import fit_gabors
 
     fits = fit_gabors(gabor_cnn.filters("conv1").mean(axis=1).astype(float), 16.0)
-    out = claims._shape_twins(fits)
+    out = rotation._shape_twins(fits)
     assert out["median_delta"] >= 30 and out["gap"] <= 60
 
 
@@ -313,7 +317,7 @@ def test_hubel_wiesel_small():
 
 
 def test_quick_settings_name_real_parameters():
-    from v1model._claims_job import QUICK
+    from v1model.app.claims import QUICK
 
     assert list(QUICK) == list(CLAIMS)
     for key, overrides in QUICK.items():
@@ -327,13 +331,13 @@ def _fake_claim(number, key, verdict_value):
     def claim(cnn=None, *, rng=0, size=10):
         fig = Figure()
         fig.subplots().plot([0, 1], [0, size])
-        return claims._result(number, key, [Check("a", "effect", verdict_value, 0.5)],
+        return verdict._result(number, key, [Check("a", "effect", verdict_value, 0.5)],
                               {"size": size, "nan": float("nan")}, fig, {"size": size}, 0.0)
     return claim
 
 
 def test_job_writes_pages_index_and_summary(tmp_path, monkeypatch):
-    from v1model import _claims_job
+    from v1model.app import claims as claims_job
 
     def broken(cnn=None, *, rng=0):
         raise RuntimeError("brian2 is not installed")
@@ -342,11 +346,11 @@ def test_job_writes_pages_index_and_summary(tmp_path, monkeypatch):
             "first_layer": _fake_claim(2, "first_layer", 0.0),
             "pooling": broken}
     monkeypatch.setattr(claims, "CLAIMS", fake)
-    monkeypatch.setattr(_claims_job, "QUICK", {"hierarchy": {"size": 2}, "first_layer": {},
+    monkeypatch.setattr(claims_job, "QUICK", {"hierarchy": {"size": 2}, "first_layer": {},
                                                "pooling": {}})
-    monkeypatch.setattr(_claims_job, "_cnn_for_claims",
+    monkeypatch.setattr(claims_job, "_cnn_for_claims",
                         lambda **kw: (object(), "a stand-in network"))
-    out = _claims_job.run_claims_job(str(tmp_path), quick=True, progress=False, seed=3)
+    out = claims_job.run_claims_job(str(tmp_path), quick=True, progress=False, seed=3)
     assert out["verdicts"] == {"hierarchy": "supported", "first_layer": "not supported",
                                "pooling": "not run"}
     assert sorted(os.listdir(out["folder"])) == sorted(

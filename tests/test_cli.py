@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from v1model.cli import main
+from v1model.app.cli import main
 
 
 def test_gallery_writes_pngs(tmp_path, capsys):

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import v1model._compare_job as job
+import v1model.app.compare as job
 from analysis.recording import Recording
-from stimuli._io import load_npz
+from stimuli._shared.io import load_npz
 
 #: Smaller than QUICK_BATTERY: enough stimuli for every fit (>= 5 orientations and sfs).
 TINY = dataclasses.replace(

@@ -362,7 +362,7 @@ def test_bad_input_raises_clear_errors(call, error, match):
 
 
 def test_load_rejects_foreign_files(tmp_path):
-    from stimuli._io import save_npz
+    from stimuli._shared.io import save_npz
 
     path = tmp_path / "other.npz"
     save_npz(path, {"a": np.zeros(2)}, {"kind": "recording"})

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.compare import cka, cka_matrix, rdm, rsa
+from analysis.representations import cka, cka_matrix, rdm, rsa
 
 
 @pytest.fixture

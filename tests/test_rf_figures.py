@@ -5,16 +5,16 @@ import numpy as np
 import pytest
 from matplotlib.collections import PathCollection
 
-from analysis.compare import cka_matrix
-from analysis.gabor_fit import fit_gabor
-from analysis.receptive_fields import ReceptiveFields
-from analysis.rf_figures import (
+from analysis.figures.receptive_fields import (
     plot_cka_matrix,
     plot_gabor_fit,
     plot_invariance,
     plot_nx_ny,
     plot_rf_mosaic,
 )
+from analysis.gabor_fit import fit_gabor
+from analysis.receptive_fields import ReceptiveFields
+from analysis.representations import cka_matrix
 from stimuli.display import Display
 from stimuli.table import Table
 
@@ -78,7 +78,7 @@ def test_property_histogram_against_reference(prop):
     values = reference_distribution(prop).sample(200, rng=0)
     fig, ax = plt.subplots()
     # the one property histogram lives in tuning_figures; it takes reference names
-    from analysis.tuning_figures import plot_property_histogram
+    from analysis.figures.tuning import plot_property_histogram
 
     plot_property_histogram(values, label=prop, reference=prop, values_label="CNN", ax=ax)
     labels = ax.get_legend_handles_labels()[1]

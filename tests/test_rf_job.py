@@ -9,7 +9,7 @@ import pytest
 
 from analysis.receptive_fields import ReceptiveFields
 from stimuli.table import Table
-from v1model._rf_job import run_rf_job
+from v1model.app.rf import run_rf_job
 
 
 @pytest.fixture(scope="module")

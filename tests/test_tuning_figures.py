@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 from matplotlib.container import ErrorbarContainer
 
-from analysis.recording import Recording
-from analysis.tuning import log_gaussian, tuning_curves, von_mises
-from analysis.tuning_figures import (
+from analysis.figures.tuning import (
     plot_property_histogram,
     plot_tuning_curve,
     plot_tuning_grid,
 )
+from analysis.recording import Recording
+from analysis.tuning import log_gaussian, tuning_curves, von_mises
 
 THETA = np.arange(0.0, 180.0, 15.0)
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from v1model.cli import main
+from v1model.app.cli import main
 
 sys.exit(main())

@@ -11,7 +11,7 @@ import os
 import numpy as np
 import scipy.fft as sfft
 
-from stimuli._validation import check_array, check_images, check_index, check_int
+from stimuli._shared.validation import check_array, check_images, check_index, check_int
 
 #: Direct dot products cost about this many times fewer seconds per multiply-add than
 #: the FFT path per ``fr·fc·log2(fr·fc)`` of one filter (BLAS against pocketfft, measured

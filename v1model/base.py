@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from stimuli._validation import check_choice
+from stimuli._shared.validation import check_choice
 
 
 @runtime_checkable

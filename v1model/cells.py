@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from stimuli._validation import check_array, check_nonnegative, check_positive, check_real
+from stimuli._shared.validation import check_array, check_nonnegative, check_positive, check_real
 
 
 def _maps(name: str, value: Any, ndim: int = 4, shape_doc: str = "(n, channels, rows, cols)"):

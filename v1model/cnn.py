@@ -24,8 +24,8 @@ from collections.abc import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from stimuli._io import atomic_open, load_npz, save_npz
-from stimuli._validation import (
+from stimuli._shared.io import atomic_open, load_npz, save_npz
+from stimuli._shared.validation import (
     RngLike,
     as_rng,
     check_array,

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from stimuli._validation import (
+from stimuli._shared.validation import (
     check_array,
     check_choice,
     check_images,

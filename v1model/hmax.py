@@ -52,8 +52,8 @@ from typing import Any
 import numpy as np
 import scipy.fft as sfft
 
-from stimuli._io import load_npz, save_npz
-from stimuli._validation import (
+from stimuli._shared.io import load_npz, save_npz
+from stimuli._shared.validation import (
     RngLike,
     as_rng,
     check_array,

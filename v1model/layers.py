@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from stimuli._validation import (
+from stimuli._shared.validation import (
     RngLike,
     as_rng,
     check_array,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from stimuli._validation import check_int, check_range
+from stimuli._shared.validation import check_int, check_range
 
 __all__ = ["mlp_spec"]
 

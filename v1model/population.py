@@ -45,7 +45,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from stimuli._validation import RngLike, as_rng, check_choice, check_int
+from stimuli._shared.validation import RngLike, as_rng, check_choice, check_int
 from stimuli.table import Table
 
 #: De Valois, Yund & Hepler 1982: centres (deg) of the preferred-orientation bins.

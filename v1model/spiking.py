@@ -73,7 +73,7 @@ from typing import Any
 
 import numpy as np
 
-from stimuli._validation import (
+from stimuli._shared.validation import (
     as_rng,
     check_array,
     check_choice,

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from stimuli._validation import check_images, check_int
+from stimuli._shared.validation import check_images, check_int
 from stimuli.display import Display
 from v1model.base import check_layer
 

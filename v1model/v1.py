@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from stimuli._validation import (
+from stimuli._shared.validation import (
     check_choice,
     check_images,
     check_int,

@@ -14,7 +14,7 @@ import numpy as np
 
 from analysis.gabor_fit import GaborFit
 from analysis.reference import reference_distribution
-from stimuli._validation import check_array, check_int
+from stimuli._shared.validation import check_array, check_int
 
 __all__ = ["plot_cka_matrix", "plot_gabor_fit", "plot_invariance", "plot_nx_ny",
            "plot_rf_mosaic"]
@@ -300,7 +300,7 @@ def plot_cka_matrix(matrix, row_labels: Sequence[str], col_labels: Sequence[str]
     Parameters
     ----------
     matrix : array_like of shape (r, c)
-        E.g. :func:`analysis.compare.cka_matrix`; values in [0, 1] are drawn on a fixed
+        E.g. :func:`analysis.representations.cka_matrix`; values in [0, 1] are drawn on a fixed
         0–1 colour scale.
     row_labels : sequence of str
         ``r`` labels (layer names).

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from analysis import tuning
 from analysis.recording import Recording
 from analysis.reference import ReferenceDistribution, reference_distribution
-from stimuli._validation import check_array, check_int
+from stimuli._shared.validation import check_array, check_int
 
 UNITS = {
     "orientation": "deg",

@@ -142,15 +142,6 @@ def check_images(
     return arr
 
 
-def check_display(display: Any, name: str = "display") -> Any:
-    """A :class:`stimuli.display.Display` (imported lazily: display.py imports this module)."""
-    from stimuli.display import Display
-
-    if not isinstance(display, Display):
-        raise TypeError(f"{name} must be a stimuli.display.Display, got {type(display).__name__}")
-    return display
-
-
 def check_index(name: str, index: Any, length: int, what: str = "items", *,
                 allow_empty: bool = False) -> np.ndarray:
     """Integer indices into ``length`` items from ints (negative allowed) or a boolean mask."""

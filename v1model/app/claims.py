@@ -1,6 +1,6 @@
 """The ``v1model claims`` job: every claim of :mod:`analysis.claims`, one HTML page each.
 
-Kept apart from the argument parsing in :mod:`v1model.cli` so scripts can call
+Kept apart from the argument parsing in :mod:`v1model.app.cli` so scripts can call
 :func:`run_claims_job` directly.  (A model never imports ``analysis``; this job is
 an application that uses both, like the CLI.)
 
@@ -27,7 +27,12 @@ import time
 import traceback
 from typing import Any
 
-from stimuli._io import atomic_open
+import matplotlib
+import matplotlib.pyplot as plt
+
+from analysis import claims as claim_experiments
+from stimuli._shared.io import atomic_open
+from v1model.cnn import PRETRAINED_PATH, load_pretrained_cnn, train_default_cnn
 
 __all__ = ["QUICK", "run_claims_job"]
 
@@ -80,11 +85,7 @@ def run_claims_job(out_dir: str, *, quick: bool = False, progress: bool = True,
     FileNotFoundError
         If ``out_dir`` cannot be created.
     """
-    import matplotlib
-
     matplotlib.use("Agg")
-    from analysis.claims import CLAIMS
-
     start = time.perf_counter()
     folder = os.path.join(os.fspath(out_dir), "claims")
     os.makedirs(folder, exist_ok=True)
@@ -93,11 +94,11 @@ def run_claims_job(out_dir: str, *, quick: bool = False, progress: bool = True,
     _log(progress, f"CNN: {cnn_note}")
 
     entries: list[dict[str, Any]] = []
-    for number, (key, function) in enumerate(CLAIMS.items(), start=1):
+    for number, (key, function) in enumerate(claim_experiments.CLAIMS.items(), start=1):
         kwargs = _kwargs(function, QUICK[key] if quick else {}, cnn=cnn, seed=seed,
                          progress=progress)
         t0 = time.perf_counter()
-        _log(progress, f"claim {number}/{len(CLAIMS)} ({key}) ...")
+        _log(progress, f"claim {number}/{len(claim_experiments.CLAIMS)} ({key}) ...")
         try:
             result = function(**kwargs)
             error = None
@@ -116,10 +117,9 @@ def run_claims_job(out_dir: str, *, quick: bool = False, progress: bool = True,
         with atomic_open(os.path.join(folder, entry["page"])) as fh:
             fh.write(_claim_page(entry, quick=quick, cnn_note=cnn_note))
         verdict = result.verdict if result is not None else "not run"
-        _log(progress, f"claim {number}/{len(CLAIMS)} ({key}): {verdict} ({seconds:.0f} s)")
+        _log(progress, f"claim {number}/{len(claim_experiments.CLAIMS)} ({key}): {verdict} "
+                       f"({seconds:.0f} s)")
         if result is not None:
-            import matplotlib.pyplot as plt
-
             plt.close(result.figure)
 
     total = time.perf_counter() - start
@@ -158,8 +158,6 @@ def _load_average() -> float | None:
 
 def _cnn_for_claims(*, quick: bool, seed: int, progress: bool):
     """The shipped CNN, or (weights missing) one trained here, and a sentence saying which."""
-    from v1model.cnn import PRETRAINED_PATH, load_pretrained_cnn, train_default_cnn
-
     try:
         return load_pretrained_cnn(), f"the shipped pretrained network ({PRETRAINED_PATH})"
     except FileNotFoundError:
@@ -300,9 +298,7 @@ def _claim_page(entry: dict[str, Any], *, quick: bool, cnn_note: str) -> str:
 
 def _method_text(key: str) -> str:
     """The claim function's docstring up to its Parameters section (method and thresholds)."""
-    from analysis.claims import CLAIMS
-
-    doc = inspect.getdoc(CLAIMS[key]) or ""
+    doc = inspect.getdoc(claim_experiments.CLAIMS[key]) or ""
     doc = doc.split("\nParameters\n")[0].strip()
     doc = re.sub(r":\w+:`~?([^`]+)`", r"\1", doc)          # :func:`name` -> name
     return doc.replace("``", "").replace("**", "")

@@ -9,7 +9,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
+
+from stimuli.display import Display
+from stimuli.protocols import list_protocols
+from v1model.app.claims import run_claims_job
+from v1model.app.compare import run_compare_job
+from v1model.app.gallery import write_stimulus_gallery
+from v1model.app.rf import run_rf_job
+from v1model.app.tuning import run_tuning_job
+from v1model.cnn import train_default_cnn
 
 DEFAULT_OUT = "v1model-output"
 
@@ -60,7 +70,6 @@ def _prepare_out(path: str) -> str:
 
 
 def _cmd_gallery(args: argparse.Namespace) -> int:
-    from v1model._gallery import write_stimulus_gallery
 
     out = _prepare_out(args.out)
     paths = write_stimulus_gallery(out, size=args.size, pixels_per_degree=args.ppd)
@@ -71,8 +80,6 @@ def _cmd_gallery(args: argparse.Namespace) -> int:
 
 
 def _cmd_protocols(args: argparse.Namespace) -> int:
-    from stimuli.display import Display
-    from stimuli.protocols import list_protocols
 
     display = Display((args.size, args.size), pixels_per_degree=args.ppd)
     print(f"Protocols on a {args.size}x{args.size}-pixel display at {args.ppd:g} pixels/degree "
@@ -84,7 +91,6 @@ def _cmd_protocols(args: argparse.Namespace) -> int:
 
 
 def _cmd_tuning(args: argparse.Namespace) -> int:
-    from v1model._tuning_job import run_tuning_job
 
     out = _prepare_out(args.out)
     written = run_tuning_job(out, size=args.size, pixels_per_degree=args.ppd,
@@ -118,7 +124,6 @@ def _print_written(title: str, written: dict) -> None:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from v1model._compare_job import run_compare_job
 
     out = _prepare_out(args.out)
     written = run_compare_job(out, quick=args.quick, models=args.models, layers=args.layers,
@@ -129,7 +134,6 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_rf(args: argparse.Namespace) -> int:
-    from v1model._rf_job import run_rf_job
 
     out = _prepare_out(args.out)
     written = run_rf_job(out, model=args.model, layer=args.layer,
@@ -144,7 +148,6 @@ def _cmd_rf(args: argparse.Namespace) -> int:
 
 
 def _cmd_claims(args: argparse.Namespace) -> int:
-    from v1model._claims_job import run_claims_job
 
     out = _prepare_out(args.out)
     written = run_claims_job(out, quick=args.quick, progress=not args.no_progress,
@@ -158,9 +161,7 @@ def _cmd_claims(args: argparse.Namespace) -> int:
 
 
 def _cmd_train_cnn(args: argparse.Namespace) -> int:
-    import time
 
-    from v1model.cnn import train_default_cnn
 
     out = _prepare_out(args.out)
     path = os.path.join(out, "cnn_default.npz")

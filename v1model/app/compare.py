@@ -1,6 +1,6 @@
 """The ``v1model compare`` job: one protocol battery through every model, one report.
 
-Kept apart from the argument parsing in :mod:`v1model.cli` so scripts can call
+Kept apart from the argument parsing in :mod:`v1model.app.cli` so scripts can call
 :func:`run_compare_job` directly.  (A model never imports ``analysis``; this job is
 an application that uses both, like the CLI.)
 
@@ -55,15 +55,44 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
+from tqdm.auto import tqdm
 
-from stimuli._io import atomic_open, save_npz
-from stimuli._validation import check_bool, check_choice, check_int
+from analysis.figures.receptive_fields import (
+    plot_cka_matrix,
+    plot_gabor_fit,
+    plot_invariance,
+    plot_nx_ny,
+    plot_rf_mosaic,
+)
+from analysis.figures.tuning import plot_property_histogram, plot_tuning_curve
+from analysis.gabor_fit import fit_gabor, fit_gabors
+from analysis.invariance import tolerance_correlations
+from analysis.modulation import modulation_ratio
+from analysis.recording import Recording
+from analysis.reference import reference_distribution, similarity_score
+from analysis.representations import cka_matrix
+from analysis.response_functions import size_tuning
+from analysis.runner import run_protocol
+from analysis.tuning import orientation_tuning, sf_tuning, tuning_curves
+from stimuli import protocols as P
+from stimuli._shared.io import atomic_open, save_npz
+from stimuli._shared.validation import check_bool, check_choice, check_int
 from stimuli.display import Display
+from stimuli.natural import random_patches
+from stimuli.protocols import MARQUES_SFS, Protocol
+from stimuli.table import Table
+from v1model.cnn import PRETRAINED_PATH, load_pretrained_cnn
+from v1model.hmax import HMAX
+from v1model.spiking import SpikingV1
+from v1model.v1 import V1Model
 
 __all__ = ["BATTERY_STEPS", "DEFAULT_BATTERY", "QUICK_BATTERY", "REGISTRY", "Battery",
            "ModelEntry", "model_availability", "run_compare_job"]
@@ -158,7 +187,6 @@ def _steps(start: float, stop: float, step: float) -> tuple[float, ...]:
 
 def _marques_sfs(every: int, nyquist: float) -> tuple[float, ...]:
     """Every ``every``-th of Marques et al.'s 22 log2-spaced sfs below ``nyquist``."""
-    from stimuli.protocols import MARQUES_SFS
 
     return tuple(round(float(f), 4) for f in MARQUES_SFS[::every] if f < nyquist)
 
@@ -249,31 +277,26 @@ class ModelEntry:
 
 
 def _build_v1(battery: Battery, seed: int):
-    from v1model.v1 import V1Model
 
     return V1Model(battery.display(), stride=battery.v1_stride)
 
 
 def _build_hmax(battery: Battery, seed: int):
-    from v1model.hmax import HMAX
 
     return HMAX(battery.display())
 
 
 def _build_spiking(battery: Battery, seed: int):
-    from v1model.spiking import SpikingV1
 
     return SpikingV1(battery.display(), static_duration=battery.static_duration, rng=seed)
 
 
 def _build_cnn(battery: Battery, seed: int):
-    from v1model.cnn import load_pretrained_cnn
 
     return load_pretrained_cnn()
 
 
 def _cnn_weights_missing() -> str | None:
-    from v1model.cnn import PRETRAINED_PATH
 
     if not os.path.exists(PRETRAINED_PATH):
         return f"the pretrained weights {PRETRAINED_PATH} are missing"
@@ -674,7 +697,6 @@ class _Log:
 
     def info(self, message: str) -> None:
         if self.enabled:
-            from tqdm.auto import tqdm
 
             tqdm.write(f"v1model compare: {message}", file=sys.stderr)
 
@@ -687,7 +709,6 @@ class _Log:
 
 def _natural_patches(battery: Battery, seed: int) -> np.ndarray:
     """The shared natural-image patches ``(n_natural + n_invariance, size, size)``."""
-    from stimuli.natural import random_patches
 
     n = battery.n_natural + battery.n_invariance
     return random_patches(n, (battery.size, battery.size), rng=seed, min_std=0.05)
@@ -709,7 +730,6 @@ def _on_display(images: np.ndarray, source_ppd: float, display: Display) -> np.n
 
 def _image_protocol(name: str, display: Display, images: np.ndarray, params: dict):
     """A protocol that shows given images, one condition row (``image``) per image."""
-    from stimuli.protocols import Protocol
 
     return Protocol(name, display, {"image": np.arange(len(images))},
                     _ImageRow(images), params=params)
@@ -731,8 +751,6 @@ def _concatenate(name: str, parts: list):
     Temporal models then simulate them in one network run, and the recording holds the
     whole design (e.g. radius × phase at every orientation × sf).
     """
-    from stimuli.protocols import Protocol
-    from stimuli.table import Table
 
     first = parts[0]
     for part in parts[1:]:
@@ -770,7 +788,6 @@ def _row_key(row: dict[str, Any]) -> tuple:
 def _protocols(entry: ModelEntry, steps: Sequence[str], battery: Battery, display: Display,
                natural: np.ndarray) -> dict[str, Any]:
     """The battery's protocols for one model, by step (plus ``"natural"`` for CKA)."""
-    from stimuli import protocols as P
 
     def sfs(values):
         return tuple(f for f in values if f < display.nyquist_cpd)
@@ -808,7 +825,6 @@ def _run_battery(model: Any, entry: ModelEntry, layers: Sequence[str], steps: Se
                  battery: Battery, natural: np.ndarray, progress: bool, log: _Log,
                  workers: _Workers) -> dict[str, _LayerResult]:
     """Every protocol through every chosen layer of one model, then the per-layer analyses."""
-    from analysis.runner import run_protocol
 
     results = {layer: _LayerResult(entry.name, layer) for layer in layers}
     temporal = bool(model.temporal)
@@ -824,15 +840,11 @@ def _run_battery(model: Any, entry: ModelEntry, layers: Sequence[str], steps: Se
                 model, protocol, layer, units="centre", batch_size=batch, progress=progress)
             results[layer].seconds[step] = time.perf_counter() - t0
 
-    try:
-        from analysis.invariance import tolerance_correlations
-    except ImportError:
-        tolerance_correlations = None
     for layer, res in results.items():
         t0 = time.perf_counter()
         _analyse(model, entry, layer, res, battery, log, workers)
         res.seconds["analysis"] = time.perf_counter() - t0
-        if entry.invariance and not temporal and tolerance_correlations is not None:
+        if entry.invariance and not temporal:
             t0 = time.perf_counter()
             images = _on_display(natural[battery.n_natural:], battery.pixels_per_degree,
                                  model.display)
@@ -850,10 +862,6 @@ def _analyse(model: Any, entry: ModelEntry, layer: str, res: _LayerResult, batte
     The Gabor fits of the receptive fields are left running on ``workers``
     (:func:`_finish_receptive_fields` collects them).
     """
-    from analysis.modulation import modulation_ratio
-    from analysis.recording import Recording
-    from analysis.response_functions import size_tuning
-    from analysis.tuning import orientation_tuning, sf_tuning, tuning_curves
 
     recs = res.recordings
     res.n_units = int(recs["natural"].n_units)
@@ -1011,8 +1019,6 @@ def _fit_ragged(maps: list[np.ndarray], ppd: float):
     Each map is fitted at its own size: zero-padding small kernels to the largest
     would only slow the fits.
     """
-    from analysis.gabor_fit import fit_gabors
-    from stimuli.table import Table
 
     shapes = [m.shape for m in maps]
     order: list[int] = []
@@ -1060,7 +1066,6 @@ def _write_layer(res: _LayerResult, dirs: dict[str, str], written: dict[str, Any
 
 def _scores(results: dict[str, _ModelResult], battery: Battery, seed: int) -> dict:
     """``{(model, layer): {reference: SimilarityScore or None}}``."""
-    from analysis.reference import similarity_score
 
     out = {}
     for name, mres in results.items():
@@ -1079,7 +1084,6 @@ def _scores(results: dict[str, _ModelResult], battery: Battery, seed: int) -> di
 
 
 def _cka(results: dict[str, _ModelResult]) -> dict[str, Any]:
-    from analysis.compare import cka_matrix
 
     reps = {res.label: res.natural for mres in results.values()
             for res in mres.layers.values()}
@@ -1110,7 +1114,6 @@ class _FigureJob:
 
 def _render(draw: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[bytes, float]:
     """Draw one figure with Agg; return its PNG bytes and the CPU seconds it took."""
-    import matplotlib
 
     matplotlib.use("Agg")
     start = time.process_time()
@@ -1123,7 +1126,7 @@ def _render(draw: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[bytes, fl
 # the caller's __main__, which breaks scripts without an ``if __name__ == "__main__"``
 # guard; fork is unsafe in a process with threads).  Messages on its stdin/stdout are
 # length-prefixed pickles between this module and itself.
-_WORKER_CODE = "from v1model._compare_job import _worker_loop; _worker_loop()"
+_WORKER_CODE = "from v1model.app.compare import _worker_loop; _worker_loop()"
 
 
 def _send(stream, obj: Any) -> None:
@@ -1155,7 +1158,6 @@ def _worker_loop() -> None:
         try:
             reply = ("ok", function(**kwargs))
         except Exception:                      # report errors to the task's owner
-            import traceback
 
             reply = ("error", traceback.format_exc())
         _send(stdout, reply)
@@ -1279,7 +1281,6 @@ def _collect(figures: list[tuple[_FigureJob, _Slot]]) -> list[dict[str, Any]]:
 
 
 def _png(fig) -> bytes:
-    import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
     # no bbox_inches="tight" and no tight_layout: each costs a full extra draw, and text
@@ -1299,7 +1300,6 @@ def _spread(indices: np.ndarray, k: int) -> list[int]:
 
 
 def _panels(n: int, *, ncols: int = 4, size: tuple[float, float] = (3.2, 2.6)):
-    import matplotlib.pyplot as plt
 
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
@@ -1342,9 +1342,7 @@ _CURVE_ROWS = (("orientation", "orientation"), ("sf", "sf"), ("size", "radius"),
 
 def _draw_tuning(label: str, units: list[int], rows: list[tuple]):
     """``rows``: ``(by, values, mean (len(units), n), sem or None)`` per tuning variable."""
-    import matplotlib.pyplot as plt
 
-    from analysis.tuning_figures import plot_tuning_curve
 
     fig, axes = plt.subplots(len(rows), len(units), figsize=(2.8 * len(units), 2.3 * len(rows)),
                              squeeze=False)
@@ -1368,7 +1366,6 @@ def _draw_tuning(label: str, units: list[int], rows: list[tuple]):
 
 def _draw_histograms(reference: str, label: str, panels: list[tuple]):
     """``panels``: ``(layer label, values or None, score or None)``."""
-    from analysis.tuning_figures import plot_property_histogram
 
     fig, axes = _panels(len(panels))
     for ax, (name, values, score) in zip(axes, panels, strict=True):
@@ -1390,7 +1387,6 @@ def _draw_histograms(reference: str, label: str, panels: list[tuple]):
 
 def _draw_mosaic(title: str, maps: np.ndarray, units: list[int], info: dict | None,
                  pixels_per_degree: float):
-    from analysis.rf_figures import plot_rf_mosaic
 
     fig = plot_rf_mosaic(maps, unit_info=info, pixels_per_degree=pixels_per_degree,
                          ncols=min(len(units), 6), units=units)
@@ -1399,8 +1395,6 @@ def _draw_mosaic(title: str, maps: np.ndarray, units: list[int], info: dict | No
 
 
 def _draw_gabor(image: np.ndarray, pixels_per_degree: float, unit: int):
-    from analysis.gabor_fit import fit_gabor
-    from analysis.rf_figures import plot_gabor_fit
 
     fig = plot_gabor_fit(image, fit_gabor(image, pixels_per_degree))
     fig.suptitle(f"unit {unit}", fontsize=9)
@@ -1409,7 +1403,6 @@ def _draw_gabor(image: np.ndarray, pixels_per_degree: float, unit: int):
 
 def _draw_nx_ny(panels: list[tuple]):
     """``panels``: ``(layer label, nx, ny, source of the fits)``."""
-    from analysis.rf_figures import plot_nx_ny
 
     fig, axes = _panels(len(panels), ncols=4, size=(3.6, 3.6))
     for ax, (name, nx, ny, source) in zip(axes, panels, strict=True):
@@ -1425,7 +1418,6 @@ def _draw_nx_ny(panels: list[tuple]):
 
 def _draw_invariance(shifts: np.ndarray, panels: list[tuple]):
     """``panels``: ``(model title, {layer: correlations (n_images, n_shifts)})``."""
-    from analysis.rf_figures import plot_invariance
 
     fig, axes = _panels(len(panels), ncols=4, size=(3.6, 3.0))
     for ax, (title, curves) in zip(axes, panels, strict=True):
@@ -1437,9 +1429,7 @@ def _draw_invariance(shifts: np.ndarray, panels: list[tuple]):
 
 
 def _draw_cka(matrix: np.ndarray, labels: list[str], title: str):
-    import matplotlib.pyplot as plt
 
-    from analysis.rf_figures import plot_cka_matrix
 
     n = len(labels)
     fig, ax = plt.subplots(figsize=(3.2 + 0.6 * n, 2.6 + 0.55 * n))
@@ -1792,7 +1782,6 @@ def _invariance_missing(results) -> str:
 
 
 def _scores_table(results, scores) -> str:
-    from analysis.reference import reference_distribution
 
     e = html.escape
     head = "".join(f"<th>{e(p.reference)}{'*' if reference_distribution(p.reference).check else ''}"
@@ -1815,7 +1804,6 @@ def _scores_table(results, scores) -> str:
 
 
 def _medians_table(results) -> str:
-    from analysis.reference import reference_distribution
 
     e = html.escape
     head = "".join(f"<th>{e(p.label)}</th>" for p in _PROPERTIES)

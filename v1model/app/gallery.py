@@ -4,26 +4,28 @@ from __future__ import annotations
 
 import os
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
+from skimage.transform import resize
 
-from stimuli._io import atomic_path
+from stimuli._shared.io import atomic_path
 from stimuli.display import Display
+from stimuli.gratings import (
+    bar,
+    counterphase_grating,
+    drifting_grating,
+    edge,
+    gabor_patch,
+    grating,
+    plaid,
+)
+from stimuli.natural import natural_image
+from stimuli.noise import pink_noise, sparse_noise, white_noise
 
 
 def _stimuli(display: Display) -> dict[str, np.ndarray]:
-    from skimage.transform import resize
 
-    from stimuli.gratings import (
-        bar,
-        counterphase_grating,
-        drifting_grating,
-        edge,
-        gabor_patch,
-        grating,
-        plaid,
-    )
-    from stimuli.natural import natural_image
-    from stimuli.noise import pink_noise, sparse_noise, white_noise
 
     radius = 0.4 * min(display.size_degrees)
     natural = resize(natural_image("camera"), display.shape, anti_aliasing=True)
@@ -56,10 +58,8 @@ def write_stimulus_gallery(out_dir: str, *, size: int = 128,
     Images are drawn with mean grey at the middle of the grey scale (contrast −1 → black,
     +1 → white).
     """
-    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     display = Display((size, size), pixels_per_degree=pixels_per_degree)
     folder = os.path.join(out_dir, "gallery")

@@ -1,6 +1,6 @@
 """The ``v1model rf`` job: map the receptive fields of one model layer and fit them.
 
-Kept apart from the argument parsing in :mod:`v1model.cli` so scripts can call
+Kept apart from the argument parsing in :mod:`v1model.app.cli` so scripts can call
 :func:`run_rf_job` directly.  (A model never imports ``analysis``; this job is an
 application that uses both, like the CLI.)
 
@@ -17,7 +17,7 @@ Three methods, each the standard one of a literature:
   2021): RF centre and diameter per unit, for any unit, including complex cells and
   rectified units, whose ON and OFF responses cancel in a signed map.
 
-The models are those of ``v1model compare`` (:data:`v1model._compare_job.REGISTRY`).
+The models are those of ``v1model compare`` (:data:`v1model.app.compare.REGISTRY`).
 """
 
 from __future__ import annotations
@@ -28,10 +28,26 @@ import os
 import time
 from typing import Any
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import Circle
 
-from stimuli._io import atomic_open, jsonable
-from stimuli._validation import check_bool, check_choice, check_int, check_positive, check_range
+from analysis.figures.receptive_fields import plot_gabor_fit, plot_nx_ny, plot_rf_mosaic
+from analysis.gabor_fit import fit_gabor
+from analysis.receptive_fields import grating_rf_mapping, reverse_correlation, sparse_noise_maps
+from analysis.reference import similarity_score
+from stimuli._shared.io import atomic_open, jsonable
+from stimuli._shared.validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_positive,
+    check_range,
+)
+from stimuli.table import Table
+from v1model.app.compare import DEFAULT_BATTERY, REGISTRY, model_availability
+from v1model.app.tuning import _save_figure, _spread
 
 METHODS = ("white_noise", "sparse_noise", "gratings")
 
@@ -111,7 +127,6 @@ def run_rf_job(out_dir: str, *, model: str = "v1", layer: str | None = None,
     ...
     ValueError: layer must be one of 'simple', 'complex'; got 'S1'
     """
-    from v1model._compare_job import DEFAULT_BATTERY, REGISTRY, model_availability
 
     entry = REGISTRY[check_choice("model", model, REGISTRY)]
     layer = (entry.rf_layers or entry.layers)[0] if layer is None else layer
@@ -169,11 +184,6 @@ def run_rf_job(out_dir: str, *, model: str = "v1", layer: str | None = None,
 def _noise(net: Any, layer: str, method: str, n_images: int, units: str, min_r2: float,
            progress: bool, seed: int, stem: str, summary: dict[str, Any]) -> list[str]:
     """Reverse correlation or sparse noise, Gabor fits, figures; fills ``summary``."""
-    from analysis.gabor_fit import fit_gabor
-    from analysis.receptive_fields import reverse_correlation, sparse_noise_maps
-    from analysis.reference import similarity_score
-    from analysis.rf_figures import plot_gabor_fit, plot_nx_ny, plot_rf_mosaic
-    from v1model._tuning_job import _save_figure, _spread
 
     mapper = reverse_correlation if method == "white_noise" else sparse_noise_maps
     rf = mapper(net, layer, n_images=n_images, rng=seed, units=units, progress=progress)
@@ -184,10 +194,8 @@ def _noise(net: Any, layer: str, method: str, n_images: int, units: str, min_r2:
     table.to_csv(files[1])
     table.to_json(files[2])
 
-    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     ppd = rf.display.pixels_per_degree
     responsive = np.flatnonzero(rf.responsive)
@@ -263,7 +271,6 @@ def _noise(net: Any, layer: str, method: str, n_images: int, units: str, min_r2:
 def _fits_table(rf: Any, fits: Any) -> Any:
     """Per unit: the model's own parameters (``unit_*``), map reliability, the Gabor fit,
     and — when the model reports them — how far the fit is from the unit's own filter."""
-    from stimuli.table import Table
 
     columns: dict[str, np.ndarray] = {"unit": np.arange(rf.n_units)}
     for key, value in rf.unit_info.items():
@@ -286,14 +293,9 @@ def _fits_table(rf: Any, fits: Any) -> Any:
 def _gratings(net: Any, layer: str, grid: int, units: str, progress: bool, stem: str,
               summary: dict[str, Any]) -> list[str]:
     """RF centres and diameters from small gratings; a figure of the RF outlines."""
-    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Circle
 
-    from analysis.receptive_fields import grating_rf_mapping
-    from v1model._tuning_job import _save_figure
 
     table = grating_rf_mapping(net, layer, grid=(grid, grid), units=units, progress=progress)
     files = [f"{stem}_table.csv", f"{stem}_table.json"]

@@ -1,6 +1,6 @@
 """The ``v1model tuning`` job: the default orientation protocol through the V1 model.
 
-Kept apart from the argument parsing in :mod:`v1model.cli` so scripts can call
+Kept apart from the argument parsing in :mod:`v1model.app.cli` so scripts can call
 :func:`run_tuning_job` directly.  (A model never imports ``analysis``; this job is
 an application that uses both, like the CLI.)
 """
@@ -11,11 +11,20 @@ import json
 import os
 from typing import Any
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 
-from stimuli._io import atomic_open, atomic_path
-from stimuli._validation import check_choice, check_int
+from analysis.figures.tuning import plot_property_histogram, plot_tuning_grid
+from analysis.reference import similarity_score
+from analysis.runner import run_protocol
+from analysis.tuning import orientation_tuning
+from stimuli._shared.io import atomic_open, atomic_path
+from stimuli._shared.validation import check_choice, check_int
 from stimuli.display import Display
+from stimuli.protocols import orientation_tuning as orientation_protocol
+from v1model.population import sample_population
+from v1model.v1 import V1Model
 
 POPULATIONS = ("grid", "macaque", "uniform")
 
@@ -23,8 +32,6 @@ POPULATIONS = ("grid", "macaque", "uniform")
 def build_v1_model(display: Display, *, population: str = "grid", n_units: int = 64,
                    complex_kind: str = "energy", rng: Any = 0):
     """The V1 model the tuning job measures: the default filter grid or a sampled population."""
-    from v1model.population import sample_population
-    from v1model.v1 import V1Model
 
     check_choice("population", population, POPULATIONS)
     if population == "grid":
@@ -55,16 +62,9 @@ def run_tuning_job(out_dir: str, *, size: int = 64, pixels_per_degree: float = 1
     dict of str to list of str
         Layer name → paths written.
     """
-    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    from analysis.reference import similarity_score
-    from analysis.runner import run_protocol
-    from analysis.tuning import orientation_tuning
-    from analysis.tuning_figures import plot_property_histogram, plot_tuning_grid
-    from stimuli.protocols import orientation_tuning as orientation_protocol
 
     display = Display((size, size), pixels_per_degree=pixels_per_degree)
     model = build_v1_model(display, population=population, n_units=n_units,
@@ -126,7 +126,6 @@ def _spread(n: int, k: int) -> list[int]:
 
 
 def _save_figure(fig, path: str) -> None:
-    import matplotlib.pyplot as plt
 
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=100, format="png", bbox_inches="tight")

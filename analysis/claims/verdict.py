@@ -1,0 +1,275 @@
+"""What a claim returns and how its verdict follows from its checks.
+
+:class:`Check` is one measured value against an explicit threshold;
+:func:`verdict_from_checks` is the one rule that turns checks into a verdict;
+:class:`ClaimResult` carries the numbers, figure, checks and verdict of one claim.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from stimuli._shared.io import jsonable
+from stimuli._shared.validation import (
+    check_choice,
+    check_real,
+)
+
+__all__ = ["LEARNED_MARGIN", "VERDICTS", "Check", "ClaimResult", "verdict_from_checks"]
+
+#: The possible verdicts, strongest first.
+VERDICTS = ("supported", "partly supported", "not supported", "inconclusive")
+
+#: Networks must beat chance by this much accuracy to count as trained (every claim
+#: that trains or reads out a network gates on it).
+LEARNED_MARGIN = 0.1
+
+
+@dataclass(frozen=True)
+class Check:
+    """One criterion of a verdict: a measured value against an explicit threshold.
+
+    Attributes
+    ----------
+    name : str
+        Short identifier, e.g. ``"rf_growth_cnn"``.
+    description : str
+        What the value measures, with its unit.
+    value : float
+        The measurement; NaN when it could not be made (the check then fails and
+        says "not measured").
+    threshold : float
+        The value the measurement must reach.
+    direction : {">=", "<="}
+        The check passes when ``value >= threshold`` (or ``<=``).
+
+    Raises
+    ------
+    ValueError
+        If ``direction`` is not ">=" or "<=", or ``threshold`` is not finite.
+
+    Examples
+    --------
+    >>> c = Check("gain", "accuracy gain", 0.08, 0.05)
+    >>> c.passed, str(c)
+    (True, 'accuracy gain: 0.08 (needs >= 0.05): pass')
+    >>> Check("gain", "accuracy gain", float("nan"), 0.05).status
+    'not measured'
+    """
+
+    name: str
+    description: str
+    value: float
+    threshold: float
+    direction: str = ">="
+
+    def __post_init__(self) -> None:
+        check_choice("direction", self.direction, (">=", "<="))
+        object.__setattr__(self, "threshold", check_real("threshold", self.threshold))
+        object.__setattr__(self, "value", float(self.value))
+
+    @property
+    def measured(self) -> bool:
+        """False when the value is NaN (the measurement could not be made)."""
+        return not np.isnan(self.value)
+
+    @property
+    def passed(self) -> bool:
+        """Whether the measured value is on the right side of the threshold."""
+        if not self.measured:
+            return False
+        if self.direction == ">=":
+            return self.value >= self.threshold
+        return self.value <= self.threshold
+
+    @property
+    def status(self) -> str:
+        """``"pass"``, ``"fail"`` or ``"not measured"``."""
+        return "not measured" if not self.measured else ("pass" if self.passed else "fail")
+
+    def __str__(self) -> str:
+        return (f"{self.description}: {self.value:.3g} (needs {self.direction} "
+                f"{self.threshold:g}): {self.status}")
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able fields plus ``passed`` and ``status`` (NaN values become None)."""
+        return {"name": self.name, "description": self.description,
+                "value": self.value if self.measured else None, "threshold": self.threshold,
+                "direction": self.direction, "passed": self.passed, "status": self.status}
+
+
+@dataclass(frozen=True, eq=False)
+class ClaimResult:
+    """What one claim's experiment found.
+
+    Attributes
+    ----------
+    number : int
+        1–7, the claim's place in the list of the module docstring.
+    key : str
+        Short name (``"hierarchy"``, ``"first_layer"``, ...).
+    title : str
+        The claim in a few words.
+    claim : str
+        The claim as practitioners state it.
+    verdict : str
+        One of :data:`VERDICTS`.
+    reason : str
+        The verdict's justification, built from the checks' values and thresholds.
+    checks : tuple of Check
+        The criteria, in the order the docstring lists them.
+    gates : tuple of Check
+        Controls that must pass for the checks to be judged at all.
+    numbers : dict
+        Every measured number (JSON-able).
+    figure : matplotlib.figure.Figure
+        The experiment's figure, made through :mod:`matplotlib.pyplot` (so notebooks and
+        the documentation gallery show it); ``plt.close(result.figure)`` frees it.
+    settings : dict
+        The parameters the experiment ran with (JSON-able).
+    seconds : float
+        Wall-clock time of the experiment.
+    """
+
+    number: int
+    key: str
+    title: str
+    claim: str
+    verdict: str
+    reason: str
+    checks: tuple[Check, ...]
+    gates: tuple[Check, ...]
+    numbers: dict
+    figure: Figure
+    settings: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything but the figure, JSON-able (NaN → None)."""
+        return {"number": self.number, "key": self.key, "title": self.title,
+                "claim": self.claim, "verdict": self.verdict, "reason": self.reason,
+                "checks": [c.as_dict() for c in self.checks],
+                "gates": [c.as_dict() for c in self.gates],
+                "numbers": jsonable(self.numbers), "settings": jsonable(self.settings),
+                "seconds": round(float(self.seconds), 2)}
+
+    def __repr__(self) -> str:
+        return f"ClaimResult({self.number}: {self.title!r}, verdict={self.verdict!r})"
+
+
+def verdict_from_checks(checks: Sequence[Check], *, required: Sequence[str] = (),
+                        gates: Sequence[Check] = ()) -> tuple[str, str]:
+    """Combine checks into a verdict and a sentence that justifies it.
+
+    The rule, the same for every claim:
+
+    - ``"inconclusive"`` if any gate (a control, e.g. "the network learned") fails;
+    - ``"supported"`` if every check passes;
+    - ``"not supported"`` if a check named in ``required`` fails, or fewer than half
+      of the checks pass;
+    - ``"partly supported"`` otherwise.
+
+    Parameters
+    ----------
+    checks : sequence of Check
+        At least one.
+    required : sequence of str
+        Names of checks without which the claim fails.
+    gates : sequence of Check
+        Controls.
+
+    Returns
+    -------
+    verdict : str
+        One of :data:`VERDICTS`.
+    reason : str
+        Which checks passed and failed, with values and thresholds.
+
+    Raises
+    ------
+    ValueError
+        If ``checks`` is empty or ``required`` names an unknown check.
+
+    Examples
+    --------
+    >>> a = Check("a", "tolerance gain", 0.2, 0.05)
+    >>> b = Check("b", "accuracy gain", 0.01, 0.05)
+    >>> verdict_from_checks([a, b])[0]
+    'partly supported'
+    >>> verdict_from_checks([a, b], required=["b"])[0]
+    'not supported'
+    >>> verdict_from_checks([a], gates=[Check("g", "accuracy above chance", 0.0, 0.1)])[0]
+    'inconclusive'
+    """
+    checks = list(checks)
+    if not checks:
+        raise ValueError("checks must not be empty")
+    names = [c.name for c in checks]
+    unknown = [r for r in required if r not in names]
+    if unknown:
+        raise ValueError(f"required names unknown checks {unknown}; checks are {names}")
+    failed_gates = [g for g in gates if not g.passed]
+    if failed_gates:
+        return "inconclusive", ("Inconclusive: the control " + "; ".join(map(str, failed_gates))
+                                + ", so the checks cannot be judged.")
+    failed = [c for c in checks if not c.passed]
+    n_pass = len(checks) - len(failed)
+    if not failed:
+        return "supported", f"Supported: all {len(checks)} checks pass."
+    listing = "; ".join(map(str, failed))
+    required_failed = [c for c in failed if c.name in required]
+    if required_failed:
+        return "not supported", ("Not supported: the required check "
+                                 + "; ".join(map(str, required_failed))
+                                 + f" ({n_pass} of {len(checks)} checks pass).")
+    if n_pass < len(checks) / 2:
+        return "not supported", (f"Not supported: only {n_pass} of {len(checks)} checks pass; "
+                                 f"failed: {listing}.")
+    return "partly supported", (f"Partly supported: {n_pass} of {len(checks)} checks pass; "
+                                f"failed: {listing}.")
+
+
+def _result(number: int, key: str, checks: Sequence[Check], numbers: dict, figure: Figure,
+            settings: dict, start: float, *, required: Sequence[str] = (),
+            gates: Sequence[Check] = ()) -> ClaimResult:
+    verdict, reason = verdict_from_checks(checks, required=required, gates=gates)
+    title, claim = _CLAIM_TEXT[key]
+    figure.suptitle(f"Claim {number}: {title} — {verdict}")
+    return ClaimResult(number=number, key=key, title=title, claim=claim, verdict=verdict,
+                       reason=reason, checks=tuple(checks), gates=tuple(gates),
+                       numbers=numbers, figure=figure, settings=dict(settings),
+                       seconds=time.perf_counter() - start)
+
+
+_CLAIM_TEXT = {
+    "hierarchy": ("features grow more complex and receptive fields larger with depth",
+                  "CNNs (and HMAX) build a hierarchy: early units are small edge detectors, "
+                  "deeper units have larger receptive fields and respond to more complex "
+                  "features (Zeiler & Fergus 2014)."),
+    "first_layer": ("the first layer learns V1-like edge detectors",
+                    "The first convolutional layer learns oriented, band-pass (Gabor-like) "
+                    "filters like V1 simple cells (Krizhevsky et al. 2012)."),
+    "pooling": ("pooling buys translation tolerance",
+                "Max-pooling makes responses tolerant to small shifts of the input "
+                "(Riesenhuber & Poggio 1999)."),
+    "rotation": ("no built-in rotation invariance, but rotated copies of filters",
+                 "Convolution is not rotation invariant; networks become tolerant to "
+                 "rotation only by learning it from rotated examples, and their first layer "
+                 "holds rotated copies of the same filter."),
+    "weight_sharing": ("locality and weight sharing cut parameters",
+                       "A convolutional network reaches a multilayer perceptron's accuracy with "
+                       "far fewer parameters and fewer training examples."),
+    "fc_layers": ("the fully connected layers matter",
+                  "The fully connected layers add accuracy beyond a linear read-out of the "
+                  "convolutional features."),
+    "hubel_wiesel": ("simple/complex cells: F1/F0 bimodality that CNN units lack",
+                     "CNNs were inspired by Hubel & Wiesel's simple and complex cells, yet the "
+                     "simple/complex split (bimodal F1/F0, Skottun et al. 1991) that a "
+                     "Hubel–Wiesel circuit reproduces is absent within CNN layers."),
+}
