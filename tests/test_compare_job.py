@@ -19,21 +19,30 @@ import pytest
 import v1model.app.compare as job
 from analysis.recording import Recording
 from stimuli._shared.io import load_npz
+from v1model.app import battery, registry
+from v1model.app.registry import get_model, list_models, model_availability
+from v1model.cnn import CNN, DEFAULT_DISPLAY, Network, default_cnn_spec
+from v1model.hmax import HMAX
 
 #: Smaller than QUICK_BATTERY: enough stimuli for every fit (>= 5 orientations and sfs).
 TINY = dataclasses.replace(
-    job.QUICK_BATTERY, name="tiny", size=40, orientations=(0.0, 30.0, 60.0, 90.0, 120.0, 150.0),
-    phases=(0.0, 90.0, 180.0, 270.0), sfs=(2.0,), sf_values=(0.5, 1.0, 2.0, 4.0, 6.0),
+    battery.QUICK_BATTERY, name="tiny", size=40,
+    orientations=(0.0, 30.0, 60.0, 90.0, 120.0, 150.0), phases=(0.0, 90.0, 180.0, 270.0),
+    sfs=(2.0,), sf_values=(0.5, 1.0, 2.0, 4.0, 6.0),
     sf_orientations=(0.0, 90.0), size_orientations=(0.0,), size_sfs=(2.0,), rf_grid=10,
     rf_extent=1.25, n_natural=12, n_invariance=2, shifts=(0.0, 0.5), n_boot=20, curve_units=2,
     mosaic_units=4)
 
 
-def _small_hmax(battery, seed):
-    """HMAX with Serre's six smallest S1 sizes (three C1 bands): same code, less work."""
-    from v1model.hmax import HMAX
+def _replace(monkeypatch, name, **changes):
+    """Swap registered model ``name`` for a changed copy until the test (or context) ends."""
+    monkeypatch.setitem(registry._REGISTRY, name,
+                        dataclasses.replace(get_model(name), **changes))
 
-    return HMAX(battery.display(), s1={"sizes": (7, 9, 11, 13, 15, 17)},
+
+def _small_hmax(display, *, seed):
+    """HMAX with Serre's six smallest S1 sizes (three C1 bands): same code, less work."""
+    return HMAX(display, s1={"sizes": (7, 9, 11, 13, 15, 17)},
                 c1={"pool_sizes": (8, 10, 12), "pool_steps": (4, 5, 6)})
 
 
@@ -42,10 +51,8 @@ def _small_hmax(battery, seed):
 LAYERS = ["v1:simple", "v1:complex", "hmax:S1", "cnn:conv1", "spiking:simple"]
 
 
-def _fake_cnn(battery, seed):
+def _fake_cnn(display, *, seed):
     """An untrained CNN on the package's default 32 x 32 display (no shipped weights needed)."""
-    from v1model.cnn import CNN, DEFAULT_DISPLAY, Network, default_cnn_spec
-
     return CNN(Network.from_spec(default_cnn_spec(3), rng=0), DEFAULT_DISPLAY)
 
 
@@ -53,14 +60,11 @@ def _fake_cnn(battery, seed):
 def tiny_run(tmp_path_factory):
     """V1, a small HMAX and an untrained CNN (fixed 32 px display); spiking unavailable."""
     out = tmp_path_factory.mktemp("compare")
-    registry = dict(job.REGISTRY)
-    registry["cnn"] = dataclasses.replace(registry["cnn"], build=_fake_cnn, check=None)
-    registry["hmax"] = dataclasses.replace(registry["hmax"], build=_small_hmax)
-    registry["spiking"] = dataclasses.replace(registry["spiking"],
-                                              check=lambda: "disabled by the test")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(job, "QUICK_BATTERY", TINY)
-        mp.setattr(job, "REGISTRY", registry)
+        _replace(mp, "cnn", factory=_fake_cnn, available=None)
+        _replace(mp, "hmax", factory=_small_hmax)
+        _replace(mp, "spiking", available=lambda: "disabled by the test")
+        mp.setattr(battery, "QUICK_BATTERY", TINY)
         written = job.run_compare_job(str(out), quick=True, progress=False, seed=1,
                                       layers=LAYERS)
     summary = json.loads((out / "compare" / "summary.json").read_text(),
@@ -173,9 +177,7 @@ def test_bad_arguments_name_the_parameter(tmp_path, kwargs, match):
 
 
 def test_a_named_model_that_cannot_run_raises(tmp_path, monkeypatch):
-    registry = dict(job.REGISTRY)
-    registry["hmax"] = dataclasses.replace(registry["hmax"], check=lambda: "no weights")
-    monkeypatch.setattr(job, "REGISTRY", registry)
+    _replace(monkeypatch, "hmax", available=lambda: "no weights")
     with pytest.raises(ValueError, match="'hmax' cannot run here: no weights"):
         job.run_compare_job(str(tmp_path), models=["hmax"], progress=False)
     # not named, but nothing else selected: still an error, before anything is written
@@ -193,16 +195,16 @@ def test_bad_argument_types(tmp_path, kwargs, error):
 
 
 def test_model_availability_names_the_reason():
-    assert job.model_availability(["v1"]) == {"v1": None}
-    with pytest.raises(ValueError, match="models must be one of"):
-        job.model_availability(["alexnet"])
+    assert model_availability(["v1"]) == {"v1": None}
+    with pytest.raises(ValueError, match="model must be one of 'v1', 'hmax'"):
+        model_availability(["alexnet"])
 
 
 @pytest.mark.slow
 def test_quick_run_of_every_available_model(tmp_path):
     written = job.run_compare_job(str(tmp_path), quick=True, progress=False)
     summary = json.loads(Path(written["summary"]).read_text())
-    ran = [m for m in job.REGISTRY if m not in written["not_run"]]
+    ran = [m for m in list_models() if m not in written["not_run"]]
     assert list(summary["models"]) == ran
     report = Path(written["report"]).read_text()
     assert len(re.findall(r"<img\b", report)) == _expected_figures(summary)

@@ -1,6 +1,6 @@
 """Models of primary visual cortex and convolutional networks behind one interface."""
 
-from v1model.base import Model
+from v1model.base import Model, check_model
 from v1model.cells import divisive_normalization, energy, half_wave, max_pool
 from v1model.cnn import (
     CNN,
@@ -50,6 +50,7 @@ __all__ = [
     "save_prototypes",
     "GaborBank",
     "Model",
+    "check_model",
     "V1Model",
     "divisive_normalization",
     "energy",

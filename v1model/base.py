@@ -2,16 +2,19 @@
 
 Analysis code never special-cases a model: it asks for ``layers``,
 ``responses(stimuli, layer)`` and ``unit_info(layer)``.  This module states the
-contract as a :class:`typing.Protocol` and offers the checks models share.
+contract as a :class:`typing.Protocol`, checks a model against it
+(:func:`check_model`, public, for anyone bringing their own model) and offers the
+checks models share.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from stimuli._shared.validation import check_choice
+from stimuli._shared.validation import as_rng, check_choice, check_int
 
 
 @runtime_checkable
@@ -57,3 +60,156 @@ class Model(Protocol):
 def check_layer(model, layer: str) -> str:
     """Raise ``ValueError`` naming the model's layers if ``layer`` is not one of them."""
     return check_choice("layer", layer, model.layers)
+
+
+def _fail(model: Any, message: str, kind: type[Exception] = ValueError) -> Exception:
+    return kind(f"{type(model).__name__} does not meet the Model contract: {message}")
+
+
+def _check_attributes(model: Any) -> tuple[str, ...]:
+    """The attributes and methods of the protocol; returns the layer names."""
+    missing = [name for name in ("display", "layers", "temporal", "responses", "unit_info")
+               if not hasattr(model, name)]
+    if missing:
+        raise _fail(model, f"missing {', '.join(repr(m) for m in missing)} "
+                           "(see v1model.base.Model)", TypeError)
+    for method in ("responses", "unit_info"):
+        if not callable(getattr(model, method)):
+            raise _fail(model, f"{method!r} must be a method", TypeError)
+    display = model.display
+    if not (hasattr(display, "shape") and hasattr(display, "pixels_per_degree")):
+        raise _fail(model, f"display must be a stimuli.Display, got {type(display).__name__}",
+                    TypeError)
+    if not isinstance(model.temporal, bool):
+        raise _fail(model, f"temporal must be a bool, got {model.temporal!r}", TypeError)
+    layers = model.layers
+    if (isinstance(layers, str) or not isinstance(layers, Sequence) or not layers
+            or not all(isinstance(layer, str) and layer for layer in layers)):
+        raise _fail(model, f"layers must be a non-empty tuple of layer names, got {layers!r}",
+                    TypeError)
+    if len(set(layers)) != len(layers):
+        raise _fail(model, f"layers must be unique, got {tuple(layers)}")
+    return tuple(layers)
+
+
+def _check_responses(model: Any, layer: str, out: Any, n: int) -> np.ndarray:
+    where = f"responses(images, {layer!r})"
+    if not isinstance(out, np.ndarray):
+        raise _fail(model, f"{where} must return a numpy array, got {type(out).__name__}",
+                    TypeError)
+    if not np.issubdtype(out.dtype, np.floating):
+        raise _fail(model, f"{where} must return floats, got dtype {out.dtype}", TypeError)
+    allowed = (2, 3, 4) if model.temporal else (2, 4)
+    shapes = "(n, units), (n, units, time_bins) or (n, channels, rows', cols')" \
+        if model.temporal else "(n, units) or (n, channels, rows', cols')"
+    if out.ndim not in allowed or out.shape[0] != n or 0 in out.shape:
+        raise _fail(model, f"{where} for {n} images must have shape {shapes} with n = {n} "
+                           f"and no empty axis, got {out.shape}")
+    if not np.all(np.isfinite(out)):
+        bad = int(np.size(out) - np.count_nonzero(np.isfinite(out)))
+        raise _fail(model, f"{where} contains {bad} NaN or infinite values")
+    return out
+
+
+def _check_unit_info(model: Any, layer: str, channels: int) -> None:
+    info = model.unit_info(layer)
+    if not isinstance(info, dict):
+        raise _fail(model, f"unit_info({layer!r}) must return a dict, got "
+                           f"{type(info).__name__}", TypeError)
+    for key, value in info.items():
+        arr = np.asarray(value)
+        if not isinstance(key, str) or arr.ndim != 1 or len(arr) != channels:
+            raise _fail(model, f"unit_info({layer!r})[{key!r}] must be a 1-D array with one "
+                               f"value per channel/unit ({channels}), got shape {arr.shape}")
+
+
+def _check_map(model: Any, layer: str, out: np.ndarray) -> None:
+    if out.ndim != 4 or not hasattr(model, "map_coordinates"):
+        return
+    x, y = (np.asarray(v) for v in model.map_coordinates(layer))
+    if x.shape != (out.shape[3],) or y.shape != (out.shape[2],):
+        raise _fail(model, f"map_coordinates({layer!r}) must give x of shape ({out.shape[3]},) "
+                           f"and y of shape ({out.shape[2]},) for responses of shape "
+                           f"{out.shape}, got {x.shape} and {y.shape}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise _fail(model, f"map_coordinates({layer!r}) contains NaN or infinite positions")
+
+
+def check_model(model: Any, *, layers: Sequence[str] | None = None, n_images: int = 2,
+                rng: Any = 0) -> dict[str, tuple[int, ...]]:
+    """Check that ``model`` answers the :class:`Model` contract; raise naming what is wrong.
+
+    Runs a small batch of random contrast images (values in [-1, 1] around mean
+    grey 0, on the model's own display) through every checked layer and verifies:
+    the protocol's attributes exist (``display``, ``layers``, ``temporal``,
+    ``responses``, ``unit_info``); ``responses`` returns a finite float array of
+    shape ``(n, units)``, ``(n, channels, rows', cols')`` or, for temporal models,
+    ``(n, units, time_bins)``; ``unit_info`` has one value per channel or unit;
+    ``map_coordinates`` (when present) matches the map; and an unknown layer name
+    raises ``ValueError``.  Use it on your own model before running protocols
+    through it (as plenoptic's ``validate_model``).
+
+    Parameters
+    ----------
+    model : object
+        The model to check.
+    layers : sequence of str, optional
+        Layers to run; default all of ``model.layers``.  Each must be one of them.
+    n_images : int
+        Images in the test batch, >= 1.
+    rng : None, int or numpy.random.Generator
+        Seed of the test images.
+
+    Returns
+    -------
+    dict of str to tuple of int
+        Layer name → shape of its responses to the test batch.
+
+    Raises
+    ------
+    TypeError
+        If an attribute or method is missing or has the wrong type, or responses are
+        not a float array.  The message starts with the model's class name.
+    ValueError
+        If a shape is wrong, responses contain NaN or infinity, an unknown layer is
+        accepted, or ``layers`` names a layer the model does not have.
+
+    Examples
+    --------
+    >>> from stimuli import Display
+    >>> from v1model import V1Model
+    >>> model = V1Model(Display((16, 16), pixels_per_degree=8), orientations=[0, 90],
+    ...                 sfs=[2.0])
+    >>> check_model(model)
+    {'simple': (2, 8, 16, 16), 'complex': (2, 2, 16, 16)}
+    >>> class Broken:
+    ...     layers = ("a",)
+    >>> check_model(Broken())
+    Traceback (most recent call last):
+    TypeError: Broken does not meet the Model contract: missing 'display', 'temporal', \
+'responses', 'unit_info' (see v1model.base.Model)
+    """
+    known = _check_attributes(model)
+    n_images = check_int("n_images", n_images, minimum=1)
+    chosen = known if layers is None else tuple(check_choice("layers", layer, known)
+                                                 for layer in layers)
+    shape = tuple(int(v) for v in model.display.shape)
+    images = as_rng(rng).uniform(-1.0, 1.0, (n_images, *shape)).astype(np.float32)
+    unknown = "_no_such_layer_"
+    try:
+        model.responses(images, unknown)
+    except ValueError:
+        pass
+    except Exception as exc:  # noqa: BLE001 - the wrong kind of error is the finding
+        raise _fail(model, f"responses(images, {unknown!r}) must raise ValueError naming the "
+                           f"layers, raised {type(exc).__name__}: {exc}") from exc
+    else:
+        raise _fail(model, f"responses(images, {unknown!r}) must raise ValueError for a layer "
+                           f"not in {known}, but it returned")
+    shapes: dict[str, tuple[int, ...]] = {}
+    for layer in chosen:
+        out = _check_responses(model, layer, model.responses(images, layer), n_images)
+        _check_unit_info(model, layer, out.shape[1])
+        _check_map(model, layer, out)
+        shapes[layer] = tuple(int(v) for v in out.shape)
+    return shapes

@@ -32,7 +32,8 @@ import matplotlib.pyplot as plt
 
 from analysis import claims as claim_experiments
 from stimuli._shared.io import atomic_open
-from v1model.cnn import PRETRAINED_PATH, load_pretrained_cnn, train_default_cnn
+from v1model.app.registry import build_model, model_availability
+from v1model.cnn import PRETRAINED_PATH, train_default_cnn
 
 __all__ = ["QUICK", "run_claims_job"]
 
@@ -158,9 +159,9 @@ def _load_average() -> float | None:
 
 def _cnn_for_claims(*, quick: bool, seed: int, progress: bool):
     """The shipped CNN, or (weights missing) one trained here, and a sentence saying which."""
-    try:
-        return load_pretrained_cnn(), f"the shipped pretrained network ({PRETRAINED_PATH})"
-    except FileNotFoundError:
+    if model_availability(["cnn"])["cnn"] is None:
+        return build_model("cnn", seed=seed), f"the shipped pretrained network ({PRETRAINED_PATH})"
+    else:
         settings = _FALLBACK_TRAINING["quick" if quick else "full"]
         t0 = time.perf_counter()
         model = train_default_cnn(seed, progress=progress, **settings)

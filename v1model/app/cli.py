@@ -17,6 +17,7 @@ from stimuli.protocols import list_protocols
 from v1model.app.claims import run_claims_job
 from v1model.app.compare import run_compare_job
 from v1model.app.gallery import write_stimulus_gallery
+from v1model.app.registry import list_models
 from v1model.app.rf import run_rf_job
 from v1model.app.tuning import run_tuning_job
 from v1model.cnn import train_default_cnn
@@ -237,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Complex cells and rectified units have no signed map: use "
                                    "--method gratings for their RF centre and diameter.")
     _add_common_args(p)
-    p.add_argument("--model", default="v1", choices=("v1", "hmax", "spiking", "cnn"),
+    p.add_argument("--model", default="v1", choices=list_models(),
                    help="the model (default v1)")
     p.add_argument("--layer", default=None,
                    help="its layer (default: the first mapped one: v1 simple, hmax S1, "

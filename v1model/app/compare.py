@@ -4,15 +4,17 @@ Kept apart from the argument parsing in :mod:`v1model.app.cli` so scripts can ca
 :func:`run_compare_job` directly.  (A model never imports ``analysis``; this job is
 an application that uses both, like the CLI.)
 
-The models are entries of :data:`REGISTRY` — name → how to build the model, which
-of its layers can be compared, which protocols of the battery it runs and how its
-receptive fields are mapped — so a new model family is one more entry.  An entry
+The models are those of the model registry (:mod:`v1model.app.registry`) — name →
+how to build the model, which of its layers can be compared, which protocols of the
+battery it runs and how its receptive fields are mapped — so a new model family is
+one :func:`~v1model.app.registry.register_model` call.  An entry
 whose module (or data, such as the CNN's pretrained weights) is missing is never
 skipped silently: asking for it by name raises, and a run over the default models
 lists it as *not run*, with the reason, in ``summary.json``, at the top of the
 report and on stderr.
 
-The battery (sizes in :data:`DEFAULT_BATTERY` and :data:`QUICK_BATTERY`):
+The battery (sizes in :data:`~v1model.app.battery.DEFAULT_BATTERY` and
+:data:`~v1model.app.battery.QUICK_BATTERY`):
 
 * **orientation** — static gratings, orientation × phase × sf (Marques, Schrimpf &
   DiCarlo 2021): preferred orientation, circular variance, half-bandwidth; F1/F0
@@ -87,309 +89,21 @@ from stimuli._shared.io import atomic_open, save_npz
 from stimuli._shared.validation import check_bool, check_choice, check_int
 from stimuli.display import Display
 from stimuli.natural import random_patches
-from stimuli.protocols import MARQUES_SFS, Protocol
+from stimuli.protocols import Protocol
 from stimuli.table import Table
-from v1model.cnn import PRETRAINED_PATH, load_pretrained_cnn
-from v1model.hmax import HMAX
-from v1model.spiking import SpikingV1
-from v1model.v1 import V1Model
-
-__all__ = ["BATTERY_STEPS", "DEFAULT_BATTERY", "QUICK_BATTERY", "REGISTRY", "Battery",
-           "ModelEntry", "model_availability", "run_compare_job"]
-
-#: Steps of the battery a registry entry can list (see the module docstring).
-BATTERY_STEPS = ("orientation", "sf", "size", "rf", "drifting")
-
-
-@dataclass(frozen=True)
-class Battery:
-    """How large the protocol battery is (one instance for the default run, one for quick).
-
-    Angles are in degrees, spatial frequencies in c/deg, temporal frequency in Hz,
-    durations in seconds, sizes in degrees unless stated.
-
-    Attributes
-    ----------
-    name : str
-        ``"default"`` or ``"quick"``.
-    size : int
-        Side in pixels of the square display of the models that accept any display
-        (the V1 model, HMAX, the spiking layer).  Models with a fixed input (the CNN)
-        keep theirs.
-    pixels_per_degree : float
-        Of that display.
-    v1_stride : int
-        Map stride of the V1 model (``units="centre"`` needs one position; the
-        invariance curves use the map).
-    orientations, phases, sfs : tuple of float
-        The orientation protocol.
-    sf_values, sf_orientations, sf_phases : tuple of float
-        The sf-tuning protocol.
-    size_orientations, size_sfs, size_phases : tuple of float
-        Size tuning runs one protocol per orientation × sf (default radii).
-    rf_grid : int
-        Squares per side of the RF-mapping grid.
-    rf_extent : float
-        Side in degrees of the mapped square (centred on the display).
-    drift_directions, drift_sfs : tuple of float
-        Drifting gratings (one protocol per sf).
-    drift_tf, drift_duration : float
-        Hz and seconds.
-    static_duration : float
-        Seconds each static image is shown to the spiking layer.
-    n_natural : int
-        Natural-image patches shown to every layer for CKA.
-    n_invariance : int
-        Patches for the tolerance curves.
-    shifts : tuple of float
-        Translations in degrees for the tolerance curves.
-    n_boot : int
-        Bootstrap resamples of each similarity score.
-    curve_units, mosaic_units : int
-        Units drawn per layer in the tuning-curve figures and RF mosaics.
-    """
-
-    name: str
-    size: int
-    pixels_per_degree: float
-    v1_stride: int
-    orientations: tuple[float, ...]
-    phases: tuple[float, ...]
-    sfs: tuple[float, ...]
-    sf_values: tuple[float, ...]
-    sf_orientations: tuple[float, ...]
-    sf_phases: tuple[float, ...]
-    size_orientations: tuple[float, ...]
-    size_sfs: tuple[float, ...]
-    size_phases: tuple[float, ...]
-    rf_grid: int
-    rf_extent: float
-    drift_directions: tuple[float, ...]
-    drift_sfs: tuple[float, ...]
-    drift_tf: float
-    drift_duration: float
-    static_duration: float
-    n_natural: int
-    n_invariance: int
-    shifts: tuple[float, ...]
-    n_boot: int
-    curve_units: int
-    mosaic_units: int
-
-    def display(self) -> Display:
-        """The square display of the models that accept any display."""
-        return Display((self.size, self.size), pixels_per_degree=self.pixels_per_degree)
-
-
-def _steps(start: float, stop: float, step: float) -> tuple[float, ...]:
-    return tuple(float(v) for v in np.arange(start, stop, step))
-
-
-def _marques_sfs(every: int, nyquist: float) -> tuple[float, ...]:
-    """Every ``every``-th of Marques et al.'s 22 log2-spaced sfs below ``nyquist``."""
-
-    return tuple(round(float(f), 4) for f in MARQUES_SFS[::every] if f < nyquist)
-
-
-#: The default run (goal: at most 3 minutes on 2 cores).
-DEFAULT_BATTERY = Battery(
-    name="default", size=64, pixels_per_degree=16.0, v1_stride=8,
-    orientations=_steps(0, 180, 15), phases=_steps(0, 360, 45), sfs=(1.0, 2.0, 4.0),
-    sf_values=_marques_sfs(2, 8.0), sf_orientations=_steps(0, 180, 30),
-    sf_phases=(0.0, 90.0, 180.0, 270.0),
-    size_orientations=(0.0, 45.0, 90.0, 135.0), size_sfs=(1.0, 2.0, 4.0),
-    size_phases=(0.0, 90.0, 180.0, 270.0),
-    rf_grid=16, rf_extent=2.0,
-    drift_directions=_steps(0, 360, 30), drift_sfs=(1.0, 2.0, 4.0), drift_tf=2.0,
-    drift_duration=1.0, static_duration=0.25,
-    n_natural=128, n_invariance=12, shifts=(0.0, 0.125, 0.25, 0.5, 1.0),
-    n_boot=200, curve_units=4, mosaic_units=16,
+from v1model.app import battery as batteries
+from v1model.app.battery import Battery
+from v1model.app.registry import (
+    RegisteredModel,
+    build_model,
+    get_model,
+    list_models,
+    model_availability,
 )
 
-#: ``--quick`` (goal: at most 30 seconds on 2 cores): smaller display, fewer stimuli.
-QUICK_BATTERY = Battery(
-    name="quick", size=40, pixels_per_degree=16.0, v1_stride=8,
-    orientations=_steps(0, 180, 30), phases=(0.0, 90.0, 180.0, 270.0), sfs=(1.0, 2.0, 4.0),
-    sf_values=_marques_sfs(3, 8.0), sf_orientations=(0.0, 45.0, 90.0, 135.0),
-    sf_phases=(0.0, 90.0, 180.0, 270.0),
-    size_orientations=(0.0, 90.0), size_sfs=(2.0,), size_phases=(0.0, 90.0, 180.0, 270.0),
-    rf_grid=10, rf_extent=1.25,
-    drift_directions=_steps(0, 360, 45), drift_sfs=(1.0, 2.0, 4.0), drift_tf=2.0,
-    drift_duration=1.0, static_duration=0.2,
-    n_natural=40, n_invariance=4, shifts=(0.0, 0.25, 0.5, 1.0),
-    n_boot=100, curve_units=2, mosaic_units=9,
-)
+__all__ = ["run_compare_job"]
 
-
-# ================================================================== the model registry
-
-@dataclass(frozen=True)
-class ModelEntry:
-    """One model family of the comparison.
-
-    Attributes
-    ----------
-    name : str
-        Key used by ``models=`` and ``--models`` (e.g. ``"hmax"``).
-    title : str
-        Name shown in the report.
-    module : str
-        The module that must import for the entry to be available.
-    build : callable
-        ``build(battery, seed) -> model`` (the model interface of
-        :mod:`v1model.base`).  Raises ImportError or FileNotFoundError when the
-        module or its data is missing.
-    layers : tuple of str
-        Layers that can be compared (choices of ``layers=``).
-    default_layers : tuple of str
-        Layers compared when ``layers`` is not given.
-    steps, quick_steps : tuple of str
-        Battery steps (:data:`BATTERY_STEPS`) of the default and the quick run.
-    rf_layers : tuple of str
-        Layers whose receptive fields are mapped and fitted (step ``"rf"``).
-    kernels : callable, optional
-        ``kernels(model, layer) -> (list of 2-D arrays, pixels_per_degree)``: the
-        layer's own filters, one per channel (sizes may differ), fitted instead of the
-        measured maps when those carry no signed (ON − OFF) structure, e.g. full-wave
-        rectified HMAX S1 units.
-    invariance : bool
-        Whether translation tolerance curves apply (a retinotopic map of positions).
-    check : callable, optional
-        ``check() -> None or str``: after the module imports, the reason the entry
-        still cannot run (e.g. missing data), or None.
-    note : str
-        Shown in the report: what the entry leaves out and why.
-    """
-
-    name: str
-    title: str
-    module: str
-    build: Callable[[Battery, int], Any]
-    layers: tuple[str, ...]
-    default_layers: tuple[str, ...]
-    steps: tuple[str, ...]
-    quick_steps: tuple[str, ...]
-    rf_layers: tuple[str, ...] = ()
-    kernels: Callable[[Any, str], tuple[list[np.ndarray], float]] | None = None
-    invariance: bool = True
-    check: Callable[[], str | None] | None = None
-    note: str = ""
-
-
-def _build_v1(battery: Battery, seed: int):
-
-    return V1Model(battery.display(), stride=battery.v1_stride)
-
-
-def _build_hmax(battery: Battery, seed: int):
-
-    return HMAX(battery.display())
-
-
-def _build_spiking(battery: Battery, seed: int):
-
-    return SpikingV1(battery.display(), static_duration=battery.static_duration, rng=seed)
-
-
-def _build_cnn(battery: Battery, seed: int):
-
-    return load_pretrained_cnn()
-
-
-def _cnn_weights_missing() -> str | None:
-
-    if not os.path.exists(PRETRAINED_PATH):
-        return f"the pretrained weights {PRETRAINED_PATH} are missing"
-    return None
-
-
-def _hmax_kernels(model: Any, layer: str) -> tuple[list[np.ndarray], float]:
-    """HMAX S1 filters at their own sizes, in the channel order of ``unit_info("S1")``."""
-    s1 = model.stages[0][1]
-    info = model.unit_info(layer)
-    return ([s1.kernels(int(scale))[list(s1.orientations).index(float(orientation))]
-             for scale, orientation in zip(info["scale"], info["orientation"], strict=True)],
-            float(model.display.pixels_per_degree))
-
-
-def _cnn_kernels(model: Any, layer: str) -> tuple[list[np.ndarray], float]:
-    """CNN first-layer kernels averaged over input channels."""
-    return list(model.filters(layer).mean(axis=1)), float(model.display.pixels_per_degree)
-
-
-#: Every model family of the comparison, in report order.
-REGISTRY: dict[str, ModelEntry] = {
-    "v1": ModelEntry(
-        name="v1", title="V1 model", module="v1model.v1", build=_build_v1,
-        layers=("simple", "complex"), default_layers=("simple", "complex"),
-        steps=("orientation", "sf", "size", "rf"), quick_steps=("orientation", "sf", "size", "rf"),
-        rf_layers=("simple",),
-        note="Default filter grid: 12 orientations × 1, 2, 4 c/deg × 4 phases, energy "
-             "complex cells."),
-    "hmax": ModelEntry(
-        name="hmax", title="HMAX", module="v1model.hmax", build=_build_hmax,
-        layers=("S1", "C1"), default_layers=("S1", "C1"),
-        steps=("orientation", "sf", "size", "rf"), quick_steps=("orientation", "sf", "size", "rf"),
-        rf_layers=("S1",), kernels=_hmax_kernels,
-        note="Serre et al. (2007) S1 and C1; S2/C2 need imprinted prototypes and are not "
-             "V1 stages, so they are not compared here."),
-    "spiking": ModelEntry(
-        name="spiking", title="Spiking V1", module="v1model.spiking", build=_build_spiking,
-        layers=("simple", "complex"), default_layers=("simple", "complex"),
-        steps=("orientation", "sf", "size", "drifting"), quick_steps=("orientation", "drifting"),
-        invariance=False,
-        note="LIF neurons at one RF position driven by the V1 model's filters: static "
-             "images are shown for a fixed time and spike counts averaged; F1/F0 comes from "
-             "drifting gratings. Its receptive fields are the V1 model's simple cells by "
-             "construction (not re-mapped), and with one position there is no map to "
-             "translate (no invariance curve)."),
-    "cnn": ModelEntry(
-        name="cnn", title="CNN (pretrained)", module="v1model.cnn", build=_build_cnn,
-        layers=("conv1", "pool1", "conv2", "pool2"), default_layers=("conv1", "conv2"),
-        steps=("orientation", "sf", "size", "rf"), quick_steps=("orientation", "sf", "size", "rf"),
-        rf_layers=("conv1",), kernels=_cnn_kernels, check=_cnn_weights_missing,
-        note="The shipped network on its own 32 × 32 display at 16 px/deg (2°), so its "
-             "size-tuning radii stop at the display's half-diagonal."),
-}
-
-
-def model_availability(names: Sequence[str] | None = None) -> dict[str, str | None]:
-    """Which registry entries can run here: name → None, or the reason they cannot.
-
-    Imports each entry's module and runs its ``check`` (the CNN entry's checks that
-    the shipped weights exist); nothing is built.
-
-    Parameters
-    ----------
-    names : sequence of str, optional
-        Entries to check; default all of :data:`REGISTRY`.
-
-    Returns
-    -------
-    dict of str to (str or None)
-
-    Raises
-    ------
-    ValueError
-        If a name is not in :data:`REGISTRY`.
-
-    Examples
-    --------
-    >>> model_availability(["v1"])
-    {'v1': None}
-    """
-    names = list(REGISTRY) if names is None else list(names)
-    out: dict[str, str | None] = {}
-    for name in names:
-        entry = REGISTRY[check_choice("models", name, REGISTRY)]
-        try:
-            importlib.import_module(entry.module)
-        except ImportError as exc:
-            out[name] = f"module {entry.module} cannot be imported ({exc})"
-            continue
-        out[name] = None if entry.check is None else entry.check()
-    return out
-
+# ================================================================== selection
 
 def _selection(models: Any, layers: Any) -> dict[str, tuple[str, ...]]:
     """Validated ``{model name: layers}`` in registry order."""
@@ -405,19 +119,19 @@ def _selection(models: Any, layers: Any) -> dict[str, tuple[str, ...]]:
             raise ValueError(f"{name} lists a name twice: {items}")
         return items
 
-    chosen = list(REGISTRY) if models is None else as_list("models", models)
+    chosen = list(list_models()) if models is None else as_list("models", models)
     for name in chosen:
-        check_choice("models", name, REGISTRY)
+        check_choice("models", name, list_models())
     if layers is None:
-        return {name: REGISTRY[name].default_layers for name in REGISTRY if name in chosen}
+        return {name: get_model(name).default_layers for name in list_models() if name in chosen}
     wanted = as_list("layers", layers)
     for item in wanted:
         check_choice("layers", item, _choices("layers"))
     out: dict[str, tuple[str, ...]] = {}
-    for name in REGISTRY:
+    for name in list_models():
         if name not in chosen:
             continue
-        entry = REGISTRY[name]
+        entry = get_model(name)
         picked = tuple(layer for layer in entry.layers
                        if layer in wanted or f"{name}:{layer}" in wanted)
         if picked:
@@ -437,9 +151,10 @@ def _selection(models: Any, layers: Any) -> dict[str, tuple[str, ...]]:
 
 def _choices(name: str) -> tuple[str, ...]:
     if name == "models":
-        return tuple(REGISTRY)
-    bare = [layer for e in REGISTRY.values() for layer in e.layers]
-    qualified = [f"{e.name}:{layer}" for e in REGISTRY.values() for layer in e.layers]
+        return list_models()
+    entries = [get_model(name) for name in list_models()]
+    bare = [layer for e in entries for layer in e.layers]
+    qualified = [f"{e.name}:{layer}" for e in entries for layer in e.layers]
     return tuple(dict.fromkeys(bare + qualified))
 
 
@@ -506,12 +221,12 @@ class _LayerResult:
 
     @property
     def label(self) -> str:
-        return f"{REGISTRY[self.model].title} · {self.layer}"
+        return f"{get_model(self.model).title} · {self.layer}"
 
 
 @dataclass
 class _ModelResult:
-    entry: ModelEntry
+    entry: RegisteredModel
     layers: dict[str, _LayerResult]
     display: Display
     params: dict[str, Any]
@@ -538,12 +253,13 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
     out_dir : str
         Output directory (created if missing).
     quick : bool
-        Use :data:`QUICK_BATTERY` (smaller display and protocols) instead of
-        :data:`DEFAULT_BATTERY`.
+        Use :data:`~v1model.app.battery.QUICK_BATTERY` (smaller display and
+        protocols) instead of :data:`~v1model.app.battery.DEFAULT_BATTERY`.
     models : sequence of str, optional
-        Registry names (:data:`REGISTRY`: ``"v1"``, ``"hmax"``, ``"spiking"``,
-        ``"cnn"``); default all.  A named model that cannot run here raises; by default
-        such models are listed as not run (summary, report, stderr).
+        Registered names (:func:`~v1model.app.registry.list_models`: ``"v1"``,
+        ``"hmax"``, ``"spiking"``, ``"cnn"``); default all.  A named model that cannot
+        run here raises; by default such models are listed as not run (summary, report,
+        stderr).
     layers : sequence of str, optional
         Layer names (``"simple"``) or model-qualified names (``"v1:simple"``); a bare
         name selects that layer in every selected model that has it.  Default: each
@@ -570,8 +286,6 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
 
     Examples
     --------
-    >>> sorted(REGISTRY)
-    ['cnn', 'hmax', 'spiking', 'v1']
     >>> run_compare_job("out", models=["v2"])
     Traceback (most recent call last):
     ...
@@ -592,7 +306,7 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
     if len(not_run) == len(selection):
         raise ValueError("no selected model can run here: " + "; ".join(
             f"{k!r}: {v}" for k, v in not_run.items()))
-    battery = QUICK_BATTERY if quick else DEFAULT_BATTERY
+    battery = batteries.QUICK_BATTERY if quick else batteries.DEFAULT_BATTERY
     log = _Log(progress)
     for name, reason in not_run.items():
         log.warn(f"model {name!r} NOT RUN: {reason}")
@@ -613,10 +327,11 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
         for name, chosen in selection.items():
             if name in not_run:
                 continue
-            entry = REGISTRY[name]
+            entry = get_model(name)
             clock = _Clock()
             log.info(f"[{entry.title}] building the model")
-            model = entry.build(battery, seed)
+            model = build_model(name, entry.display or battery.display(), seed=seed,
+                                **battery.model_options(name))
             steps = entry.quick_steps if quick else entry.steps
             log.info(f"[{entry.title}] layers {', '.join(chosen)}: {', '.join(steps)}")
             layer_results = _run_battery(model, entry, chosen, steps, battery, natural,
@@ -785,7 +500,7 @@ def _row_key(row: dict[str, Any]) -> tuple:
 
 # ------------------------------------------------------------------ battery
 
-def _protocols(entry: ModelEntry, steps: Sequence[str], battery: Battery, display: Display,
+def _protocols(entry: RegisteredModel, steps: Sequence[str], battery: Battery, display: Display,
                natural: np.ndarray) -> dict[str, Any]:
     """The battery's protocols for one model, by step (plus ``"natural"`` for CKA)."""
 
@@ -821,7 +536,7 @@ def _protocols(entry: ModelEntry, steps: Sequence[str], battery: Battery, displa
     return out
 
 
-def _run_battery(model: Any, entry: ModelEntry, layers: Sequence[str], steps: Sequence[str],
+def _run_battery(model: Any, entry: RegisteredModel, layers: Sequence[str], steps: Sequence[str],
                  battery: Battery, natural: np.ndarray, progress: bool, log: _Log,
                  workers: _Workers) -> dict[str, _LayerResult]:
     """Every protocol through every chosen layer of one model, then the per-layer analyses."""
@@ -855,7 +570,7 @@ def _run_battery(model: Any, entry: ModelEntry, layers: Sequence[str], steps: Se
     return results
 
 
-def _analyse(model: Any, entry: ModelEntry, layer: str, res: _LayerResult, battery: Battery,
+def _analyse(model: Any, entry: RegisteredModel, layer: str, res: _LayerResult, battery: Battery,
              log: _Log, workers: _Workers) -> None:
     """Per-unit metrics of every recording of one layer, and the property values.
 
@@ -963,7 +678,7 @@ def _time_mean(responses: np.ndarray) -> np.ndarray:
 _MIN_SIGNED_FRACTION = 0.5
 
 
-def _receptive_fields(model: Any, entry: ModelEntry, layer: str, rec: Any) -> dict[str, Any]:
+def _receptive_fields(model: Any, entry: RegisteredModel, layer: str, rec: Any) -> dict[str, Any]:
     """ON − OFF maps from single squares on a grid, Gabor fits, and the maps' source."""
     resp = _time_mean(rec.responses)
     x = np.asarray(rec.conditions["x"], dtype=np.float64)
@@ -1691,7 +1406,7 @@ def _report_html(results, scores, cka, figures, battery, not_run, timing) -> str
     if not_run:
         out.append('<div class="warn"><b>Not run:</b><ul>')
         for name, reason in not_run.items():
-            out.append(f"<li><b>{e(REGISTRY[name].title)}</b> ({e(name)}): {e(reason)}</li>")
+            out.append(f"<li><b>{e(get_model(name).title)}</b> ({e(name)}): {e(reason)}</li>")
         out.append("</ul></div>")
 
     out.append("<h2>Models</h2><table><tr><th>model</th><th>layers</th><th>units per layer"

@@ -17,12 +17,11 @@ Three methods, each the standard one of a literature:
   2021): RF centre and diameter per unit, for any unit, including complex cells and
   rectified units, whose ON and OFF responses cancel in a signed map.
 
-The models are those of ``v1model compare`` (:data:`v1model.app.compare.REGISTRY`).
+The models are those of the registry (:func:`v1model.app.registry.list_models`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import time
@@ -45,8 +44,10 @@ from stimuli._shared.validation import (
     check_positive,
     check_range,
 )
+from stimuli.display import Display
 from stimuli.table import Table
-from v1model.app.compare import DEFAULT_BATTERY, REGISTRY, model_availability
+from v1model.app.battery import DEFAULT_BATTERY
+from v1model.app.registry import build_model, get_model, list_models, model_availability
 from v1model.app.tuning import _save_figure, _spread
 
 METHODS = ("white_noise", "sparse_noise", "gratings")
@@ -128,7 +129,7 @@ def run_rf_job(out_dir: str, *, model: str = "v1", layer: str | None = None,
     ValueError: layer must be one of 'simple', 'complex'; got 'S1'
     """
 
-    entry = REGISTRY[check_choice("model", model, REGISTRY)]
+    entry = get_model(check_choice("model", model, list_models()))
     layer = (entry.rf_layers or entry.layers)[0] if layer is None else layer
     check_choice("layer", layer, entry.layers)
     method = check_choice("method", method, METHODS)
@@ -144,9 +145,11 @@ def run_rf_job(out_dir: str, *, model: str = "v1", layer: str | None = None,
     else:
         n_images = check_int("n_images", DEFAULT_N_IMAGES[method] if n_images is None
                              else n_images, minimum=4)
-    if model == "cnn" and (size is not None or pixels_per_degree is not None):
-        raise ValueError("the pretrained CNN has a fixed display (32 x 32 px at 16 px/deg); "
-                         "size and pixels_per_degree do not apply to it")
+    if entry.display is not None and (size is not None or pixels_per_degree is not None):
+        rows, cols = entry.display.shape
+        raise ValueError(f"the {entry.title} has a fixed display ({rows} x {cols} px at "
+                         f"{entry.display.pixels_per_degree:g} px/deg); size and "
+                         "pixels_per_degree do not apply to it")
     size = check_int("size", DEFAULT_SIZE if size is None else size, minimum=8)
     ppd = check_positive("pixels_per_degree",
                          DEFAULT_PPD if pixels_per_degree is None else pixels_per_degree)
@@ -155,8 +158,8 @@ def run_rf_job(out_dir: str, *, model: str = "v1", layer: str | None = None,
         raise ValueError(f"model {model!r} cannot run here: {reason}")
 
     start = time.perf_counter()
-    battery = dataclasses.replace(DEFAULT_BATTERY, size=size, pixels_per_degree=ppd)
-    net = entry.build(battery, seed)
+    display = entry.display or Display((size, size), pixels_per_degree=ppd)
+    net = build_model(model, display, seed=seed, **DEFAULT_BATTERY.model_options(model))
     folder = os.path.join(os.fspath(out_dir), "rf")
     os.makedirs(folder, exist_ok=True)
     stem = os.path.join(folder, f"{model}_{layer}_{method}")
