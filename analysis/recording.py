@@ -161,6 +161,32 @@ class Recording:
             return None
         return np.arange(self.n_time) * self.meta["time_step"]
 
+    def rates(self) -> np.ndarray:
+        """The time-averaged response of every unit to every stimulus.
+
+        The one time average of the package: the mean over the time axis when the
+        responses have one (spike counts per bin become the mean count per bin),
+        the responses themselves otherwise.
+
+        Returns
+        -------
+        ndarray of shape (n_stimuli, n_units), float64
+            A new array (never a view of ``responses``).
+
+        Examples
+        --------
+        >>> rec = Recording({"contrast": [0.5, 1.0]}, np.array([[[0, 2]], [[3, 5]]]),
+        ...                 meta={"time_step": 0.1})
+        >>> rec.rates().tolist()
+        [[1.0], [4.0]]
+        >>> Recording({"contrast": [1.0]}, np.array([[2, 3]])).rates().dtype
+        dtype('float64')
+        """
+        responses = np.asarray(self.responses, dtype=np.float64)
+        if responses.ndim == 3:
+            return responses.mean(axis=2)
+        return responses.copy()
+
     # ------------------------------------------------------------------ selection
     def select_units(self, index: Any) -> Recording:
         """A recording of a subset of the units.

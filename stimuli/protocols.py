@@ -39,6 +39,7 @@ from stimuli._shared.validation import (
     as_rng,
     check_array,
     check_choice,
+    check_images,
     check_index,
     check_int,
     check_nonnegative,
@@ -1281,3 +1282,135 @@ def _format(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_format(v) for v in value) + "]"
     return repr(value)
+
+
+# ------------------------------------------------------------ protocols from other stimuli
+
+
+def image_set(display: Display, images: Any, *, name: str = "images",
+              params: Mapping[str, Any] | None = None) -> Protocol:
+    """Given images as a protocol, one condition row (column ``image``) per image.
+
+    For stimuli that are data rather than parameters (natural-image patches, a test
+    set): :func:`analysis.run_protocol` records them like any other protocol.
+
+    Parameters
+    ----------
+    display : Display
+        The display the images were made for.
+    images : array_like of shape (n, rows, cols)
+        Finite images in contrast units, ``(rows, cols) == display.shape``.
+    name : str
+        Protocol name.
+    params : mapping, optional
+        What the images are (recorded in the protocol's ``params``); default
+        ``{"n_images": n}``.
+
+    Returns
+    -------
+    Protocol
+        Kind ``"image"``; ``conditions["image"]`` is ``0 .. n-1``.
+
+    Raises
+    ------
+    ValueError
+        If ``images`` is not a finite ``(n, rows, cols)`` stack matching the display.
+    TypeError
+        If ``display`` is not a :class:`Display`.
+
+    Examples
+    --------
+    >>> d = Display((4, 4), pixels_per_degree=2)
+    >>> p = image_set(d, np.ones((3, 4, 4)), name="flat")
+    >>> len(p), p.conditions["image"].tolist(), p.stimuli(2).shape
+    (3, [0, 1, 2], (4, 4))
+    """
+    display = check_display(display)
+    images = check_images("images", images, display)
+    params = {"n_images": len(images)} if params is None else dict(params)
+    return Protocol(name, display, {"image": np.arange(len(images))}, _ImageRow(images),
+                    params=params)
+
+
+class _ImageRow:
+    """Renders condition row ``image`` of a fixed stack (picklable, unlike a lambda)."""
+
+    def __init__(self, images: np.ndarray):
+        self.images = images
+
+    def __call__(self, display: Display, row: dict[str, Any]) -> np.ndarray:
+        return self.images[int(row["image"])]
+
+
+def concatenate(protocols: Sequence[Protocol], *, name: str) -> Protocol:
+    """One protocol showing the stimuli of several protocols in turn.
+
+    The parts must have the same condition columns and kind.  A temporal model then
+    simulates them in one network run, and one recording holds the whole design
+    (e.g. radius × phase at every orientation × sf).  Rows are rendered by the part
+    they came from; rows with identical conditions in two parts render as the first.
+
+    Parameters
+    ----------
+    protocols : sequence of Protocol
+        At least one, on the same display.
+    name : str
+        Name of the combined protocol.
+
+    Returns
+    -------
+    Protocol
+        Conditions stacked in order; ``params["protocols"]`` lists the parts' params.
+
+    Raises
+    ------
+    ValueError
+        If ``protocols`` is empty or the parts differ in columns, kind or display.
+
+    Examples
+    --------
+    >>> d = Display((8, 8), pixels_per_degree=4)
+    >>> parts = [size_tuning(d, orientation=o, sf=1.0, radii=(0.5, 1.0)) for o in (0, 90)]
+    >>> both = concatenate(parts, name="size_tuning")
+    >>> len(both) == len(parts[0]) + len(parts[1])
+    True
+    >>> bool(np.array_equal(both.stimuli(len(parts[0])), parts[1].stimuli(0)))
+    True
+    """
+    parts = list(protocols)
+    if not parts:
+        raise ValueError("protocols must hold at least one protocol")
+    first = parts[0]
+    for part in parts[1:]:
+        if part.conditions.names != first.conditions.names or part.kind != first.kind:
+            raise ValueError(f"cannot concatenate protocols with columns "
+                             f"{part.conditions.names} and {first.conditions.names}")
+        if part.display != first.display:
+            raise ValueError("cannot concatenate protocols on different displays")
+    conditions = Table({k: np.concatenate([np.asarray(p.conditions[k]) for p in parts])
+                        for k in first.conditions.names})
+    return Protocol(name, first.display, conditions, _PartRow(parts), kind=first.kind,
+                    params={"protocols": [p.params for p in parts]},
+                    stimulus_shape=first.stimulus_shape)
+
+
+class _PartRow:
+    """Renders a row of a concatenated protocol with the part protocol it came from."""
+
+    def __init__(self, parts: list[Protocol]):
+        self.parts = parts
+        self.index: dict[tuple, tuple[int, int]] = {}
+        for k, part in enumerate(parts):
+            for i in range(len(part)):
+                self.index.setdefault(_row_key(part.conditions.row(i)), (k, i))
+
+    def __call__(self, display: Display, row: dict[str, Any]) -> np.ndarray:
+        k, i = self.index[_row_key(row)]
+        return self.parts[k].stimuli(i)
+
+
+def _row_key(row: dict[str, Any]) -> tuple:
+    return tuple((k, float(v)) for k, v in sorted(row.items()))
+
+
+__all__ += ["concatenate", "image_set"]

@@ -289,3 +289,58 @@ def test_protocols_pickle_for_process_pools():
 def test_bad_input_names_the_parameter(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# ------------------------------------------------------ image_set and concatenate
+
+
+def test_image_set_shows_the_given_images_in_order():
+    from stimuli.protocols import image_set
+
+    display = Display((6, 6), pixels_per_degree=3)
+    images = np.random.default_rng(0).uniform(-1, 1, (5, 6, 6))
+    protocol = image_set(display, images, name="patches", params={"source": "test"})
+    assert protocol.name == "patches" and protocol.params == {"source": "test"}
+    np.testing.assert_array_equal(protocol.stimuli(np.arange(5)), images.astype(np.float32))
+    starts = [start for start, _ in protocol.batches(2)]
+    assert starts == [0, 2, 4]
+
+
+@pytest.mark.parametrize(
+    ("images", "error", "match"),
+    [(np.zeros((2, 5, 6)), ValueError, r"images must have shape \(n, 6, 6\)"),
+     (np.full((1, 6, 6), np.nan), ValueError, "images must be finite"),
+     (np.zeros((6, 6)), ValueError, r"\(n, rows, cols\)")],
+    ids=["wrong-size", "nan", "single-image"],
+)
+def test_image_set_rejects_bad_images(images, error, match):
+    from stimuli.protocols import image_set
+
+    with pytest.raises(error, match=match):
+        image_set(Display((6, 6), pixels_per_degree=3), images)
+
+
+def test_concatenate_renders_each_row_with_its_part():
+    from stimuli import protocols
+
+    display = Display((16, 16), pixels_per_degree=4)
+    parts = [protocols.size_tuning(display, orientation=o, sf=1.0, radii=(0.5, 1.5))
+             for o in (0.0, 90.0)]
+    both = protocols.concatenate(parts, name="size_tuning")
+    assert len(both) == sum(len(p) for p in parts)
+    assert both.conditions["orientation"].tolist() == (
+        parts[0].conditions["orientation"].tolist() + parts[1].conditions["orientation"].tolist())
+    np.testing.assert_array_equal(both.stimuli(np.arange(len(both))),
+                                  np.concatenate([p.stimuli(np.arange(len(p))) for p in parts]))
+    assert both.params["protocols"] == [p.params for p in parts]
+
+
+def test_concatenate_refuses_parts_that_differ():
+    from stimuli import protocols
+
+    display = Display((16, 16), pixels_per_degree=4)
+    with pytest.raises(ValueError, match="at least one"):
+        protocols.concatenate([], name="none")
+    with pytest.raises(ValueError, match="cannot concatenate protocols with columns"):
+        protocols.concatenate([protocols.size_tuning(display, sf=1.0),
+                               protocols.sf_tuning(display, sfs=(1.0,))], name="mixed")

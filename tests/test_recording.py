@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from analysis.recording import Recording
-from stimuli import _io
+from stimuli._shared import io as _io
 from stimuli.table import Table
 
 
@@ -189,3 +189,15 @@ def test_bad_input_names_the_parameter(kwargs, error, match):
     args = {"conditions": {"sf": [1.0]}, "responses": np.ones((1, 2))} | kwargs
     with pytest.raises(error, match=match):
         Recording(**args)
+
+
+def test_rates_average_over_time_and_copy_static_responses():
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(3.0, (4, 2, 10))
+    rec = Recording({"contrast": np.arange(4.0)}, counts, meta={"time_step": 0.01})
+    np.testing.assert_allclose(rec.rates(), counts.mean(axis=2), rtol=0, atol=1e-12)
+    static = Recording({"contrast": np.arange(4.0)}, counts[:, :, 0].astype(np.float32))
+    rates = static.rates()
+    assert rates.dtype == np.float64 and rates.shape == (4, 2)
+    rates[0, 0] = -1.0
+    assert static.responses[0, 0] != -1.0      # a copy, never a view

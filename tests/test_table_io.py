@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from stimuli import _io
+from stimuli._shared import io as _io
 from stimuli.table import Table
 
 

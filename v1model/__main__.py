@@ -4,4 +4,6 @@ import sys
 
 from v1model.app.cli import main
 
-sys.exit(main())
+# the guard keeps worker processes started with "spawn" from running the command again
+if __name__ == "__main__":
+    sys.exit(main())

@@ -33,6 +33,7 @@ from stimuli._shared.validation import (
     check_positive,
 )
 from stimuli.display import Display
+from stimuli.protocols import image_set
 
 
 def _small_hmax(display: Display, images: np.ndarray, *, n_prototypes: int, rng: RngLike):
@@ -219,8 +220,9 @@ def _top_patches(cnn: Any, hmax: Any, patches: np.ndarray, *, n_top: int) -> lis
         sources.append(("CNN", cnn, maps[-1], 1))
     sources.append(("HMAX", hmax, hmax.layers[-1], 1))
     for model_name, model, layer, k in sources:
-        rec = run_protocol(model, _ImageSet(model.display, patches), layer, progress=False)
-        resp = np.asarray(rec.responses, dtype=np.float64)
+        protocol = image_set(model.display, patches, name="natural_patches")
+        rec = run_protocol(model, protocol, layer, progress=False)
+        resp = rec.rates()
         order = np.argsort(resp.var(axis=0))[::-1][:k]
         for unit in order:
             best = np.argsort(resp[:, unit])[::-1][:n_top]
@@ -229,31 +231,6 @@ def _top_patches(cnn: Any, hmax: Any, patches: np.ndarray, *, n_top: int) -> lis
                           "mean_response": float(resp[:, unit].mean()),
                           "patch_index": best.tolist(), "images": patches[best]})
     return picks
-
-
-class _ImageSet:
-    """A fixed batch of images as a protocol for :func:`analysis.runner.run_protocol`."""
-
-    kind = "image"
-
-    def __init__(self, display: Display, images: np.ndarray, name: str = "natural_patches"):
-        from stimuli.table import Table
-
-        self.name = name
-        self.display = display
-        self.images = np.asarray(images, dtype=np.float32)
-        self.params = {"n_images": len(self.images)}
-        self.conditions = Table({"image": np.arange(len(self.images))})
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def stimuli(self, index) -> np.ndarray:
-        return self.images[np.asarray(index)]
-
-    def batches(self, batch_size: int):
-        for start in range(0, len(self.images), batch_size):
-            yield start, self.images[start:start + batch_size]
 
 
 def _hierarchy_figure(numbers: dict, examples: dict, top: list[dict],

@@ -7,10 +7,13 @@ error (exit status 2), never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
 
 from stimuli.display import Display
 from stimuli.protocols import list_protocols
@@ -124,11 +127,30 @@ def _print_written(title: str, written: dict) -> None:
             print(f"  {key}: {value}")
 
 
+@contextlib.contextmanager
+def _figure_pool() -> Iterator[Executor | None]:
+    """Two worker processes for figures and fits (none on a single core).
+
+    Started with ``spawn``: fresh interpreters, since forking a process that holds
+    threads (BLAS, brian2) is unsafe.  Shut down, waiting for its tasks, on exit.
+    """
+    if (os.cpu_count() or 1) < 2:
+        yield None
+        return
+    pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
 
     out = _prepare_out(args.out)
-    written = run_compare_job(out, quick=args.quick, models=args.models, layers=args.layers,
-                              progress=not args.no_progress, seed=args.seed)
+    with _figure_pool() as executor:
+        written = run_compare_job(out, quick=args.quick, models=args.models,
+                                  layers=args.layers, progress=not args.no_progress,
+                                  seed=args.seed, executor=executor)
     _print_written(f"comparison report written to {out} (open report.html in a browser)",
                    written)
     return 0

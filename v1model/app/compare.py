@@ -37,9 +37,9 @@ The battery (sizes in :data:`~v1model.app.battery.DEFAULT_BATTERY` and
 Units are recorded with ``units="centre"``: every channel at the map position nearest
 the display centre.
 
-Figures are drawn, and receptive fields fitted, in two worker processes (fresh
-interpreters fed through pipes, so nothing of the calling script is re-run in them)
-while the next model runs; with one core everything runs in the calling process.
+Figures are drawn, and receptive fields fitted, on a :class:`concurrent.futures.Executor`
+passed in (the command line passes a process pool) while the next model runs; without
+one, everything runs in the calling process, in turn.
 """
 
 from __future__ import annotations
@@ -50,15 +50,10 @@ import importlib
 import io
 import json
 import os
-import pickle
-import queue
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-import traceback
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -85,11 +80,10 @@ from analysis.response_functions import size_tuning
 from analysis.runner import run_protocol
 from analysis.tuning import orientation_tuning, sf_tuning, tuning_curves
 from stimuli import protocols as P
-from stimuli._shared.io import atomic_open, save_npz
+from stimuli._shared.io import atomic_open, jsonable, save_npz
 from stimuli._shared.validation import check_bool, check_choice, check_int
 from stimuli.display import Display
 from stimuli.natural import random_patches
-from stimuli.protocols import Protocol
 from stimuli.table import Table
 from v1model.app import battery as batteries
 from v1model.app.battery import Battery
@@ -238,7 +232,7 @@ class _ModelResult:
 
 def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] | None = None,
                     layers: Sequence[str] | None = None, progress: bool = True,
-                    seed: int = 0) -> dict[str, Any]:
+                    seed: int = 0, executor: Executor | None = None) -> dict[str, Any]:
     """Run the protocol battery through every model; write a report, a summary and recordings.
 
     Writes into ``out_dir/compare/``: ``report.html`` (self-contained: figures embedded
@@ -269,6 +263,10 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
         Show progress bars and stage messages on stderr.
     seed : int
         Seed of the natural-image patches, the spiking layer's noise and the bootstrap.
+    executor : concurrent.futures.Executor, optional
+        Where figures are drawn and receptive fields fitted while the next model
+        runs (the command line passes a process pool).  None: here, in turn.  The
+        numbers do not depend on it.
 
     Returns
     -------
@@ -321,47 +319,43 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
 
     natural = _natural_patches(battery, seed)
     results: dict[str, _ModelResult] = {}
-    workers = _Workers(_WORKERS)
-    figures: list[tuple[_FigureJob, _Slot]] = []
-    try:
-        for name, chosen in selection.items():
-            if name in not_run:
-                continue
-            entry = get_model(name)
-            clock = _Clock()
-            log.info(f"[{entry.title}] building the model")
-            model = build_model(name, entry.display or battery.display(), seed=seed,
-                                **battery.model_options(name))
-            steps = entry.quick_steps if quick else entry.steps
-            log.info(f"[{entry.title}] layers {', '.join(chosen)}: {', '.join(steps)}")
-            layer_results = _run_battery(model, entry, chosen, steps, battery, natural,
-                                         progress, log, workers)
-            # tuning figures are drawn (and RF maps fitted) while the next model runs
-            figures += _draw_all(workers, _tuning_figure_jobs(layer_results, battery))
-            params = getattr(model, "params", None)
-            timing[f"model:{name}"] = clock.read()
-            results[name] = _ModelResult(
-                entry, layer_results, model.display,
-                params if isinstance(params, dict) else {"repr": repr(model)},
-                timing[f"model:{name}"]["wall_s"], steps)
-
+    figures: list[tuple[_FigureJob, Future]] = []
+    for name, chosen in selection.items():
+        if name in not_run:
+            continue
+        entry = get_model(name)
         clock = _Clock()
-        log.info("fitting receptive fields and scoring against macaque reference data")
-        for mres in results.values():
-            for res in mres.layers.values():
-                _finish_receptive_fields(res)
-                _write_layer(res, dirs, written)
-            figures += _draw_all(workers, _rf_figure_jobs(mres.layers, battery))
-        scores = _scores(results, battery, seed)
-        cka = _cka(results)
-        timing["fits_scores_and_cka"] = clock.read()
+        log.info(f"[{entry.title}] building the model")
+        model = build_model(name, entry.display or battery.display(), seed=seed,
+                            **battery.model_options(name))
+        steps = entry.quick_steps if quick else entry.steps
+        log.info(f"[{entry.title}] layers {', '.join(chosen)}: {', '.join(steps)}")
+        layer_results = _run_battery(model, entry, chosen, steps, battery, natural,
+                                     progress, log, executor)
+        # tuning figures are drawn (and RF maps fitted) while the next model runs
+        figures += _draw_all(executor, _tuning_figure_jobs(layer_results, battery))
+        params = getattr(model, "params", None)
+        timing[f"model:{name}"] = clock.read()
+        results[name] = _ModelResult(
+            entry, layer_results, model.display,
+            params if isinstance(params, dict) else {"repr": repr(model)},
+            timing[f"model:{name}"]["wall_s"], steps)
 
-        clock = _Clock()
-        log.info("drawing figures")
-        figures += _draw_all(workers, _summary_figure_jobs(results, scores, cka, battery))
-        figures = _collect(figures)
-    finally:
-        workers.close()
+    clock = _Clock()
+    log.info("fitting receptive fields and scoring against macaque reference data")
+    for mres in results.values():
+        for res in mres.layers.values():
+            _finish_receptive_fields(res)
+            _write_layer(res, dirs, written)
+        figures += _draw_all(executor, _rf_figure_jobs(mres.layers, battery))
+    scores = _scores(results, battery, seed)
+    cka = _cka(results)
+    timing["fits_scores_and_cka"] = clock.read()
+
+    clock = _Clock()
+    log.info("drawing figures")
+    figures += _draw_all(executor, _summary_figure_jobs(results, scores, cka, battery))
+    figures = _collect(figures)
     timing["figures_after_models"] = clock.read()
     timing["figures_after_models"]["cpu_s"] = sum(f["cpu_s"] for f in figures)
     for fig in figures:
@@ -443,61 +437,6 @@ def _on_display(images: np.ndarray, source_ppd: float, display: Display) -> np.n
     return np.ascontiguousarray(images[:, r0:r0 + rows, c0:c0 + cols])
 
 
-def _image_protocol(name: str, display: Display, images: np.ndarray, params: dict):
-    """A protocol that shows given images, one condition row (``image``) per image."""
-
-    return Protocol(name, display, {"image": np.arange(len(images))},
-                    _ImageRow(images), params=params)
-
-
-class _ImageRow:
-    """Renders condition row ``image`` of a fixed stack (picklable, unlike a lambda)."""
-
-    def __init__(self, images: np.ndarray):
-        self.images = images
-
-    def __call__(self, display: Display, row: dict[str, Any]) -> np.ndarray:
-        return self.images[int(row["image"])]
-
-
-def _concatenate(name: str, parts: list):
-    """One protocol showing the stimuli of several protocols in turn (same columns).
-
-    Temporal models then simulate them in one network run, and the recording holds the
-    whole design (e.g. radius × phase at every orientation × sf).
-    """
-
-    first = parts[0]
-    for part in parts[1:]:
-        if part.conditions.names != first.conditions.names or part.kind != first.kind:
-            raise ValueError(f"cannot concatenate protocols with columns "
-                             f"{part.conditions.names} and {first.conditions.names}")
-    conditions = Table({k: np.concatenate([np.asarray(p.conditions[k]) for p in parts])
-                        for k in first.conditions.names})
-    shape = first.stimulus_shape
-    return Protocol(name, first.display, conditions, _PartRow(parts), kind=first.kind,
-                    params={"protocols": [p.params for p in parts]}, stimulus_shape=shape)
-
-
-class _PartRow:
-    """Renders a row of a concatenated protocol with the part protocol it came from."""
-
-    def __init__(self, parts: list):
-        self.parts = parts
-        self.index = {}
-        for k, part in enumerate(parts):
-            for i in range(len(part)):
-                self.index.setdefault(_row_key(part.conditions.row(i)), (k, i))
-
-    def __call__(self, display: Display, row: dict[str, Any]) -> np.ndarray:
-        k, i = self.index[_row_key(row)]
-        return self.parts[k].stimuli(i)
-
-
-def _row_key(row: dict[str, Any]) -> tuple:
-    return tuple((k, float(v)) for k, v in sorted(row.items()))
-
-
 # ------------------------------------------------------------------ battery
 
 def _protocols(entry: RegisteredModel, steps: Sequence[str], battery: Battery, display: Display,
@@ -516,29 +455,31 @@ def _protocols(entry: RegisteredModel, steps: Sequence[str], battery: Battery, d
         out["sf"] = P.sf_tuning(display, sfs=sfs(battery.sf_values),
                                 orientations=battery.sf_orientations, phases=battery.sf_phases)
     if "size" in steps:
-        out["size"] = _concatenate("size_tuning", [
+        out["size"] = P.concatenate([
             P.size_tuning(display, orientation=orientation, sf=sf, phases=battery.size_phases)
-            for orientation in battery.size_orientations for sf in sfs(battery.size_sfs)])
+            for orientation in battery.size_orientations for sf in sfs(battery.size_sfs)],
+            name="size_tuning")
     if "drifting" in steps:
-        out["drifting"] = _concatenate("drifting_gratings", [
+        out["drifting"] = P.concatenate([
             P.drifting_gratings(display, directions=battery.drift_directions,
                                 tfs=(battery.drift_tf,), sf=sf, duration=battery.drift_duration)
-            for sf in sfs(battery.drift_sfs)])
+            for sf in sfs(battery.drift_sfs)], name="drifting_gratings")
     if "rf" in steps and entry.rf_layers:
         extent = min(battery.rf_extent, *display.size_degrees)
         out["rf"] = P.rf_mapping(display, method="sparse_noise",
                                  grid=(battery.rf_grid, battery.rf_grid), extent=(extent, extent))
     shared = _on_display(natural[:battery.n_natural], battery.pixels_per_degree, display)
-    out["natural"] = _image_protocol(
-        "natural_patches", display, shared,
-        {"n": battery.n_natural, "source_shape": list(natural.shape[1:]),
-         "pixels_per_degree": battery.pixels_per_degree, "min_std": 0.05, "crop": "centre"})
+    out["natural"] = P.image_set(
+        display, shared, name="natural_patches",
+        params={"n": battery.n_natural, "source_shape": list(natural.shape[1:]),
+                "pixels_per_degree": battery.pixels_per_degree, "min_std": 0.05,
+                "crop": "centre"})
     return out
 
 
 def _run_battery(model: Any, entry: RegisteredModel, layers: Sequence[str], steps: Sequence[str],
                  battery: Battery, natural: np.ndarray, progress: bool, log: _Log,
-                 workers: _Workers) -> dict[str, _LayerResult]:
+                 executor: Executor | None) -> dict[str, _LayerResult]:
     """Every protocol through every chosen layer of one model, then the per-layer analyses."""
 
     results = {layer: _LayerResult(entry.name, layer) for layer in layers}
@@ -557,7 +498,7 @@ def _run_battery(model: Any, entry: RegisteredModel, layers: Sequence[str], step
 
     for layer, res in results.items():
         t0 = time.perf_counter()
-        _analyse(model, entry, layer, res, battery, log, workers)
+        _analyse(model, entry, layer, res, battery, log, executor)
         res.seconds["analysis"] = time.perf_counter() - t0
         if entry.invariance and not temporal:
             t0 = time.perf_counter()
@@ -571,10 +512,10 @@ def _run_battery(model: Any, entry: RegisteredModel, layers: Sequence[str], step
 
 
 def _analyse(model: Any, entry: RegisteredModel, layer: str, res: _LayerResult, battery: Battery,
-             log: _Log, workers: _Workers) -> None:
+             log: _Log, executor: Executor | None) -> None:
     """Per-unit metrics of every recording of one layer, and the property values.
 
-    The Gabor fits of the receptive fields are left running on ``workers``
+    The Gabor fits of the receptive fields are left running on ``executor``
     (:func:`_finish_receptive_fields` collects them).
     """
 
@@ -638,9 +579,9 @@ def _analyse(model: Any, entry: RegisteredModel, layer: str, res: _LayerResult, 
                            if source == "drifting" else "over spatial phase (static gratings)")
     if "rf" in recs:
         res.rf = _receptive_fields(model, entry, layer, recs["rf"])
-        res.rf["fits"] = workers.submit(f"fitting Gabors to {res.label}", _fit_ragged,
-                                        maps=res.rf["fit_list"], ppd=res.rf["fit_ppd"])
-    res.natural = _time_mean(recs["natural"].responses)
+        res.rf["fits"] = _submit(executor, _fit_ragged,
+                                 maps=res.rf["fit_list"], ppd=res.rf["fit_ppd"])
+    res.natural = recs["natural"].rates()
     # similarity scores need finite values; n_used in the summary counts what is kept
     for key, vals in values.items():
         vals = np.asarray(vals, dtype=np.float64)
@@ -655,7 +596,7 @@ def _best_levels(recording: Any, by: str, columns: Sequence[str]) -> dict[str, n
     whose curve has the highest point.  Returned as ``at_<column>`` arrays.
     """
     cond = recording.conditions
-    resp = _time_mean(recording.responses)
+    resp = recording.rates()
     _, value = np.unique(np.asarray(cond[by]), return_inverse=True)
     keys = np.stack([np.asarray(cond[c], dtype=np.float64) for c in columns], axis=1)
     combos, combo = np.unique(keys, axis=0, return_inverse=True)
@@ -668,11 +609,6 @@ def _best_levels(recording: Any, by: str, columns: Sequence[str]) -> dict[str, n
     return {f"at_{c}": combos[best, i] for i, c in enumerate(columns)}
 
 
-def _time_mean(responses: np.ndarray) -> np.ndarray:
-    r = np.asarray(responses, dtype=np.float64)
-    return r.mean(axis=2) if r.ndim == 3 else r
-
-
 #: Below this median |ON − OFF| / |ON + OFF| the measured maps hold no signed receptive
 #: field worth fitting, and an entry's own kernels are fitted instead.
 _MIN_SIGNED_FRACTION = 0.5
@@ -680,7 +616,7 @@ _MIN_SIGNED_FRACTION = 0.5
 
 def _receptive_fields(model: Any, entry: RegisteredModel, layer: str, rec: Any) -> dict[str, Any]:
     """ON − OFF maps from single squares on a grid, Gabor fits, and the maps' source."""
-    resp = _time_mean(rec.responses)
+    resp = rec.rates()
     x = np.asarray(rec.conditions["x"], dtype=np.float64)
     y = np.asarray(rec.conditions["y"], dtype=np.float64)
     polarity = np.asarray(rec.conditions["polarity"])
@@ -717,7 +653,7 @@ def _receptive_fields(model: Any, entry: RegisteredModel, layer: str, rec: Any) 
 
 def _finish_receptive_fields(res: _LayerResult) -> None:
     """Collect a layer's Gabor fits: the fits table and the nx, ny property values."""
-    if res.rf is None or not isinstance(res.rf["fits"], _Slot):
+    if res.rf is None or not isinstance(res.rf["fits"], Future):
         return
     fits = res.rf["fits"].result()
     res.rf["fits"] = fits
@@ -814,9 +750,6 @@ def _cka(results: dict[str, _ModelResult]) -> dict[str, Any]:
 # and fitting are about half of the quick run's CPU.
 
 #: Worker processes drawing figures and fitting Gabors (0: all in this process).
-_WORKERS = 2 if (os.cpu_count() or 1) >= 2 else 0
-
-
 @dataclass(frozen=True)
 class _FigureJob:
     name: str
@@ -836,160 +769,27 @@ def _render(draw: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[bytes, fl
     return png, time.process_time() - start
 
 
-# A worker is a fresh interpreter that imports this module and runs _figure_worker, so
-# nothing of the caller's script is re-run in it (multiprocessing's spawn would import
-# the caller's __main__, which breaks scripts without an ``if __name__ == "__main__"``
-# guard; fork is unsafe in a process with threads).  Messages on its stdin/stdout are
-# length-prefixed pickles between this module and itself.
-_WORKER_CODE = "from v1model.app.compare import _worker_loop; _worker_loop()"
+def _submit(executor: Executor | None, function: Callable[..., Any], /, **kwargs: Any) -> Future:
+    """``function(**kwargs)`` on ``executor``, or here and now (a finished future) if None."""
+    if executor is not None:
+        return executor.submit(function, **kwargs)
+    future: Future = Future()
+    try:
+        future.set_result(function(**kwargs))
+    except Exception as exc:  # noqa: BLE001 - raised again by future.result()
+        future.set_exception(exc)
+    return future
 
 
-def _send(stream, obj: Any) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(len(data).to_bytes(8, "little") + data)
-    stream.flush()
+def _draw_all(executor: Executor | None,
+              jobs: Sequence[_FigureJob]) -> list[tuple[_FigureJob, Future]]:
+    return [(job, _submit(executor, _render, draw=job.draw, kwargs=job.kwargs)) for job in jobs]
 
 
-def _receive(stream) -> Any:
-    header = stream.read(8)
-    if len(header) < 8:
-        raise EOFError("the figure worker closed its pipe")
-    data = stream.read(int.from_bytes(header, "little"))
-    return pickle.loads(data)
-
-
-def _worker_loop() -> None:
-    """Loop of a worker process: ``(function, kwargs)`` in, ``("ok", result)`` out."""
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr                   # stray prints must not corrupt the stream
-    while True:
-        try:
-            task = _receive(stdin)
-        except EOFError:
-            return
-        if task is None:
-            return
-        function, kwargs = task
-        try:
-            reply = ("ok", function(**kwargs))
-        except Exception:                      # report errors to the task's owner
-
-            reply = ("error", traceback.format_exc())
-        _send(stdout, reply)
-
-
-class _Slot:
-    """The future result of one task."""
-
-    def __init__(self, label: str, function: Callable[..., Any], kwargs: dict[str, Any]):
-        self.label, self.function, self.kwargs = label, function, kwargs
-        self.done = threading.Event()
-        self.reply: tuple | None = None
-
-    def set(self, reply: tuple) -> None:
-        self.reply = reply
-        self.done.set()
-
-    def result(self) -> Any:
-        self.done.wait()
-        kind = self.reply[0]
-        if kind == "ok":
-            return self.reply[1]
-        if kind == "lost":                     # the worker died: do it here instead
-            return self.function(**self.kwargs)
-        raise RuntimeError(f"{self.label} failed in a worker process:\n{self.reply[1]}")
-
-
-class _Workers:
-    """Runs tasks (drawing figures, fitting Gabors) in worker processes, or here if none."""
-
-    def __init__(self, n: int):
-        self.queue: queue.Queue = queue.Queue()
-        self.workers: list[tuple[Any, Any, threading.Thread]] = []
-        self.lost: list[Any] = []               # workers that died; their tasks ran here
-        env = dict(os.environ)
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-        for _ in range(n):
-            errors = tempfile.TemporaryFile()
-            try:
-                proc = subprocess.Popen([sys.executable, "-c", _WORKER_CODE],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=errors, env=env)
-            except OSError:
-                errors.close()
-                break                           # work in this process instead
-            thread = threading.Thread(target=self._feed, args=(proc,), daemon=True)
-            thread.start()
-            self.workers.append((proc, errors, thread))
-
-    def _feed(self, proc) -> None:
-        alive = True
-        while True:
-            slot = self.queue.get()
-            if slot is None:                    # close(): one sentinel per worker
-                return
-            if not alive:                       # this worker died: the caller does it
-                slot.set(("lost",))
-                continue
-            try:
-                _send(proc.stdin, (slot.function, slot.kwargs))
-                slot.set(_receive(proc.stdout))
-            except (OSError, EOFError):
-                slot.set(("lost",))
-                alive = False
-                self.lost.append(proc)
-
-    def submit(self, label: str, function: Callable[..., Any], **kwargs: Any) -> _Slot:
-        slot = _Slot(label, function, kwargs)
-        if self.workers:
-            self.queue.put(slot)
-        else:
-            slot.set(("ok", function(**kwargs)))
-        return slot
-
-    def close(self) -> None:
-        # tasks nobody will collect (after an error) are dropped, not worked through
-        while True:
-            try:
-                slot = self.queue.get_nowait()
-            except queue.Empty:
-                break
-            if slot is not None:
-                slot.set(("lost",))
-        for _ in self.workers:
-            self.queue.put(None)
-        for proc, errors, thread in self.workers:
-            thread.join(timeout=60)
-            try:
-                proc.stdin.close()
-            except OSError:
-                pass
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            proc.stdout.close()
-            if proc in self.lost:
-                errors.seek(0)
-                message = errors.read().decode("utf-8", "replace").strip()
-                print(f"v1model compare: a worker process exited early (status "
-                      f"{proc.returncode}); its tasks ran in the main process. Its "
-                      f"output:\n{message}", file=sys.stderr)
-            errors.close()
-        self.workers = []
-
-
-def _draw_all(workers: _Workers, jobs: Sequence[_FigureJob]) -> list[tuple[_FigureJob, _Slot]]:
-    return [(job, workers.submit(f"drawing figure {job.name!r}", _render, draw=job.draw,
-                                 kwargs=job.kwargs)) for job in jobs]
-
-
-def _collect(figures: list[tuple[_FigureJob, _Slot]]) -> list[dict[str, Any]]:
+def _collect(figures: list[tuple[_FigureJob, Future]]) -> list[dict[str, Any]]:
     out = []
-    for job, slot in figures:
-        png, cpu = slot.result()
+    for job, future in figures:
+        png, cpu = future.result()
         out.append({"name": job.name, "section": job.section, "caption": job.caption,
                     "model": job.model, "png": png, "cpu_s": cpu})
     return out
@@ -1329,7 +1129,7 @@ def _summary(results, scores, cka, figures, battery, not_run, timing, seed, quic
                         "display": {"shape": list(mres.display.shape),
                                     "pixels_per_degree": mres.display.pixels_per_degree},
                         "steps": list(mres.steps), "note": mres.entry.note,
-                        "params": json.loads(json.dumps(mres.params, default=_jsonable)),
+                        "params": jsonable(mres.params),
                         "seconds": mres.seconds, "layers": layers}
     return {
         "job": "v1model compare",
@@ -1348,14 +1148,6 @@ def _summary(results, scores, cka, figures, battery, not_run, timing, seed, quic
         "recordings": [os.path.relpath(p, folder) for p in written["recordings"]],
         "timing": {k: {kk: float(vv) for kk, vv in v.items()} for k, v in timing.items()},
     }
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return repr(obj)
 
 
 # ------------------------------------------------------------------ HTML
