@@ -61,6 +61,7 @@ from analysis.runner import run_protocol
 from analysis.sweeps import SweepError, cell_key, load_sweep, orientation_summary, sweep
 from analysis.tuning import (
     circular_variance,
+    curve_levels,
     dsi,
     fit_double_von_mises,
     fit_log_gaussian,
@@ -157,5 +158,6 @@ __all__ = [
     "run_protocol",
     "sf_bandwidth",
     "sf_tuning",
+    "curve_levels",
     "tuning_curves",
 ]

@@ -1473,3 +1473,45 @@ def sf_tuning(
         cols["shifted"] = shifted
     cols.update(_unit_columns(recording, curves.selected))
     return Table(cols)
+
+
+def curve_levels(
+    recording: Recording, by: str = "orientation", *, average: Sequence[str] = DEFAULT_AVERAGE
+) -> dict[str, np.ndarray]:
+    """Per unit, the levels of the other varying columns its tuning curve was read at.
+
+    :func:`tuning_curves` takes each unit's curve at the combination of the other
+    varying condition columns holding its largest mean response (e.g. the size
+    curve at the preferred sampled orientation and sf); this returns that
+    combination, the same ``at_<column>`` values the tables of
+    :func:`orientation_tuning` and :func:`sf_tuning` carry.
+
+    Parameters
+    ----------
+    recording : Recording
+    by : str
+        The condition column the curves run along.
+    average : sequence of str
+        Columns averaged over, as in :func:`tuning_curves`.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``at_<column>`` → ``(n_units,)`` level per unit; empty when no other column
+        varies.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`tuning_curves`.
+
+    Examples
+    --------
+    >>> rec = Recording({"radius": [1.0, 2.0, 1.0, 2.0], "sf": [1.0, 1.0, 4.0, 4.0]},
+    ...                 [[1.0, 0.0], [2.0, 0.0], [0.0, 3.0], [0.0, 1.0]])
+    >>> curve_levels(rec, "radius")["at_sf"].tolist()
+    [1.0, 4.0]
+    """
+    selected = _average_curves(recording, by, average).selected
+    return {f"at_{name}": np.asarray(value) for name, value in selected.items()}
+

@@ -78,7 +78,7 @@ from analysis.reference import reference_distribution, similarity_score
 from analysis.representations import cka_matrix
 from analysis.response_functions import size_tuning
 from analysis.runner import run_protocol
-from analysis.tuning import orientation_tuning, sf_tuning, tuning_curves
+from analysis.tuning import curve_levels, orientation_tuning, sf_tuning, tuning_curves
 from stimuli import protocols as P
 from stimuli._shared.io import atomic_open, jsonable, save_npz
 from stimuli._shared.validation import check_bool, check_choice, check_int
@@ -545,7 +545,11 @@ def _analyse(model: Any, entry: RegisteredModel, layer: str, res: _LayerResult, 
         res.curves["size"] = curves
         # each unit's curve at its best orientation and sf, as a one-column recording
         tab = size_tuning(Recording({"radius": curves.values}, curves.mean.T))
-        tab = tab.with_columns(**_best_levels(recs["size"], "radius", ("orientation", "sf")))
+        levels = curve_levels(recs["size"], "radius")
+        for column in ("orientation", "sf"):   # a level the battery holds constant
+            levels.setdefault(f"at_{column}", np.full(len(tab), float(
+                recs["size"].conditions[column][0])))
+        tab = tab.with_columns(**{f"at_{c}": levels[f"at_{c}"] for c in ("orientation", "sf")})
         ok = np.asarray(tab["responsive"], dtype=bool)
         # a grating far from a unit's preferred orientation or sf fakes surround
         # suppression (a small aperture spreads its spectrum): keep units read near both
@@ -586,27 +590,6 @@ def _analyse(model: Any, entry: RegisteredModel, layer: str, res: _LayerResult, 
     for key, vals in values.items():
         vals = np.asarray(vals, dtype=np.float64)
         values[key] = vals[np.isfinite(vals)]
-
-
-def _best_levels(recording: Any, by: str, columns: Sequence[str]) -> dict[str, np.ndarray]:
-    """Per unit, the levels of ``columns`` holding its largest mean response along ``by``.
-
-    The criterion of :func:`analysis.tuning.tuning_curves` (whose curves do not say
-    which levels they were read at): mean over the other columns, then the combination
-    whose curve has the highest point.  Returned as ``at_<column>`` arrays.
-    """
-    cond = recording.conditions
-    resp = recording.rates()
-    _, value = np.unique(np.asarray(cond[by]), return_inverse=True)
-    keys = np.stack([np.asarray(cond[c], dtype=np.float64) for c in columns], axis=1)
-    combos, combo = np.unique(keys, axis=0, return_inverse=True)
-    n_values = int(value.max()) + 1
-    cell = combo.ravel() * n_values + value.ravel()
-    sums = np.zeros((len(combos) * n_values, resp.shape[1]))
-    np.add.at(sums, cell, resp)
-    means = sums / np.maximum(np.bincount(cell, minlength=len(sums)), 1)[:, None]
-    best = np.argmax(means.reshape(len(combos), n_values, -1).max(axis=1), axis=0)
-    return {f"at_{c}": combos[best, i] for i, c in enumerate(columns)}
 
 
 #: Below this median |ON − OFF| / |ON + OFF| the measured maps hold no signed receptive
