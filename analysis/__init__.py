@@ -22,13 +22,8 @@ from analysis.decoding import (
     fit_linear_classifier,
     wilson_interval,
 )
-from analysis.figures.receptive_fields import (
-    plot_cka_matrix,
-    plot_gabor_fit,
-    plot_invariance,
-    plot_nx_ny,
-    plot_rf_mosaic,
-)
+from analysis.figures.receptive_fields import plot_gabor_fit, plot_nx_ny, plot_rf_mosaic
+from analysis.figures.representations import plot_cka_matrix, plot_invariance
 from analysis.figures.tuning import plot_property_histogram, plot_tuning_curve, plot_tuning_grid
 from analysis.gabor_fit import GaborFit, fit_gabor, fit_gabors
 from analysis.invariance import tolerance_correlations, tolerance_curve, transform_images

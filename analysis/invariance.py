@@ -133,7 +133,7 @@ def tolerance_correlations(model: Any, layer: str, images: Any, *, transform: st
     -------
     ndarray of shape (n, len(amounts)), float64
         Pearson r per image and amount (rows are images, as
-        :func:`analysis.figures.receptive_fields.plot_invariance` takes them).
+        :func:`analysis.figures.representations.plot_invariance` takes them).
 
     Raises
     ------

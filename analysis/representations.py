@@ -112,7 +112,7 @@ def cka_matrix(xs: Mapping[str, object], ys: Mapping[str, object] | None = None)
     ----------
     xs : mapping of str to array_like of shape (n, ...)
         Named representations of the same ``n`` stimuli (e.g. ``{"simple": ..., "complex":
-        ...}``); the names label rows in :func:`analysis.figures.receptive_fields.plot_cka_matrix`.
+        ...}``); the names label rows in :func:`analysis.figures.representations.plot_cka_matrix`.
     ys : mapping of str to array_like of shape (n, ...), optional
         A second set (e.g. another model's layers); default ``xs`` itself.
 

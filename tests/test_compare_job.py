@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import v1model.app.compare as job
+from analysis.figures.panels import cka_figure
 from analysis.recording import Recording
 from stimuli._shared.io import load_npz
 from v1model.app import battery, registry
@@ -213,7 +214,7 @@ def test_quick_run_of_every_available_model(tmp_path):
 
 
 def test_a_process_pool_draws_what_this_process_draws_and_reports_errors():
-    good = job._FigureJob("cka", "cka", "", None, job._draw_cka,
+    good = job._FigureJob("cka", "cka", "", None, cka_figure,
                           {"matrix": np.eye(2), "labels": ["a", "b"], "title": "t"})
     bad = dataclasses.replace(good, name="bad", kwargs=dict(good.kwargs, labels=["a"]))
     here = job._collect(job._draw_all(None, [good]))

@@ -5,13 +5,8 @@ import numpy as np
 import pytest
 from matplotlib.collections import PathCollection
 
-from analysis.figures.receptive_fields import (
-    plot_cka_matrix,
-    plot_gabor_fit,
-    plot_invariance,
-    plot_nx_ny,
-    plot_rf_mosaic,
-)
+from analysis.figures.receptive_fields import plot_gabor_fit, plot_nx_ny, plot_rf_mosaic
+from analysis.figures.representations import plot_cka_matrix, plot_invariance
 from analysis.gabor_fit import fit_gabor
 from analysis.receptive_fields import ReceptiveFields
 from analysis.representations import cka_matrix

@@ -27,7 +27,7 @@ from analysis.claims._common import (
     _without_pooling,
 )
 from analysis.claims.verdict import LEARNED_MARGIN, Check, ClaimResult, _result
-from analysis.figures.receptive_fields import plot_invariance
+from analysis.figures.representations import plot_invariance
 from analysis.invariance import transform_images
 from stimuli._shared.validation import (
     RngLike,

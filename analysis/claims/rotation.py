@@ -28,7 +28,7 @@ from analysis.claims._common import (
     _train_network,
 )
 from analysis.claims.verdict import Check, ClaimResult, _result
-from analysis.figures.receptive_fields import plot_invariance
+from analysis.figures.representations import plot_invariance
 from analysis.gabor_fit import fit_gabors
 from stimuli._shared.validation import (
     RngLike,

@@ -62,15 +62,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 from tqdm.auto import tqdm
 
-from analysis.figures.receptive_fields import (
-    plot_cka_matrix,
-    plot_gabor_fit,
-    plot_invariance,
-    plot_nx_ny,
-    plot_rf_mosaic,
+from analysis.figures.panels import (
+    cka_figure,
+    gabor_fit_figure,
+    histogram_panels,
+    invariance_panels,
+    nx_ny_panels,
+    rf_mosaic_figure,
+    tuning_panels,
 )
-from analysis.figures.tuning import plot_property_histogram, plot_tuning_curve
-from analysis.gabor_fit import fit_gabor, fit_gabors
+from analysis.gabor_fit import fit_gabors
 from analysis.invariance import tolerance_correlations
 from analysis.modulation import modulation_ratio
 from analysis.recording import Recording
@@ -782,7 +783,7 @@ def _png(fig) -> bytes:
 
     buf = io.BytesIO()
     # no bbox_inches="tight" and no tight_layout: each costs a full extra draw, and text
-    # layout dominates the figure time; margins are set in inches by _margins
+    # layout dominates the figure time; margins are set in inches by the figure functions
     fig.savefig(buf, format="png", dpi=80)
     plt.close(fig)
     return buf.getvalue()
@@ -797,143 +798,8 @@ def _spread(indices: np.ndarray, k: int) -> list[int]:
     return sorted(set(indices[pick].tolist()))
 
 
-def _panels(n: int, *, ncols: int = 4, size: tuple[float, float] = (3.2, 2.6)):
-
-    ncols = max(1, min(ncols, n))
-    nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows),
-                             squeeze=False)
-    flat = axes.ravel()
-    for ax in flat[n:]:
-        ax.set_visible(False)
-    return fig, flat[:n]
-
-
-def _margins(fig, *, left: float = 0.65, right: float = 0.15, bottom: float = 0.55,
-             top: float = 0.45, wspace: float = 0.45, hspace: float = 0.75) -> None:
-    """Subplot margins in inches (and spacing as fractions of a panel)."""
-    width, height = fig.get_size_inches()
-    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
-                        top=1 - top / height, wspace=wspace, hspace=hspace)
-
-
-def _small_legend(ax) -> None:
-    legend = ax.get_legend()
-    if legend is not None:
-        for text in legend.get_texts():
-            text.set_fontsize(6)
-        legend.get_frame().set_alpha(0.6)
-
-
-def _empty(ax, message: str) -> None:
-    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, fontsize=8,
-            wrap=True)
-    ax.set_xticks([])
-    ax.set_yticks([])
-
-
 _CURVE_ROWS = (("orientation", "orientation"), ("sf", "sf"), ("size", "radius"),
                ("drifting", "direction"))
-
-
-# ---- drawing (worker side): plain data in, a matplotlib Figure out
-
-def _draw_tuning(label: str, units: list[int], rows: list[tuple]):
-    """``rows``: ``(by, values, mean (len(units), n), sem or None)`` per tuning variable."""
-
-
-    fig, axes = plt.subplots(len(rows), len(units), figsize=(2.8 * len(units), 2.3 * len(rows)),
-                             squeeze=False)
-    for i, (by, values, mean, sem) in enumerate(rows):
-        for j, unit in enumerate(units):
-            ax = axes[i, j]
-            data = (values, mean) if sem is None else (values, mean, sem)
-            plot_tuning_curve(data, j, by=by, show_fit=by in ("orientation", "sf"), ax=ax)
-            ax.set_title(f"unit {unit} · {by}", fontsize=8)
-            ax.tick_params(labelsize=7)
-            ax.xaxis.label.set_size(8)
-            ax.yaxis.label.set_size(7)
-            if ax.get_legend() is not None:
-                ax.get_legend().remove()
-    fig.suptitle(f"{label}: tuning curves\n(orientation and sf: static gratings; radius: "
-                 f"each unit's best orientation and sf;\ndirection: drifting gratings)",
-                 fontsize=8)
-    _margins(fig, hspace=0.85)
-    return fig
-
-
-def _draw_histograms(reference: str, label: str, panels: list[tuple]):
-    """``panels``: ``(layer label, values or None, score or None)``."""
-
-    fig, axes = _panels(len(panels))
-    for ax, (name, values, score) in zip(axes, panels, strict=True):
-        if values is None:
-            _empty(ax, f"{name}\nnot measured")
-        elif len(values) == 0:
-            _empty(ax, f"{name}\nno unit has a defined value")
-        else:
-            plot_property_histogram(values, label=label, reference=reference, ax=ax,
-                                    values_label=name)
-            if reference == "modulation_ratio":
-                ax.axvline(1.0, color="0.5", linestyle=":", linewidth=1)
-            _small_legend(ax)
-            ax.set_title(name if score is None else f"{name}: 1 − KS = {score:.2f}",
-                         fontsize=8)
-    _margins(fig, top=0.3)
-    return fig
-
-
-def _draw_mosaic(title: str, maps: np.ndarray, units: list[int], info: dict | None,
-                 pixels_per_degree: float):
-
-    fig = plot_rf_mosaic(maps, unit_info=info, pixels_per_degree=pixels_per_degree,
-                         ncols=min(len(units), 6), units=units)
-    fig.suptitle(title, fontsize=9)
-    return fig
-
-
-def _draw_gabor(image: np.ndarray, pixels_per_degree: float, unit: int):
-
-    fig = plot_gabor_fit(image, fit_gabor(image, pixels_per_degree))
-    fig.suptitle(f"unit {unit}", fontsize=9)
-    return fig
-
-
-def _draw_nx_ny(panels: list[tuple]):
-    """``panels``: ``(layer label, nx, ny, source of the fits)``."""
-
-    fig, axes = _panels(len(panels), ncols=4, size=(3.6, 3.6))
-    for ax, (name, nx, ny, source) in zip(axes, panels, strict=True):
-        if len(nx):
-            plot_nx_ny(nx, ny, ax=ax, label=name)
-            _small_legend(ax)
-        else:
-            _empty(ax, f"{name}\nno successful Gabor fit")
-        ax.set_title(f"{name} ({source})", fontsize=8)
-    _margins(fig, top=0.3)
-    return fig
-
-
-def _draw_invariance(shifts: np.ndarray, panels: list[tuple]):
-    """``panels``: ``(model title, {layer: correlations (n_images, n_shifts)})``."""
-
-    fig, axes = _panels(len(panels), ncols=4, size=(3.6, 3.0))
-    for ax, (title, curves) in zip(axes, panels, strict=True):
-        plot_invariance(shifts, curves, transform="translation", units="deg", ax=ax)
-        ax.set_title(title, fontsize=9)
-        ax.set_ylim(-0.2, 1.05)
-    _margins(fig, top=0.3)
-    return fig
-
-
-def _draw_cka(matrix: np.ndarray, labels: list[str], title: str):
-
-
-    n = len(labels)
-    fig, ax = plt.subplots(figsize=(3.2 + 0.6 * n, 2.6 + 0.55 * n))
-    plot_cka_matrix(matrix, labels, ax=ax, title=title)
-    _margins(fig, left=2.0, bottom=1.8, top=0.35, right=0.3)
-    return fig
 
 
 # ---- jobs (main side): what to draw, as plain data
@@ -963,7 +829,7 @@ def _tuning_figure_jobs(results: dict[str, _LayerResult],
             f"tuning_{res.model}_{res.layer}", "tuning",
             f"{res.label}: mean response ± s.e.m. over phases for units spread over preferred "
             "orientation; fits drawn for orientation (von Mises) and sf (log-Gaussian).",
-            res.model, _draw_tuning, {"label": res.label, "units": units, "rows": rows}))
+            res.model, tuning_panels, {"label": res.label, "units": units, "rows": rows}))
     return jobs
 
 
@@ -984,7 +850,7 @@ def _rf_figure_jobs(results: dict[str, _LayerResult], battery: Battery) -> list[
         jobs.append(_FigureJob(
             f"rf_{res.model}_{res.layer}", "rf",
             f"{res.label}: {what}; panels titled with the model's own orientation and sf "
-            "where it knows them.", res.model, _draw_mosaic,
+            "where it knows them.", res.model, rf_mosaic_figure,
             {"title": f"{res.label}: {what}", "maps": rf["fit_maps"][units], "units": units,
              "info": info or None, "pixels_per_degree": rf["fit_ppd"]}))
         fits = rf["fits"]
@@ -997,7 +863,7 @@ def _rf_figure_jobs(results: dict[str, _LayerResult], battery: Battery) -> list[
         jobs.append(_FigureJob(
             f"gabor_{res.model}_{res.layer}", "rf",
             f"{res.label}: 2-D Gabor fit of the unit with the median R² among successful fits "
-            f"({success.size} of {len(fits)} fits succeeded).", res.model, _draw_gabor,
+            f"({success.size} of {len(fits)} fits succeeded).", res.model, gabor_fit_figure,
             {"image": rf["fit_list"][unit], "pixels_per_degree": rf["fit_ppd"], "unit": unit}))
     return jobs
 
@@ -1016,14 +882,14 @@ def _summary_figure_jobs(results: dict[str, _ModelResult], scores: dict, cka: di
         jobs.append(_FigureJob(
             f"property_{prop.reference}", "properties",
             f"{prop.label} of each layer ({prop.rule}) against macaque V1.", None,
-            _draw_histograms, {"reference": prop.reference, "label": prop.label,
+            histogram_panels, {"reference": prop.reference, "label": prop.label,
                                "panels": panels}))
     rf_layers = [res for res in layers if res.rf is not None]
     if rf_layers:
         jobs.append(_FigureJob(
             "nx_ny", "nx_ny", "Ringach's (2002) RF shape: envelope widths across (nx) and along "
             "(ny) the bars in carrier cycles, over the macaque cloud (approximate).", None,
-            _draw_nx_ny, {"panels": [(r.label, r.values["ringach_nx"], r.values["ringach_ny"],
+            nx_ny_panels, {"panels": [(r.label, r.values["ringach_nx"], r.values["ringach_ny"],
                                       r.rf["source"]) for r in rf_layers]}))
     panels = []
     for res in layers:
@@ -1032,7 +898,7 @@ def _summary_figure_jobs(results: dict[str, _ModelResult], scores: dict, cka: di
     jobs.append(_FigureJob(
         "f1_f0", "f1f0", "F1/F0 at each unit's preferred condition (> 1 simple, < 1 complex; "
         "Skottun et al. 1991) against an assumed bimodal macaque distribution.", None,
-        _draw_histograms, {"reference": "modulation_ratio", "label": "F1/F0",
+        histogram_panels, {"reference": "modulation_ratio", "label": "F1/F0",
                            "panels": panels}))
     with_curves = [(m.entry.title, {layer: r.invariance for layer, r in m.layers.items()
                                     if r.invariance is not None})
@@ -1042,12 +908,12 @@ def _summary_figure_jobs(results: dict[str, _ModelResult], scores: dict, cka: di
         jobs.append(_FigureJob(
             "invariance", "invariance", "Translation tolerance: correlation (over units at "
             "every map position) between responses to a natural-image patch and to the patch "
-            "shifted rightwards, mean ± s.e.m. over patches.", None, _draw_invariance,
+            "shifted rightwards, mean ± s.e.m. over patches.", None, invariance_panels,
             {"shifts": np.asarray(battery.shifts), "panels": with_curves}))
     jobs.append(_FigureJob(
         "cka", "cka", "Linear CKA between the layers' centre-unit responses to the same "
         "natural-image patches (models with smaller displays see the patches' centre).", None,
-        _draw_cka, {"matrix": cka["matrix"], "labels": cka["labels"],
+        cka_figure, {"matrix": cka["matrix"], "labels": cka["labels"],
                     "title": f"linear CKA, centre units, {battery.n_natural} natural patches"}))
     return jobs
 
