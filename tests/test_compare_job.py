@@ -22,7 +22,7 @@ import v1model.app.compare as job
 from analysis.figures.panels import cka_figure
 from analysis.recording import Recording
 from stimuli._shared.io import load_npz
-from v1model.app import battery, registry
+from v1model.app import battery, compare_report, registry, report
 from v1model.app.registry import get_model, list_models, model_availability
 from v1model.cnn import CNN, DEFAULT_DISPLAY, Network, default_cnn_spec
 from v1model.hmax import HMAX
@@ -83,7 +83,7 @@ def _expected_figures(summary):
     invariance = [m for m, entry in summary["models"].items()
                   if any("translation_tolerance" in v for v in entry["layers"].values())]
     return (len(layers)                 # tuning curves, one figure per layer
-            + len(job._HISTOGRAM_PROPERTIES)  # one histogram figure per property
+            + len(compare_report.HISTOGRAM_PROPERTIES)  # one histogram figure per property
             + 2 * len(rf) + (1 if rf else 0)  # RF mosaic + Gabor fit per layer; nx-ny
             + 1                         # F1/F0
             + (1 if invariance else 0)  # tolerance curves
@@ -214,15 +214,15 @@ def test_quick_run_of_every_available_model(tmp_path):
 
 
 def test_a_process_pool_draws_what_this_process_draws_and_reports_errors():
-    good = job._FigureJob("cka", "cka", "", None, cka_figure,
+    good = report.FigureJob("cka", "cka", "", None, cka_figure,
                           {"matrix": np.eye(2), "labels": ["a", "b"], "title": "t"})
     bad = dataclasses.replace(good, name="bad", kwargs=dict(good.kwargs, labels=["a"]))
-    here = job._collect(job._draw_all(None, [good]))
+    here = report.collect(report.draw_all(None, [good]))
     with pytest.raises(ValueError, match="must match"):   # serial: raised on collection
-        job._collect(job._draw_all(None, [bad]))
+        report.collect(report.draw_all(None, [bad]))
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-        drawn = job._draw_all(pool, [good, bad])
+        drawn = report.draw_all(pool, [good, bad])
         assert drawn[0][1].result()[0] == here[0]["png"]
         with pytest.raises(ValueError, match="must match"):
-            job._collect(drawn)
+            report.collect(drawn)

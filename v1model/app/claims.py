@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import html
 import inspect
-import io
 import json
 import os
 import re
@@ -33,6 +32,7 @@ import matplotlib.pyplot as plt
 from analysis import claims as claim_experiments
 from stimuli._shared.io import atomic_open
 from v1model.app.registry import build_model, model_availability
+from v1model.app.report import figure_png, html_page
 from v1model.cnn import PRETRAINED_PATH, train_default_cnn
 
 __all__ = ["QUICK", "run_claims_job"]
@@ -211,9 +211,8 @@ def _fmt_setting(value: Any) -> str:
 
 
 def _png(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    """The figure as base64 PNG (left open: the job closes it after the page)."""
+    return base64.b64encode(figure_png(fig, dpi=90, close=False)).decode("ascii")
 
 
 def _entry_dict(entry: dict[str, Any]) -> dict[str, Any]:
@@ -255,8 +254,7 @@ def _checks_table(checks: list[dict[str, Any]]) -> str:
 
 
 def _page(title: str, body: str) -> str:
-    return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}"
-            f"</title><style>{_STYLE}</style></head><body>\n{body}\n</body></html>\n")
+    return html_page(title, body, css=_STYLE)
 
 
 def _claim_page(entry: dict[str, Any], *, quick: bool, cnn_note: str) -> str:

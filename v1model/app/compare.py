@@ -44,21 +44,15 @@ one, everything runs in the calling process, in turn.
 
 from __future__ import annotations
 
-import base64
-import html
-import importlib
-import io
 import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Executor, Future
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-import matplotlib
-import matplotlib.pyplot as plt
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -75,19 +69,21 @@ from analysis.gabor_fit import fit_gabors
 from analysis.invariance import tolerance_correlations
 from analysis.modulation import modulation_ratio
 from analysis.recording import Recording
-from analysis.reference import reference_distribution, similarity_score
+from analysis.reference import similarity_score
 from analysis.representations import cka_matrix
 from analysis.response_functions import size_tuning
 from analysis.runner import run_protocol
 from analysis.tuning import curve_levels, orientation_tuning, sf_tuning, tuning_curves
 from stimuli import protocols as P
-from stimuli._shared.io import atomic_open, jsonable, save_npz
+from stimuli._shared.io import atomic_open, save_npz
 from stimuli._shared.validation import check_bool, check_choice, check_int
 from stimuli.display import Display
 from stimuli.natural import random_patches
 from stimuli.table import Table
 from v1model.app import battery as batteries
+from v1model.app import compare_report
 from v1model.app.battery import Battery
+from v1model.app.compare_report import HISTOGRAM_PROPERTIES, PROPERTIES
 from v1model.app.registry import (
     RegisteredModel,
     build_model,
@@ -95,6 +91,7 @@ from v1model.app.registry import (
     list_models,
     model_availability,
 )
+from v1model.app.report import FigureJob, collect, draw_all, submit
 
 __all__ = ["run_compare_job"]
 
@@ -153,49 +150,12 @@ def _choices(name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(bare + qualified))
 
 
-# ================================================================== properties
-
-@dataclass(frozen=True)
-class _Property:
-    reference: str       # name in analysis.reference
-    label: str           # axis label with units
-    rule: str            # which units count, for the report
-
+# ================================================================== results
 
 #: Size tuning counts units whose preferred orientation (degrees) and sampled peak sf
 #: (octaves) lie this close to the orientation and sf their size curve was read at.
 _SIZE_ORIENTATION_TOLERANCE = 15.0
 _SIZE_SF_TOLERANCE = 0.5
-
-_PROPERTIES = (
-    _Property("preferred_orientation", "preferred orientation (deg)",
-              "responsive units (orientation protocol)"),
-    _Property("circular_variance", "circular variance",
-              "responsive units (orientation protocol)"),
-    _Property("orientation_bandwidth", "orientation half-bandwidth at 1/√2 (deg)",
-              "responsive units; von Mises fit, 90° where undefined"),
-    _Property("peak_sf", "peak spatial frequency (c/deg)",
-              "units whose log-Gaussian fit succeeded with its peak inside the sampled range"),
-    _Property("sf_bandwidth", "sf bandwidth (octaves, full width at half height)",
-              "band-pass units with a defined fitted bandwidth"),
-    _Property("surround_suppression_index", "surround suppression index",
-              "responsive units, curve at each unit's best orientation and sf of the size "
-              "protocol, kept when these are within 15° and half an octave of the unit's "
-              "preferred ones"),
-    _Property("grating_summation_field", "grating summation field diameter (deg)",
-              "as the surround suppression index"),
-    _Property("modulation_ratio", "F1/F0",
-              "units with F0 > 0 at their preferred condition"),
-    _Property("ringach_nx", "nx = σx · sf (cycles)", "successful Gabor fits (R² ≥ 0.5)"),
-    _Property("ringach_ny", "ny = σy · sf (cycles)", "successful Gabor fits (R² ≥ 0.5)"),
-)
-#: Circular properties: no median is reported.
-_CIRCULAR = ("preferred_orientation",)
-#: Properties drawn as histograms against macaque data (F1/F0 and nx, ny have their own
-#: sections).
-_HISTOGRAM_PROPERTIES = tuple(p for p in _PROPERTIES
-                              if p.reference not in ("modulation_ratio", "ringach_nx",
-                                                     "ringach_ny"))
 
 
 @dataclass
@@ -320,7 +280,7 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
 
     natural = _natural_patches(battery, seed)
     results: dict[str, _ModelResult] = {}
-    figures: list[tuple[_FigureJob, Future]] = []
+    figures: list[tuple[FigureJob, Future]] = []
     for name, chosen in selection.items():
         if name in not_run:
             continue
@@ -334,7 +294,7 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
         layer_results = _run_battery(model, entry, chosen, steps, battery, natural,
                                      progress, log, executor)
         # tuning figures are drawn (and RF maps fitted) while the next model runs
-        figures += _draw_all(executor, _tuning_figure_jobs(layer_results, battery))
+        figures += draw_all(executor, _tuning_figure_jobs(layer_results, battery))
         params = getattr(model, "params", None)
         timing[f"model:{name}"] = clock.read()
         results[name] = _ModelResult(
@@ -348,15 +308,15 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
         for res in mres.layers.values():
             _finish_receptive_fields(res)
             _write_layer(res, dirs, written)
-        figures += _draw_all(executor, _rf_figure_jobs(mres.layers, battery))
+        figures += draw_all(executor, _rf_figure_jobs(mres.layers, battery))
     scores = _scores(results, battery, seed)
     cka = _cka(results)
     timing["fits_scores_and_cka"] = clock.read()
 
     clock = _Clock()
     log.info("drawing figures")
-    figures += _draw_all(executor, _summary_figure_jobs(results, scores, cka, battery))
-    figures = _collect(figures)
+    figures += draw_all(executor, _summary_figure_jobs(results, scores, cka, battery))
+    figures = collect(figures)
     timing["figures_after_models"] = clock.read()
     timing["figures_after_models"]["cpu_s"] = sum(f["cpu_s"] for f in figures)
     for fig in figures:
@@ -365,14 +325,15 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
             fh.write(fig["png"])
         written["figures"].append(path)
     timing["total"] = total.read()
-    summary = _summary(results, scores, cka, figures, battery, not_run, timing, seed, quick,
-                       folder, written)
+    summary = compare_report.summary(results, scores, cka, figures, battery, not_run, timing,
+                                     seed, quick, folder, written)
     summary_path = os.path.join(folder, "summary.json")
     with atomic_open(summary_path) as fh:
         json.dump(summary, fh, indent=1, allow_nan=False)
     report_path = os.path.join(folder, "report.html")
     with atomic_open(report_path) as fh:
-        fh.write(_report_html(results, scores, cka, figures, battery, not_run, timing))
+        fh.write(compare_report.report_html(results, scores, cka, figures, battery, not_run,
+                                            timing))
     written.update(report=report_path, summary=summary_path, seconds=total.read()["wall_s"])
     log.info(f"report written to {report_path} ({written['seconds']:.1f} s)")
     return written
@@ -584,7 +545,7 @@ def _analyse(model: Any, entry: RegisteredModel, layer: str, res: _LayerResult, 
                            if source == "drifting" else "over spatial phase (static gratings)")
     if "rf" in recs:
         res.rf = _receptive_fields(model, entry, layer, recs["rf"])
-        res.rf["fits"] = _submit(executor, _fit_ragged,
+        res.rf["fits"] = submit(executor, _fit_ragged,
                                  maps=res.rf["fit_list"], ppd=res.rf["fit_ppd"])
     res.natural = recs["natural"].rates()
     # similarity scores need finite values; n_used in the summary counts what is kept
@@ -706,7 +667,7 @@ def _scores(results: dict[str, _ModelResult], battery: Battery, seed: int) -> di
     for name, mres in results.items():
         for layer, res in mres.layers.items():
             row = {}
-            for prop in _PROPERTIES:
+            for prop in PROPERTIES:
                 vals = res.values.get(prop.reference)
                 if vals is None or len(vals) == 0:
                     row[prop.reference] = None
@@ -727,68 +688,13 @@ def _cka(results: dict[str, _ModelResult]) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ figures
 #
-# Figures are described in the main process as jobs of plain data (_FigureJob) and drawn
+# Figures are described in the main process as jobs of plain data (FigureJob) and drawn
 # by module-level _draw_* functions in worker processes when there are two or more cores
 # (so is the Gabor fitting of receptive fields): a model's figures and fits are done while
 # the next model runs, and the rest in parallel at the end.  Drawing (text layout, mostly)
 # and fitting are about half of the quick run's CPU.
 
 #: Worker processes drawing figures and fitting Gabors (0: all in this process).
-@dataclass(frozen=True)
-class _FigureJob:
-    name: str
-    section: str
-    caption: str
-    model: str | None
-    draw: Callable[..., Any]
-    kwargs: dict[str, Any]
-
-
-def _render(draw: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[bytes, float]:
-    """Draw one figure with Agg; return its PNG bytes and the CPU seconds it took."""
-
-    matplotlib.use("Agg")
-    start = time.process_time()
-    png = _png(draw(**kwargs))
-    return png, time.process_time() - start
-
-
-def _submit(executor: Executor | None, function: Callable[..., Any], /, **kwargs: Any) -> Future:
-    """``function(**kwargs)`` on ``executor``, or here and now (a finished future) if None."""
-    if executor is not None:
-        return executor.submit(function, **kwargs)
-    future: Future = Future()
-    try:
-        future.set_result(function(**kwargs))
-    except Exception as exc:  # noqa: BLE001 - raised again by future.result()
-        future.set_exception(exc)
-    return future
-
-
-def _draw_all(executor: Executor | None,
-              jobs: Sequence[_FigureJob]) -> list[tuple[_FigureJob, Future]]:
-    return [(job, _submit(executor, _render, draw=job.draw, kwargs=job.kwargs)) for job in jobs]
-
-
-def _collect(figures: list[tuple[_FigureJob, Future]]) -> list[dict[str, Any]]:
-    out = []
-    for job, future in figures:
-        png, cpu = future.result()
-        out.append({"name": job.name, "section": job.section, "caption": job.caption,
-                    "model": job.model, "png": png, "cpu_s": cpu})
-    return out
-
-
-def _png(fig) -> bytes:
-
-    buf = io.BytesIO()
-    # no bbox_inches="tight" and no tight_layout: each costs a full extra draw, and text
-    # layout dominates the figure time; margins are set in inches by the figure functions
-    fig.savefig(buf, format="png", dpi=80)
-    plt.close(fig)
-    return buf.getvalue()
-
-
 def _spread(indices: np.ndarray, k: int) -> list[int]:
     """Up to ``k`` of ``indices`` spread evenly."""
     indices = np.asarray(indices)
@@ -805,7 +711,7 @@ _CURVE_ROWS = (("orientation", "orientation"), ("sf", "sf"), ("size", "radius"),
 # ---- jobs (main side): what to draw, as plain data
 
 def _tuning_figure_jobs(results: dict[str, _LayerResult],
-                        battery: Battery) -> list[_FigureJob]:
+                        battery: Battery) -> list[FigureJob]:
     """One model's tuning-curve figures, one per layer."""
     jobs = []
     for res in results.values():
@@ -825,7 +731,7 @@ def _tuning_figure_jobs(results: dict[str, _LayerResult],
                 c = res.curves[step]
                 rows.append((by, c.values, c.mean[units],
                              None if c.sem is None else c.sem[units]))
-        jobs.append(_FigureJob(
+        jobs.append(FigureJob(
             f"tuning_{res.model}_{res.layer}", "tuning",
             f"{res.label}: mean response ± s.e.m. over phases for units spread over preferred "
             "orientation; fits drawn for orientation (von Mises) and sf (log-Gaussian).",
@@ -833,7 +739,7 @@ def _tuning_figure_jobs(results: dict[str, _LayerResult],
     return jobs
 
 
-def _rf_figure_jobs(results: dict[str, _LayerResult], battery: Battery) -> list[_FigureJob]:
+def _rf_figure_jobs(results: dict[str, _LayerResult], battery: Battery) -> list[FigureJob]:
     """One model's receptive-field figures: a mosaic and a Gabor fit per mapped layer."""
     jobs = []
     for res in results.values():
@@ -847,7 +753,7 @@ def _rf_figure_jobs(results: dict[str, _LayerResult], battery: Battery) -> list[
         what = ("ON − OFF maps from single light and dark squares" if rf["source"] == "measured"
                 else "the layer's own filter kernels (its ON − OFF maps cancel: full-wave "
                      "rectified units have no signed receptive field)")
-        jobs.append(_FigureJob(
+        jobs.append(FigureJob(
             f"rf_{res.model}_{res.layer}", "rf",
             f"{res.label}: {what}; panels titled with the model's own orientation and sf "
             "where it knows them.", res.model, rf_mosaic_figure,
@@ -860,7 +766,7 @@ def _rf_figure_jobs(results: dict[str, _LayerResult], battery: Battery) -> list[
             unit = int(success[np.argsort(r2, kind="stable")[len(r2) // 2]])
         else:
             unit = 0
-        jobs.append(_FigureJob(
+        jobs.append(FigureJob(
             f"gabor_{res.model}_{res.layer}", "rf",
             f"{res.label}: 2-D Gabor fit of the unit with the median R² among successful fits "
             f"({success.size} of {len(fits)} fits succeeded).", res.model, gabor_fit_figure,
@@ -869,24 +775,24 @@ def _rf_figure_jobs(results: dict[str, _LayerResult], battery: Battery) -> list[
 
 
 def _summary_figure_jobs(results: dict[str, _ModelResult], scores: dict, cka: dict,
-                         battery: Battery) -> list[_FigureJob]:
+                         battery: Battery) -> list[FigureJob]:
     """Figures across models: property histograms, nx–ny, F1/F0, invariance, CKA."""
     layers = [res for mres in results.values() for res in mres.layers.values()]
     jobs = []
-    for prop in _HISTOGRAM_PROPERTIES:
+    for prop in HISTOGRAM_PROPERTIES:
         panels = []
         for res in layers:
             score = scores[(res.model, res.layer)][prop.reference]
             panels.append((res.label, res.values.get(prop.reference),
                            None if score is None else score.score))
-        jobs.append(_FigureJob(
+        jobs.append(FigureJob(
             f"property_{prop.reference}", "properties",
             f"{prop.label} of each layer ({prop.rule}) against macaque V1.", None,
             histogram_panels, {"reference": prop.reference, "label": prop.label,
                                "panels": panels}))
     rf_layers = [res for res in layers if res.rf is not None]
     if rf_layers:
-        jobs.append(_FigureJob(
+        jobs.append(FigureJob(
             "nx_ny", "nx_ny", "Ringach's (2002) RF shape: envelope widths across (nx) and along "
             "(ny) the bars in carrier cycles, over the macaque cloud (approximate).", None,
             nx_ny_panels, {"panels": [(r.label, r.values["ringach_nx"], r.values["ringach_ny"],
@@ -895,7 +801,7 @@ def _summary_figure_jobs(results: dict[str, _ModelResult], scores: dict, cka: di
     for res in layers:
         over = "time" if "time" in res.f1f0_method else "phase"
         panels.append((f"{res.label} (over {over})", res.values.get("modulation_ratio"), None))
-    jobs.append(_FigureJob(
+    jobs.append(FigureJob(
         "f1_f0", "f1f0", "F1/F0 at each unit's preferred condition (> 1 simple, < 1 complex; "
         "Skottun et al. 1991) against an assumed bimodal macaque distribution.", None,
         histogram_panels, {"reference": "modulation_ratio", "label": "F1/F0",
@@ -905,12 +811,12 @@ def _summary_figure_jobs(results: dict[str, _ModelResult], scores: dict, cka: di
                    for m in results.values()
                    if any(r.invariance is not None for r in m.layers.values())]
     if with_curves:
-        jobs.append(_FigureJob(
+        jobs.append(FigureJob(
             "invariance", "invariance", "Translation tolerance: correlation (over units at "
             "every map position) between responses to a natural-image patch and to the patch "
             "shifted rightwards, mean ± s.e.m. over patches.", None, invariance_panels,
             {"shifts": np.asarray(battery.shifts), "panels": with_curves}))
-    jobs.append(_FigureJob(
+    jobs.append(FigureJob(
         "cka", "cka", "Linear CKA between the layers' centre-unit responses to the same "
         "natural-image patches (models with smaller displays see the patches' centre).", None,
         cka_figure, {"matrix": cka["matrix"], "labels": cka["labels"],
@@ -919,270 +825,3 @@ def _summary_figure_jobs(results: dict[str, _ModelResult], scores: dict, cka: di
 
 
 # ------------------------------------------------------------------ summary
-
-def _finite(value: Any) -> float | None:
-    value = float(value)
-    return value if np.isfinite(value) else None
-
-
-def _median(values: np.ndarray | None) -> float | None:
-    if values is None or len(values) == 0:
-        return None
-    return _finite(np.median(values))
-
-
-def _score_dict(score: Any) -> dict[str, Any] | None:
-    if score is None:
-        return None
-    return {"score": score.score, "ci": [score.ci_low, score.ci_high], "ks": score.ks,
-            "ceiling": score.ceiling, "n": score.n, "reference": score.source,
-            "approximate_reference": score.check}
-
-
-def _summary(results, scores, cka, figures, battery, not_run, timing, seed, quick, folder,
-             written) -> dict[str, Any]:
-    models = {}
-    for name, mres in results.items():
-        layers = {}
-        for layer, res in mres.layers.items():
-            entry = {
-                "n_units": res.n_units,
-                "n_responsive": res.n_responsive if "orientation" in res.tables else None,
-                "medians": {p.reference: _median(res.values.get(p.reference))
-                            for p in _PROPERTIES if p.reference not in _CIRCULAR},
-                "n_used": {p.reference: (None if p.reference not in res.values
-                                         else int(len(res.values[p.reference])))
-                           for p in _PROPERTIES},
-                "similarity_to_macaque": {p.reference: _score_dict(scores[(name, layer)]
-                                                                   [p.reference])
-                                          for p in _PROPERTIES},
-                "f1f0_method": res.f1f0_method or None,
-                "seconds": {k: float(v) for k, v in res.seconds.items()},
-                "recordings": {step: os.path.relpath(
-                    os.path.join(folder, "recordings", f"{name}_{layer}_{step}.npz"), folder)
-                    for step in res.recordings},
-            }
-            if res.rf is not None:
-                entry["receptive_fields"] = {
-                    "fit_source": res.rf["source"],
-                    "fit_success": float(np.mean(res.rf["fits"]["success"])),
-                    "median_signed_fraction": res.rf["median_signed_fraction"],
-                }
-            if res.invariance is not None:
-                entry["translation_tolerance"] = {
-                    "shift_deg": list(battery.shifts),
-                    "correlation": [float(v) for v in res.invariance.mean(axis=0)],
-                }
-            layers[layer] = entry
-        models[name] = {"title": mres.entry.title,
-                        "display": {"shape": list(mres.display.shape),
-                                    "pixels_per_degree": mres.display.pixels_per_degree},
-                        "steps": list(mres.steps), "note": mres.entry.note,
-                        "params": jsonable(mres.params),
-                        "seconds": mres.seconds, "layers": layers}
-    return {
-        "job": "v1model compare",
-        "quick": quick,
-        "seed": seed,
-        "battery": asdict(battery),
-        "similarity_score": "1 - KS distance to the bundled macaque reference, mean and 95% "
-                            "interval over bootstrap resamples of units "
-                            "(analysis.reference.similarity_score); not Brain-Score numbers",
-        "models": models,
-        "not_run": dict(not_run),
-        "cka": {"labels": cka["labels"],
-                "matrix": [[float(v) for v in row] for row in cka["matrix"]]},
-        "figures": [{"name": f["name"], "section": f["section"], "cpu_s": f["cpu_s"],
-                     "file": os.path.join("figures", f"{f['name']}.png")} for f in figures],
-        "recordings": [os.path.relpath(p, folder) for p in written["recordings"]],
-        "timing": {k: {kk: float(vv) for kk, vv in v.items()} for k, v in timing.items()},
-    }
-
-
-# ------------------------------------------------------------------ HTML
-
-_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1.5em 2em;
-       color: #222; max-width: 110em; }
-h1 { font-size: 1.6em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ccc; }
-.row { display: flex; flex-wrap: wrap; gap: 1.2em; align-items: flex-start; }
-.card { border: 1px solid #ddd; border-radius: 6px; padding: 0.6em; background: #fafafa;
-        max-width: 100%; }
-.card h3 { margin: 0 0 0.4em 0; font-size: 1.05em; }
-figure { margin: 0; } img { max-width: 100%; height: auto; }
-figcaption { font-size: 0.85em; color: #555; max-width: 60em; }
-table { border-collapse: collapse; font-size: 0.85em; margin: 0.6em 0; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: right; }
-th { background: #f0f0f0; } td.name { text-align: left; }
-.warn { background: #fff3cd; border: 1px solid #e0c36a; padding: 0.6em; border-radius: 6px; }
-.note { font-size: 0.9em; color: #444; }
-"""
-
-
-def _img(fig: dict[str, Any]) -> str:
-    data = base64.b64encode(fig["png"]).decode("ascii")
-    return (f'<figure><img alt="{html.escape(fig["name"])}" '
-            f'src="data:image/png;base64,{data}"><figcaption>{html.escape(fig["caption"])}'
-            f"</figcaption></figure>")
-
-
-def _fmt(value: float | None, digits: int = 2) -> str:
-    return "–" if value is None else f"{value:.{digits}g}" if abs(value) >= 100 else \
-        f"{value:.{digits}f}"
-
-
-def _report_html(results, scores, cka, figures, battery, not_run, timing) -> str:
-    e = html.escape
-    by_section: dict[str, list[dict]] = {}
-    for fig in figures:
-        by_section.setdefault(fig["section"], []).append(fig)
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           "<title>v1model compare</title>", f"<style>{_CSS}</style></head><body>",
-           "<h1>v1model compare: one protocol battery through every model</h1>",
-           f'<p class="note">Battery: <b>{e(battery.name)}</b>; display {battery.size} × '
-           f"{battery.size} px at {battery.pixels_per_degree:g} px/deg for models that accept "
-           "any display; units recorded at the map position nearest the display centre "
-           f"(units=&quot;centre&quot;). Wall time {timing['total']['wall_s']:.1f} s, CPU "
-           f"time {timing['total']['cpu_s']:.1f} s (all threads).</p>"]
-    if not_run:
-        out.append('<div class="warn"><b>Not run:</b><ul>')
-        for name, reason in not_run.items():
-            out.append(f"<li><b>{e(get_model(name).title)}</b> ({e(name)}): {e(reason)}</li>")
-        out.append("</ul></div>")
-
-    out.append("<h2>Models</h2><table><tr><th>model</th><th>layers</th><th>units per layer"
-               "</th><th>display</th><th>battery steps</th><th>time (s)</th><th>note</th></tr>")
-    for mres in results.values():
-        units = ", ".join(f"{layer}: {res.n_units}" for layer, res in mres.layers.items())
-        d = mres.display
-        out.append(f'<tr><td class="name">{e(mres.entry.title)}</td>'
-                   f'<td class="name">{e(", ".join(mres.layers))}</td>'
-                   f'<td class="name">{e(units)}</td>'
-                   f'<td class="name">{d.rows} × {d.cols} px, {d.pixels_per_degree:g} px/deg</td>'
-                   f'<td class="name">{e(", ".join(mres.steps))}</td>'
-                   f"<td>{mres.seconds:.1f}</td>"
-                   f'<td class="name">{e(mres.entry.note)}</td></tr>')
-    out.append("</table>")
-
-    def section(key: str, title: str, intro: str, per_model: bool) -> None:
-        out.append(f"<h2>{e(title)}</h2><p class='note'>{e(intro)}</p>")
-        figs = by_section.get(key, [])
-        if not figs:
-            out.append("<p class='note'>Nothing to show for the models run.</p>")
-            return
-        if per_model:
-            out.append('<div class="row">')
-            for name, mres in results.items():
-                mine = [f for f in figs if f["model"] == name]
-                if not mine:
-                    continue
-                out.append(f'<div class="card"><h3>{e(mres.entry.title)}</h3>')
-                out.extend(_img(f) for f in mine)
-                out.append("</div>")
-            out.append("</div>")
-        else:
-            out.append('<div class="row">')
-            out.extend(f'<div class="card">{_img(f)}</div>' for f in figs)
-            out.append("</div>")
-
-    section("tuning", "Tuning curves",
-            "Orientation, spatial-frequency and size tuning (and direction tuning from drifting "
-            "gratings for the spiking layer) of a few units per layer.", True)
-
-    out.append("<h2>Similarity to macaque V1</h2><p class='note'>"
-               + e("Score = 1 − KS distance between the layer's distribution of a property and "
-                   "the bundled macaque reference, mean [95% interval] over bootstrap resamples "
-                   "of units; n = units with a defined value. References marked * are "
-                   "approximate (secondary sources or assumed shapes). Our implementation of "
-                   "the Brain-Score idea (Marques et al. 2021), not comparable with their "
-                   "numbers.") + "</p>")
-    out.append(_scores_table(results, scores))
-    out.append(_medians_table(results))
-    section("properties", "Property distributions against macaque V1",
-            "Histograms as proportions of units; the black outline is the reference.", False)
-    section("rf", "Receptive fields and Gabor fits",
-            f"ON − OFF maps from single light and dark squares on a {battery.rf_grid} × "
-            f"{battery.rf_grid} grid over the central {battery.rf_extent:g}° (protocol "
-            "rf_mapping, sparse noise), fitted with 2-D Gabors (Jones & Palmer 1987).", True)
-    section("nx_ny", "Receptive-field shape (nx–ny)", "Successful Gabor fits only.", False)
-    section("f1f0", "Modulation ratio F1/F0", "Static models: F1/F0 over spatial phase at the "
-            "preferred orientation and sf; the spiking layer: over time for drifting gratings.",
-            False)
-    if "invariance" in by_section:
-        section("invariance", "Translation tolerance",
-                "From analysis.invariance.tolerance_correlations on natural-image patches.",
-                False)
-    else:
-        out.append("<h2>Translation tolerance</h2><p class='note'>Not measured: "
-                   + e(_invariance_missing(results)) + "</p>")
-    section("cka", "Representational similarity between layers (CKA)", "", False)
-    out.append("<h2>Timing</h2><p class='note'>"
-               + e("Figures are drawn and receptive fields fitted in worker processes while "
-                   "later models run. model:* rows: the main process; figures_after_models: "
-                   "wall time from the last model to the last figure, CPU time of drawing every "
-                   "figure; total: CPU of the main process and the workers.")
-               + "</p><table><tr><th>stage</th><th>wall (s)</th><th>CPU (s)</th></tr>")
-    for key, value in timing.items():
-        out.append(f'<tr><td class="name">{e(key)}</td><td>{value["wall_s"]:.1f}</td>'
-                   f'<td>{value["cpu_s"]:.1f}</td></tr>')
-    out.append("</table></body></html>")
-    return "\n".join(out)
-
-
-def _invariance_missing(results) -> str:
-    try:
-        importlib.import_module("analysis.invariance")
-    except ImportError as exc:
-        return f"analysis.invariance cannot be imported ({exc})."
-    return "no selected model has a map of positions to translate."
-
-
-def _scores_table(results, scores) -> str:
-
-    e = html.escape
-    head = "".join(f"<th>{e(p.reference)}{'*' if reference_distribution(p.reference).check else ''}"
-                   "</th>" for p in _PROPERTIES)
-    rows = [f"<table><tr><th>layer</th>{head}</tr>"]
-    for name, mres in results.items():
-        for layer, res in mres.layers.items():
-            cells = []
-            for p in _PROPERTIES:
-                s = scores[(name, layer)][p.reference]
-                if s is None:
-                    n = res.values.get(p.reference)
-                    cells.append("<td>–</td>" if n is None else "<td>n = 0</td>")
-                else:
-                    cells.append(f"<td>{s.score:.2f} [{s.ci_low:.2f}, {s.ci_high:.2f}]<br>"
-                                 f"n = {s.n}</td>")
-            rows.append(f'<tr><td class="name">{e(res.label)}</td>{"".join(cells)}</tr>')
-    rows.append("</table>")
-    return "\n".join(rows)
-
-
-def _medians_table(results) -> str:
-
-    e = html.escape
-    head = "".join(f"<th>{e(p.label)}</th>" for p in _PROPERTIES)
-    rows = ["<p class='note'>Medians (reference medians in the last row).</p>",
-            f"<table><tr><th>layer</th>{head}</tr>"]
-    for mres in results.values():
-        for res in mres.layers.values():
-            cells = "".join("<td>–</td>" if p.reference in _CIRCULAR else
-                            f"<td>{_fmt(_median(res.values.get(p.reference)))}</td>"
-                            for p in _PROPERTIES)
-            rows.append(f'<tr><td class="name">{e(res.label)}</td>{cells}</tr>')
-    ref_cells = [f"<td>{_fmt(_reference_median(reference_distribution(p.reference)))}</td>"
-                 for p in _PROPERTIES]
-    rows.append(f'<tr><td class="name">macaque reference</td>{"".join(ref_cells)}</tr>')
-    rows.append("</table>")
-    return "\n".join(rows)
-
-
-def _reference_median(ref: Any) -> float | None:
-    """Median of a (non-circular) reference distribution, from its CDF on a fine grid."""
-    if ref.name in _CIRCULAR:
-        return None
-    grid = np.linspace(0.0, 360.0 if ref.units == "deg" else 20.0, 20001)
-    cdf = np.asarray(ref.cdf(grid), dtype=np.float64)
-    above = np.flatnonzero(cdf >= 0.5)
-    return float(grid[above[0]]) if above.size else None

@@ -1,0 +1,321 @@
+"""The ``v1model compare`` report: the properties it compares, ``summary.json`` and ``report.html``.
+
+:data:`PROPERTIES` lists the single-unit properties compared with macaque V1 (the
+reference names of :mod:`analysis.reference`, axis labels with units, and which
+units count); :func:`summary` builds the machine-readable summary and
+:func:`report_html` the self-contained page, from the results of
+:func:`v1model.app.compare.run_compare_job`.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from analysis.reference import reference_distribution
+from stimuli._shared.io import jsonable
+from v1model.app.registry import get_model
+from v1model.app.report import data_uri, fmt
+
+__all__ = ["CIRCULAR", "HISTOGRAM_PROPERTIES", "PROPERTIES", "Property", "report_html",
+           "summary"]
+
+
+@dataclass(frozen=True)
+class Property:
+    """A property compared with macaque V1: reference name, axis label, which units count."""
+
+    reference: str       # name in analysis.reference
+    label: str           # axis label with units
+    rule: str            # which units count, for the report
+
+
+PROPERTIES = (
+    Property("preferred_orientation", "preferred orientation (deg)",
+              "responsive units (orientation protocol)"),
+    Property("circular_variance", "circular variance",
+              "responsive units (orientation protocol)"),
+    Property("orientation_bandwidth", "orientation half-bandwidth at 1/√2 (deg)",
+              "responsive units; von Mises fit, 90° where undefined"),
+    Property("peak_sf", "peak spatial frequency (c/deg)",
+              "units whose log-Gaussian fit succeeded with its peak inside the sampled range"),
+    Property("sf_bandwidth", "sf bandwidth (octaves, full width at half height)",
+              "band-pass units with a defined fitted bandwidth"),
+    Property("surround_suppression_index", "surround suppression index",
+              "responsive units, curve at each unit's best orientation and sf of the size "
+              "protocol, kept when these are within 15° and half an octave of the unit's "
+              "preferred ones"),
+    Property("grating_summation_field", "grating summation field diameter (deg)",
+              "as the surround suppression index"),
+    Property("modulation_ratio", "F1/F0",
+              "units with F0 > 0 at their preferred condition"),
+    Property("ringach_nx", "nx = σx · sf (cycles)", "successful Gabor fits (R² ≥ 0.5)"),
+    Property("ringach_ny", "ny = σy · sf (cycles)", "successful Gabor fits (R² ≥ 0.5)"),
+)
+#: Circular properties: no median is reported.
+CIRCULAR = ("preferred_orientation",)
+#: Properties drawn as histograms against macaque data (F1/F0 and nx, ny have their own
+#: sections).
+HISTOGRAM_PROPERTIES = tuple(p for p in PROPERTIES
+                              if p.reference not in ("modulation_ratio", "ringach_nx",
+                                                     "ringach_ny"))
+
+
+
+
+def _finite(value: Any) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def _median(values: np.ndarray | None) -> float | None:
+    if values is None or len(values) == 0:
+        return None
+    return _finite(np.median(values))
+
+
+def _score_dict(score: Any) -> dict[str, Any] | None:
+    if score is None:
+        return None
+    return {"score": score.score, "ci": [score.ci_low, score.ci_high], "ks": score.ks,
+            "ceiling": score.ceiling, "n": score.n, "reference": score.source,
+            "approximate_reference": score.check}
+
+
+def summary(results, scores, cka, figures, battery, not_run, timing, seed, quick, folder,
+             written) -> dict[str, Any]:
+    models = {}
+    for name, mres in results.items():
+        layers = {}
+        for layer, res in mres.layers.items():
+            entry = {
+                "n_units": res.n_units,
+                "n_responsive": res.n_responsive if "orientation" in res.tables else None,
+                "medians": {p.reference: _median(res.values.get(p.reference))
+                            for p in PROPERTIES if p.reference not in CIRCULAR},
+                "n_used": {p.reference: (None if p.reference not in res.values
+                                         else int(len(res.values[p.reference])))
+                           for p in PROPERTIES},
+                "similarity_to_macaque": {p.reference: _score_dict(scores[(name, layer)]
+                                                                   [p.reference])
+                                          for p in PROPERTIES},
+                "f1f0_method": res.f1f0_method or None,
+                "seconds": {k: float(v) for k, v in res.seconds.items()},
+                "recordings": {step: os.path.relpath(
+                    os.path.join(folder, "recordings", f"{name}_{layer}_{step}.npz"), folder)
+                    for step in res.recordings},
+            }
+            if res.rf is not None:
+                entry["receptive_fields"] = {
+                    "fit_source": res.rf["source"],
+                    "fit_success": float(np.mean(res.rf["fits"]["success"])),
+                    "median_signed_fraction": res.rf["median_signed_fraction"],
+                }
+            if res.invariance is not None:
+                entry["translation_tolerance"] = {
+                    "shift_deg": list(battery.shifts),
+                    "correlation": [float(v) for v in res.invariance.mean(axis=0)],
+                }
+            layers[layer] = entry
+        models[name] = {"title": mres.entry.title,
+                        "display": {"shape": list(mres.display.shape),
+                                    "pixels_per_degree": mres.display.pixels_per_degree},
+                        "steps": list(mres.steps), "note": mres.entry.note,
+                        "params": jsonable(mres.params),
+                        "seconds": mres.seconds, "layers": layers}
+    return {
+        "job": "v1model compare",
+        "quick": quick,
+        "seed": seed,
+        "battery": asdict(battery),
+        "similarity_score": "1 - KS distance to the bundled macaque reference, mean and 95% "
+                            "interval over bootstrap resamples of units "
+                            "(analysis.reference.similarity_score); not Brain-Score numbers",
+        "models": models,
+        "not_run": dict(not_run),
+        "cka": {"labels": cka["labels"],
+                "matrix": [[float(v) for v in row] for row in cka["matrix"]]},
+        "figures": [{"name": f["name"], "section": f["section"], "cpu_s": f["cpu_s"],
+                     "file": os.path.join("figures", f"{f['name']}.png")} for f in figures],
+        "recordings": [os.path.relpath(p, folder) for p in written["recordings"]],
+        "timing": {k: {kk: float(vv) for kk, vv in v.items()} for k, v in timing.items()},
+    }
+
+
+# ------------------------------------------------------------------ HTML
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1.5em 2em;
+       color: #222; max-width: 110em; }
+h1 { font-size: 1.6em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ccc; }
+.row { display: flex; flex-wrap: wrap; gap: 1.2em; align-items: flex-start; }
+.card { border: 1px solid #ddd; border-radius: 6px; padding: 0.6em; background: #fafafa;
+        max-width: 100%; }
+.card h3 { margin: 0 0 0.4em 0; font-size: 1.05em; }
+figure { margin: 0; } img { max-width: 100%; height: auto; }
+figcaption { font-size: 0.85em; color: #555; max-width: 60em; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.6em 0; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: right; }
+th { background: #f0f0f0; } td.name { text-align: left; }
+.warn { background: #fff3cd; border: 1px solid #e0c36a; padding: 0.6em; border-radius: 6px; }
+.note { font-size: 0.9em; color: #444; }
+"""
+
+
+def _img(fig: dict[str, Any]) -> str:
+    return (f'<figure><img alt="{html.escape(fig["name"])}" '
+            f'src="{data_uri(fig["png"])}"><figcaption>{html.escape(fig["caption"])}'
+            f"</figcaption></figure>")
+
+
+def report_html(results, scores, cka, figures, battery, not_run, timing) -> str:
+    e = html.escape
+    by_section: dict[str, list[dict]] = {}
+    for fig in figures:
+        by_section.setdefault(fig["section"], []).append(fig)
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           "<title>v1model compare</title>", f"<style>{_CSS}</style></head><body>",
+           "<h1>v1model compare: one protocol battery through every model</h1>",
+           f'<p class="note">Battery: <b>{e(battery.name)}</b>; display {battery.size} × '
+           f"{battery.size} px at {battery.pixels_per_degree:g} px/deg for models that accept "
+           "any display; units recorded at the map position nearest the display centre "
+           f"(units=&quot;centre&quot;). Wall time {timing['total']['wall_s']:.1f} s, CPU "
+           f"time {timing['total']['cpu_s']:.1f} s (all threads).</p>"]
+    if not_run:
+        out.append('<div class="warn"><b>Not run:</b><ul>')
+        for name, reason in not_run.items():
+            out.append(f"<li><b>{e(get_model(name).title)}</b> ({e(name)}): {e(reason)}</li>")
+        out.append("</ul></div>")
+
+    out.append("<h2>Models</h2><table><tr><th>model</th><th>layers</th><th>units per layer"
+               "</th><th>display</th><th>battery steps</th><th>time (s)</th><th>note</th></tr>")
+    for mres in results.values():
+        units = ", ".join(f"{layer}: {res.n_units}" for layer, res in mres.layers.items())
+        d = mres.display
+        out.append(f'<tr><td class="name">{e(mres.entry.title)}</td>'
+                   f'<td class="name">{e(", ".join(mres.layers))}</td>'
+                   f'<td class="name">{e(units)}</td>'
+                   f'<td class="name">{d.rows} × {d.cols} px, {d.pixels_per_degree:g} px/deg</td>'
+                   f'<td class="name">{e(", ".join(mres.steps))}</td>'
+                   f"<td>{mres.seconds:.1f}</td>"
+                   f'<td class="name">{e(mres.entry.note)}</td></tr>')
+    out.append("</table>")
+
+    def section(key: str, title: str, intro: str, per_model: bool) -> None:
+        out.append(f"<h2>{e(title)}</h2><p class='note'>{e(intro)}</p>")
+        figs = by_section.get(key, [])
+        if not figs:
+            out.append("<p class='note'>Nothing to show for the models run.</p>")
+            return
+        if per_model:
+            out.append('<div class="row">')
+            for name, mres in results.items():
+                mine = [f for f in figs if f["model"] == name]
+                if not mine:
+                    continue
+                out.append(f'<div class="card"><h3>{e(mres.entry.title)}</h3>')
+                out.extend(_img(f) for f in mine)
+                out.append("</div>")
+            out.append("</div>")
+        else:
+            out.append('<div class="row">')
+            out.extend(f'<div class="card">{_img(f)}</div>' for f in figs)
+            out.append("</div>")
+
+    section("tuning", "Tuning curves",
+            "Orientation, spatial-frequency and size tuning (and direction tuning from drifting "
+            "gratings for the spiking layer) of a few units per layer.", True)
+
+    out.append("<h2>Similarity to macaque V1</h2><p class='note'>"
+               + e("Score = 1 − KS distance between the layer's distribution of a property and "
+                   "the bundled macaque reference, mean [95% interval] over bootstrap resamples "
+                   "of units; n = units with a defined value. References marked * are "
+                   "approximate (secondary sources or assumed shapes). Our implementation of "
+                   "the Brain-Score idea (Marques et al. 2021), not comparable with their "
+                   "numbers.") + "</p>")
+    out.append(_scores_table(results, scores))
+    out.append(_medians_table(results))
+    section("properties", "Property distributions against macaque V1",
+            "Histograms as proportions of units; the black outline is the reference.", False)
+    section("rf", "Receptive fields and Gabor fits",
+            f"ON − OFF maps from single light and dark squares on a {battery.rf_grid} × "
+            f"{battery.rf_grid} grid over the central {battery.rf_extent:g}° (protocol "
+            "rf_mapping, sparse noise), fitted with 2-D Gabors (Jones & Palmer 1987).", True)
+    section("nx_ny", "Receptive-field shape (nx–ny)", "Successful Gabor fits only.", False)
+    section("f1f0", "Modulation ratio F1/F0", "Static models: F1/F0 over spatial phase at the "
+            "preferred orientation and sf; the spiking layer: over time for drifting gratings.",
+            False)
+    if "invariance" in by_section:
+        section("invariance", "Translation tolerance",
+                "From analysis.invariance.tolerance_correlations on natural-image patches.",
+                False)
+    else:
+        out.append("<h2>Translation tolerance</h2><p class='note'>Not measured: "
+                   + e("no selected model has a map of positions to translate.") + "</p>")
+    section("cka", "Representational similarity between layers (CKA)", "", False)
+    out.append("<h2>Timing</h2><p class='note'>"
+               + e("Figures are drawn and receptive fields fitted in worker processes while "
+                   "later models run. model:* rows: the main process; figures_after_models: "
+                   "wall time from the last model to the last figure, CPU time of drawing every "
+                   "figure; total: CPU of the main process and the workers.")
+               + "</p><table><tr><th>stage</th><th>wall (s)</th><th>CPU (s)</th></tr>")
+    for key, value in timing.items():
+        out.append(f'<tr><td class="name">{e(key)}</td><td>{value["wall_s"]:.1f}</td>'
+                   f'<td>{value["cpu_s"]:.1f}</td></tr>')
+    out.append("</table></body></html>")
+    return "\n".join(out)
+
+
+def _scores_table(results, scores) -> str:
+
+    e = html.escape
+    head = "".join(f"<th>{e(p.reference)}{'*' if reference_distribution(p.reference).check else ''}"
+                   "</th>" for p in PROPERTIES)
+    rows = [f"<table><tr><th>layer</th>{head}</tr>"]
+    for name, mres in results.items():
+        for layer, res in mres.layers.items():
+            cells = []
+            for p in PROPERTIES:
+                s = scores[(name, layer)][p.reference]
+                if s is None:
+                    n = res.values.get(p.reference)
+                    cells.append("<td>–</td>" if n is None else "<td>n = 0</td>")
+                else:
+                    cells.append(f"<td>{s.score:.2f} [{s.ci_low:.2f}, {s.ci_high:.2f}]<br>"
+                                 f"n = {s.n}</td>")
+            rows.append(f'<tr><td class="name">{e(res.label)}</td>{"".join(cells)}</tr>')
+    rows.append("</table>")
+    return "\n".join(rows)
+
+
+def _medians_table(results) -> str:
+
+    e = html.escape
+    head = "".join(f"<th>{e(p.label)}</th>" for p in PROPERTIES)
+    rows = ["<p class='note'>Medians (reference medians in the last row).</p>",
+            f"<table><tr><th>layer</th>{head}</tr>"]
+    for mres in results.values():
+        for res in mres.layers.values():
+            cells = "".join("<td>–</td>" if p.reference in CIRCULAR else
+                            f"<td>{fmt(_median(res.values.get(p.reference)))}</td>"
+                            for p in PROPERTIES)
+            rows.append(f'<tr><td class="name">{e(res.label)}</td>{cells}</tr>')
+    ref_cells = [f"<td>{fmt(_reference_median(reference_distribution(p.reference)))}</td>"
+                 for p in PROPERTIES]
+    rows.append(f'<tr><td class="name">macaque reference</td>{"".join(ref_cells)}</tr>')
+    rows.append("</table>")
+    return "\n".join(rows)
+
+
+def _reference_median(ref: Any) -> float | None:
+    """Median of a (non-circular) reference distribution, from its CDF on a fine grid."""
+    if ref.name in CIRCULAR:
+        return None
+    grid = np.linspace(0.0, 360.0 if ref.units == "deg" else 20.0, 20001)
+    cdf = np.asarray(ref.cdf(grid), dtype=np.float64)
+    above = np.flatnonzero(cdf >= 0.5)
+    return float(grid[above[0]]) if above.size else None
