@@ -52,6 +52,7 @@ from analysis.response_functions import (
     naka_rushton,
     size_tuning,
 )
+from analysis.rf_grid import GridMaps, grid_on_off_maps
 from analysis.runner import run_protocol
 from analysis.sweeps import SweepError, cell_key, load_sweep, orientation_summary, sweep
 from analysis.tuning import (
@@ -150,6 +151,8 @@ __all__ = [
     "preferred_direction",
     "preferred_orientation",
     "preferred_orientation_argmax",
+    "GridMaps",
+    "grid_on_off_maps",
     "run_protocol",
     "sf_bandwidth",
     "sf_tuning",

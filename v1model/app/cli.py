@@ -197,14 +197,8 @@ def _cmd_train_cnn(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="v1model",
-        description="Run visual-neuroscience protocols through V1 models, HMAX, a spiking "
-                    "V1 layer and CNNs. Units: degrees of visual angle, cycles/degree, Hz, s.",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
+def _add_gallery(sub) -> None:
+    """The ``gallery`` subcommand."""
     p = sub.add_parser("gallery", help="write PNGs of the stimulus library",
                        description="Write one PNG per stimulus type (gratings, plaid, bars, "
                                    "Gabor, noise, natural image) to --out.")
@@ -212,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_display_args(p, size=128, ppd=32.0)
     p.set_defaults(func=_cmd_gallery)
 
+
+def _add_tuning(sub) -> None:
+    """The ``tuning`` subcommand."""
     p = sub.add_parser("tuning", help="orientation tuning of the V1 model's simple and "
                                       "complex cells",
                        description="Run the default orientation protocol (orientations 0-165 "
@@ -232,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed for population sampling")
     p.set_defaults(func=_cmd_tuning)
 
+
+def _add_compare(sub) -> None:
+    """The ``compare`` subcommand."""
     p = sub.add_parser("compare", help="every model through one protocol battery; one report",
                        description="Run the default protocol battery (orientation x phase x "
                                    "sf in c/deg, sf tuning, size tuning in deg, RF mapping, "
@@ -248,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed for every random draw")
     p.set_defaults(func=_cmd_compare)
 
+
+def _add_rf(sub) -> None:
+    """The ``rf`` subcommand."""
     p = sub.add_parser("rf", help="map the receptive fields of one model layer and fit "
                                   "Gabors",
                        description="Map the receptive fields of one layer's units by white-noise "
@@ -285,6 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the noise")
     p.set_defaults(func=_cmd_rf)
 
+
+def _add_claims(sub) -> None:
+    """The ``claims`` subcommand."""
     p = sub.add_parser("claims", help="why CNNs work: each common claim as an experiment",
                        description="Run the seven claims (hierarchy, edge detectors, pooling, "
                                    "rotation, weight sharing, FC layers, Hubel-Wiesel) and write "
@@ -294,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed for every random draw")
     p.set_defaults(func=_cmd_claims)
 
+
+def _add_train_cnn(sub) -> None:
+    """The ``train-cnn`` subcommand."""
     p = sub.add_parser("train-cnn", help="retrain the shipped CNN from its seed",
                        description="Train the default CNN architecture on the package's "
                                    "datasets (32 x 32-pixel images at 16 pixels/degree, i.e. "
@@ -306,12 +315,33 @@ def build_parser() -> argparse.ArgumentParser:
                    help="training epochs (default: the shipped recipe's)")
     p.set_defaults(func=_cmd_train_cnn)
 
+
+def _add_protocols(sub) -> None:
+    """The ``protocols`` subcommand."""
     p = sub.add_parser("protocols", help="list the stimulus protocols and their defaults",
                        description="List every protocol with its default parameters "
                                    "(orientations and phases in degrees, sf in cycles/degree, "
                                    "tf in Hz, durations in seconds, radii in degrees).")
     _add_display_args(p, size=64, ppd=16.0)
     p.set_defaults(func=_cmd_protocols)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``v1model`` command (every subcommand)."""
+    parser = argparse.ArgumentParser(
+        prog="v1model",
+        description="Run visual-neuroscience protocols through V1 models, HMAX, a spiking "
+                    "V1 layer and CNNs. Units: degrees of visual angle, cycles/degree, Hz, s.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    _add_gallery(sub)
+    _add_tuning(sub)
+    _add_compare(sub)
+    _add_rf(sub)
+    _add_claims(sub)
+    _add_train_cnn(sub)
+    _add_protocols(sub)
     return parser
 
 

@@ -72,6 +72,7 @@ from analysis.recording import Recording
 from analysis.reference import similarity_score
 from analysis.representations import cka_matrix
 from analysis.response_functions import size_tuning
+from analysis.rf_grid import grid_on_off_maps
 from analysis.runner import run_protocol
 from analysis.tuning import curve_levels, orientation_tuning, sf_tuning, tuning_curves
 from stimuli import protocols as P
@@ -561,24 +562,10 @@ _MIN_SIGNED_FRACTION = 0.5
 
 def _receptive_fields(model: Any, entry: RegisteredModel, layer: str, rec: Any) -> dict[str, Any]:
     """ON − OFF maps from single squares on a grid, Gabor fits, and the maps' source."""
-    resp = rec.rates()
-    x = np.asarray(rec.conditions["x"], dtype=np.float64)
-    y = np.asarray(rec.conditions["y"], dtype=np.float64)
-    polarity = np.asarray(rec.conditions["polarity"])
-    xs, ys = np.unique(x), np.unique(y)[::-1]            # rows from the top (+y up)
-    col = np.searchsorted(xs, x)
-    row = np.searchsorted(-ys, -y)
-    on = np.zeros((resp.shape[1], len(ys), len(xs)))
-    off = np.zeros_like(on)
-    on[:, row[polarity > 0], col[polarity > 0]] = resp[polarity > 0].T
-    off[:, row[polarity < 0], col[polarity < 0]] = resp[polarity < 0].T
-    maps = on - off
-    ppd = 1.0 / float(np.diff(xs).mean()) if len(xs) > 1 else 1.0
-    # signed structure relative to the overall drive: ~0 for full-wave rectified units
+    grid = grid_on_off_maps(rec)
+    maps, on, off, ppd = grid.maps, grid.on, grid.off, grid.pixels_per_degree
+    signed_fraction = grid.signed_fraction
     drive = np.abs(on + off).sum(axis=(1, 2))
-    signed = np.abs(maps).sum(axis=(1, 2))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        signed_fraction = np.where(drive > 0, signed / np.where(drive > 0, drive, 1.0), 0.0)
     responsive = drive > 0
     median_signed = float(np.median(signed_fraction[responsive])) if responsive.any() else 0.0
     if entry.kernels is not None and median_signed < _MIN_SIGNED_FRACTION:
