@@ -326,6 +326,17 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
             fh.write(fig["png"])
         written["figures"].append(path)
     timing["total"] = total.read()
+    _write_report(folder, written, (results, scores, cka, figures, battery, not_run, timing),
+                  seed=seed, quick=quick)
+    written["seconds"] = total.read()["wall_s"]
+    log.info(f"report written to {written['report']} ({written['seconds']:.1f} s)")
+    return written
+
+
+def _write_report(folder: str, written: dict[str, Any], parts: tuple, *, seed: int,
+                  quick: bool) -> None:
+    """Write ``summary.json`` and ``report.html``; add their paths to ``written``."""
+    results, scores, cka, figures, battery, not_run, timing = parts
     summary = compare_report.summary(results, scores, cka, figures, battery, not_run, timing,
                                      seed, quick, folder, written)
     summary_path = os.path.join(folder, "summary.json")
@@ -333,11 +344,8 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
         json.dump(summary, fh, indent=1, allow_nan=False)
     report_path = os.path.join(folder, "report.html")
     with atomic_open(report_path) as fh:
-        fh.write(compare_report.report_html(results, scores, cka, figures, battery, not_run,
-                                            timing))
-    written.update(report=report_path, summary=summary_path, seconds=total.read()["wall_s"])
-    log.info(f"report written to {report_path} ({written['seconds']:.1f} s)")
-    return written
+        fh.write(compare_report.report_html(*parts))
+    written.update(report=report_path, summary=summary_path)
 
 
 class _Clock:

@@ -172,7 +172,28 @@ def _img(fig: dict[str, Any]) -> str:
             f"</figcaption></figure>")
 
 
+def _models_table(results) -> list[str]:
+    """The table of models run: layers, units, display, steps, time and note."""
+    e = html.escape
+    out: list[str] = []
+    out.append("<h2>Models</h2><table><tr><th>model</th><th>layers</th><th>units per layer"
+               "</th><th>display</th><th>battery steps</th><th>time (s)</th><th>note</th></tr>")
+    for mres in results.values():
+        units = ", ".join(f"{layer}: {res.n_units}" for layer, res in mres.layers.items())
+        d = mres.display
+        out.append(f'<tr><td class="name">{e(mres.entry.title)}</td>'
+                   f'<td class="name">{e(", ".join(mres.layers))}</td>'
+                   f'<td class="name">{e(units)}</td>'
+                   f'<td class="name">{d.rows} × {d.cols} px, {d.pixels_per_degree:g} px/deg</td>'
+                   f'<td class="name">{e(", ".join(mres.steps))}</td>'
+                   f"<td>{mres.seconds:.1f}</td>"
+                   f'<td class="name">{e(mres.entry.note)}</td></tr>')
+    out.append("</table>")
+    return out
+
+
 def report_html(results, scores, cka, figures, battery, not_run, timing) -> str:
+    """The self-contained ``report.html`` (figures embedded) of a compare run."""
     e = html.escape
     by_section: dict[str, list[dict]] = {}
     for fig in figures:
@@ -191,19 +212,7 @@ def report_html(results, scores, cka, figures, battery, not_run, timing) -> str:
             out.append(f"<li><b>{e(get_model(name).title)}</b> ({e(name)}): {e(reason)}</li>")
         out.append("</ul></div>")
 
-    out.append("<h2>Models</h2><table><tr><th>model</th><th>layers</th><th>units per layer"
-               "</th><th>display</th><th>battery steps</th><th>time (s)</th><th>note</th></tr>")
-    for mres in results.values():
-        units = ", ".join(f"{layer}: {res.n_units}" for layer, res in mres.layers.items())
-        d = mres.display
-        out.append(f'<tr><td class="name">{e(mres.entry.title)}</td>'
-                   f'<td class="name">{e(", ".join(mres.layers))}</td>'
-                   f'<td class="name">{e(units)}</td>'
-                   f'<td class="name">{d.rows} × {d.cols} px, {d.pixels_per_degree:g} px/deg</td>'
-                   f'<td class="name">{e(", ".join(mres.steps))}</td>'
-                   f"<td>{mres.seconds:.1f}</td>"
-                   f'<td class="name">{e(mres.entry.note)}</td></tr>')
-    out.append("</table>")
+    out.extend(_models_table(results))
 
     def section(key: str, title: str, intro: str, per_model: bool) -> None:
         out.append(f"<h2>{e(title)}</h2><p class='note'>{e(intro)}</p>")
