@@ -92,7 +92,7 @@ from v1model.app.registry import (
     list_models,
     model_availability,
 )
-from v1model.app.report import FigureJob, collect, draw_all, submit
+from v1model.app.report import FigureJob, collect, draw_all, spread, submit
 
 __all__ = ["run_compare_job"]
 
@@ -690,15 +690,6 @@ def _cka(results: dict[str, _ModelResult]) -> dict[str, Any]:
 # and fitting are about half of the quick run's CPU.
 
 #: Worker processes drawing figures and fitting Gabors (0: all in this process).
-def _spread(indices: np.ndarray, k: int) -> list[int]:
-    """Up to ``k`` of ``indices`` spread evenly."""
-    indices = np.asarray(indices)
-    if indices.size == 0:
-        return []
-    pick = np.linspace(0, indices.size - 1, min(indices.size, k)).round().astype(int)
-    return sorted(set(indices[pick].tolist()))
-
-
 _CURVE_ROWS = (("orientation", "orientation"), ("sf", "sf"), ("size", "radius"),
                ("drifting", "direction"))
 
@@ -719,7 +710,7 @@ def _tuning_figure_jobs(results: dict[str, _LayerResult],
                                           kind="stable")]
         else:
             order = np.arange(res.n_units)
-        units = _spread(order, battery.curve_units) or [0]
+        units = spread(order, battery.curve_units) or [0]
         rows = []
         for step, by in _CURVE_ROWS:
             if step in res.curves:
@@ -742,7 +733,7 @@ def _rf_figure_jobs(results: dict[str, _LayerResult], battery: Battery) -> list[
             continue
         rf = res.rf
         n = rf["fit_maps"].shape[0]
-        units = _spread(np.arange(n), battery.mosaic_units)
+        units = spread(np.arange(n), battery.mosaic_units)
         info = {k: v[units] for k, v in rf["unit_info"].items()
                 if k in ("orientation", "sf") and len(v) == n}
         what = ("ON − OFF maps from single light and dark squares" if rf["source"] == "measured"

@@ -20,9 +20,12 @@ from typing import Any
 
 import matplotlib
 import matplotlib.pyplot as plt
+import numpy as np
+
+from stimuli._shared.io import atomic_path
 
 __all__ = ["FigureJob", "collect", "data_uri", "draw_all", "figure_png", "fmt", "html_page",
-           "render", "submit"]
+           "render", "save_figure", "spread", "submit"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,28 @@ def figure_png(fig, *, dpi: float = 80, close: bool = True) -> bytes:
     if close:
         plt.close(fig)
     return buf.getvalue()
+
+
+def spread(indices: np.ndarray, k: int) -> list[int]:
+    """Up to ``k`` of ``indices`` spread evenly (the units a figure shows).
+
+    Examples
+    --------
+    >>> spread(np.arange(10), 3)
+    [0, 4, 9]
+    """
+    indices = np.asarray(indices)
+    if indices.size == 0:
+        return []
+    pick = np.linspace(0, indices.size - 1, min(indices.size, k)).round().astype(int)
+    return sorted(set(indices[pick].tolist()))
+
+
+def save_figure(fig, path: str, *, dpi: float = 100) -> None:
+    """Write the figure as a PNG atomically (trimmed to its contents) and close it."""
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png", bbox_inches="tight")
+    plt.close(fig)
 
 
 def data_uri(png: bytes) -> str:

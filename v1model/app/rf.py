@@ -48,7 +48,7 @@ from stimuli.display import Display
 from stimuli.table import Table
 from v1model.app.battery import DEFAULT_BATTERY
 from v1model.app.registry import build_model, get_model, list_models, model_availability
-from v1model.app.tuning import _save_figure, _spread
+from v1model.app.report import save_figure, spread
 
 METHODS = ("white_noise", "sparse_noise", "gratings")
 
@@ -202,8 +202,8 @@ def _noise(net: Any, layer: str, method: str, n_images: int, units: str, min_r2:
 
     ppd = rf.display.pixels_per_degree
     responsive = np.flatnonzero(rf.responsive)
-    shown = (responsive[_spread(len(responsive), _MOSAIC_UNITS)] if len(responsive)
-             else np.array(_spread(rf.n_units, _MOSAIC_UNITS)))
+    shown = (responsive[spread(np.arange(len(responsive)), _MOSAIC_UNITS)] if len(responsive)
+             else np.array(spread(np.arange(rf.n_units), _MOSAIC_UNITS)))
     fig = plot_rf_mosaic(rf.maps[shown], unit_info={k: np.asarray(v)[shown]
                                                     for k, v in rf.unit_info.items()},
                          pixels_per_degree=ppd, units=shown)
@@ -212,7 +212,7 @@ def _noise(net: Any, layer: str, method: str, n_images: int, units: str, min_r2:
             else "sparse noise, ON − OFF")
     fig.suptitle(f"{label}: {what}, {rf.n_images} images")
     files.append(f"{stem}_maps.png")
-    _save_figure(fig, files[-1])
+    save_figure(fig, files[-1])
 
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
     conv = rf.convergence
@@ -222,7 +222,7 @@ def _noise(net: Any, layer: str, method: str, n_images: int, units: str, min_r2:
            title=f"{label}: convergence")
     ax.legend(frameon=False)
     files.append(f"{stem}_convergence.png")
-    _save_figure(fig, files[-1])
+    save_figure(fig, files[-1])
 
     ok = np.asarray(fits["success"], dtype=bool)
     fit_summary: dict[str, Any] = {"n_success": int(ok.sum()), "min_r2": min_r2,
@@ -233,12 +233,12 @@ def _noise(net: Any, layer: str, method: str, n_images: int, units: str, min_r2:
         fig = plot_gabor_fit(rf.maps[typical], fit_gabor(rf.maps[typical], ppd, min_r2=min_r2))
         fig.suptitle(f"{label}: unit {typical} (median R² of the successful fits)")
         files.append(f"{stem}_gabor_fit.png")
-        _save_figure(fig, files[-1])
+        save_figure(fig, files[-1])
 
         fig, ax = plt.subplots(figsize=(4.5, 4.0))
         plot_nx_ny(fits["nx"][ok], fits["ny"][ok], ax=ax, label=label)
         files.append(f"{stem}_nx_ny.png")
-        _save_figure(fig, files[-1])
+        save_figure(fig, files[-1])
         fit_summary.update({
             "median_r2": _median(r2[ok]), "median_nx": _median(fits["nx"][ok]),
             "median_ny": _median(fits["ny"][ok]),
@@ -317,7 +317,7 @@ def _gratings(net: Any, layer: str, grid: int, units: str, progress: bool, stem:
            title=f"{summary['model_title']} · {layer}: RF centres and 4σ diameters\n"
                  f"({int(ok.sum())} of {len(table)} units fitted)")
     files.append(f"{stem}_centres.png")
-    _save_figure(fig, files[-1])
+    save_figure(fig, files[-1])
     summary.update({
         "grid": grid, "n_units": len(table), "n_responsive": int(np.sum(table["responsive"])),
         "n_success": int(ok.sum()),

@@ -19,10 +19,11 @@ from analysis.figures.tuning import plot_property_histogram, plot_tuning_grid
 from analysis.reference import similarity_score
 from analysis.runner import run_protocol
 from analysis.tuning import orientation_tuning
-from stimuli._shared.io import atomic_open, atomic_path
+from stimuli import protocols
+from stimuli._shared.io import atomic_open
 from stimuli._shared.validation import check_choice, check_int
 from stimuli.display import Display
-from stimuli.protocols import orientation_tuning as orientation_protocol
+from v1model.app.report import save_figure, spread
 from v1model.population import sample_population
 from v1model.v1 import V1Model
 
@@ -69,7 +70,7 @@ def run_tuning_job(out_dir: str, *, size: int = 64, pixels_per_degree: float = 1
     display = Display((size, size), pixels_per_degree=pixels_per_degree)
     model = build_v1_model(display, population=population, n_units=n_units,
                            complex_kind=complex_kind, rng=rng)
-    protocol = orientation_protocol(display)
+    protocol = protocols.orientation_tuning(display)
     folder = os.path.join(out_dir, "tuning")
     os.makedirs(folder, exist_ok=True)
 
@@ -86,11 +87,11 @@ def run_tuning_job(out_dir: str, *, size: int = 64, pixels_per_degree: float = 1
         rec.save(paths[0])
         table.to_csv(paths[1])
         table.to_json(paths[2])
-        units = _spread(rec.n_units, 16)
+        units = spread(np.arange(rec.n_units), 16)
         for path, polar in ((paths[3], False), (paths[4], True)):
             fig = plot_tuning_grid(rec, units, polar=polar, show_fit=not polar)
             fig.suptitle(f"{layer} cells: orientation tuning ({'polar' if polar else 'linear'})")
-            _save_figure(fig, path)
+            save_figure(fig, path)
         ok = table["responsive"] if "responsive" in table else np.ones(len(table), bool)
         scores = {}
         for path, column, reference, label in (
@@ -100,7 +101,7 @@ def run_tuning_job(out_dir: str, *, size: int = 64, pixels_per_degree: float = 1
             fig, ax = plt.subplots(figsize=(4.5, 3.2))
             plot_property_histogram(table[column][ok], label=label, reference=reference,
                                     ax=ax, values_label=f"V1 model {layer}")
-            _save_figure(fig, path)
+            save_figure(fig, path)
             score = similarity_score(table[column][ok], reference, n_boot=200, rng=rng)
             scores[reference] = {"score": score.score, "ci": [score.ci_low, score.ci_high],
                                  "reference": score.source, "approximate": score.check}
@@ -118,15 +119,3 @@ def run_tuning_job(out_dir: str, *, size: int = 64, pixels_per_degree: float = 1
         json.dump(summary, fh, indent=1)
     written["summary"] = [summary_path]
     return written
-
-
-def _spread(n: int, k: int) -> list[int]:
-    """Up to ``k`` unit indices spread evenly over ``n`` units."""
-    return sorted(set(np.linspace(0, n - 1, min(n, k)).round().astype(int).tolist()))
-
-
-def _save_figure(fig, path: str) -> None:
-
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=100, format="png", bbox_inches="tight")
-    plt.close(fig)
