@@ -66,15 +66,20 @@ _UNIT_CHUNK = 4096  # units averaged per step in tuning_curves (bounds float64 c
 
 
 class Bandwidth(NamedTuple):
-    """A tuning width and whether it is defined.
+    """A tuning width, whether it is defined, and whether it is only an upper bound.
 
     ``width`` is never NaN: where the curve does not fall to the criterion level
     it holds the largest possible value (90° half-width for orientation,
-    ``inf`` octaves for spatial frequency) and ``defined`` is False.
+    ``inf`` octaves for spatial frequency) and ``defined`` is False.  Where the
+    curve is narrower than its sampling resolves (orientation: both samples next
+    to the peak already below the criterion, and no resolved fit), ``width``
+    holds an upper bound — the true width is smaller — ``defined`` is True and
+    ``upper_bound`` is True.
     """
 
     width: Any
     defined: Any
+    upper_bound: Any = False
 
 
 class VonMisesFit(NamedTuple):
@@ -423,8 +428,15 @@ def orientation_bandwidth(
     of the two sides' distances.  Accurate when the sampling is fine compared
     with the width.
     ``method="von_mises"``: on the fitted curve of :func:`fit_von_mises`, in
-    closed form; fitted widths below about half the sampling step are not
-    resolved by the data.
+    closed form, where the fit resolves it (a fitted half-width of at least half
+    the sampling step around the peak).
+
+    **Curves narrower than the sampling resolves.**  When both samples next to
+    the peak are already below the criterion (and, for "von_mises", the fit does
+    not resolve the width), the half-width of a unimodal curve is less than the
+    mean distance to those two samples (the sampling step, for even sampling):
+    that distance is returned as ``width`` with ``upper_bound`` True and
+    ``defined`` True — a very sharp curve, not an untuned one.
 
     Parameters
     ----------
@@ -441,8 +453,10 @@ def orientation_bandwidth(
     -------
     Bandwidth
         ``width``: half-width in degrees (float or ``(n_curves,)``), 90° where
-        undefined; ``defined``: bool, False where the curve never falls below
-        the criterion (or the fit failed).
+        undefined, an upper bound where ``upper_bound``; ``defined``: bool, False
+        where the curve never falls below the criterion (or the fit failed);
+        ``upper_bound``: bool, True where the curve is narrower than the sampling
+        resolves.
 
     Raises
     ------
@@ -458,6 +472,9 @@ def orientation_bandwidth(
     >>> bw = orientation_bandwidth(curve, theta)
     >>> round(bw.width, 1), bw.defined   # arccos(2**-0.25) = 32.8 deg
     (32.8, True)
+    >>> sharp = orientation_bandwidth(np.eye(12)[3], np.arange(0, 180, 15.0), method="von_mises")
+    >>> float(sharp.width), sharp.defined, sharp.upper_bound   # below one 15-deg step
+    (15.0, True, True)
     """
     check_choice("method", method, ("sampled", "von_mises"))
     level = check_range("level", level, 0.0, 1.0, closed="neither")
@@ -465,12 +482,39 @@ def orientation_bandwidth(
     minimum = 2 if method == "sampled" else MIN_FIT_POINTS["von_mises"]
     _check_distinct("orientations", theta, ORIENTATION_PERIOD, minimum)
     _check_responsive(r, "the bandwidth")
+    bound, sharp = _unresolved_width(r, theta, level, ORIENTATION_PERIOD)
     if method == "sampled":
         width, defined = _sampled_half_width(r, theta, level, ORIENTATION_PERIOD)
+        upper = sharp
     else:
         p, _, ok = _fitting.fit_von_mises_batch(np.deg2rad(theta), r)
         width, defined = _von_mises_half_width(p, ok, level)
-    return Bandwidth(_out(width, squeeze), _out(defined, squeeze))
+        upper = sharp & ~(defined & (width >= bound / 2.0))
+    width = np.where(upper, bound, width)
+    defined = defined | upper
+    return Bandwidth(_out(width, squeeze), _out(defined, squeeze), _out(upper, squeeze))
+
+
+def _unresolved_width(
+    r: np.ndarray, angles: np.ndarray, level: float, period: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Upper bound on the half-width, and where it applies (both neighbours of the peak
+    sample below ``level * peak``): the mean distance to those two neighbours."""
+    wrapped = _wrap(angles, period)
+    order = np.argsort(wrapped)
+    a = wrapped[order]
+    r = r[:, order]
+    m, n = r.shape
+    rows = np.arange(m)
+    peak = np.argmax(r, axis=1)
+    left, right = (peak - 1) % n, (peak + 1) % n
+    criterion = level * r[rows, peak]
+    sharp = (r[rows, left] < criterion) & (r[rows, right] < criterion)
+    d_left = _wrap(a[peak] - a[left], period)
+    d_right = _wrap(a[right] - a[peak], period)
+    d_left = np.where(d_left == 0, period, d_left)      # two samples: the other is both
+    d_right = np.where(d_right == 0, period, d_right)
+    return 0.5 * (d_left + d_right), sharp
 
 
 def _sampled_half_width(
@@ -1025,7 +1069,8 @@ def sf_bandwidth(responses: Any, sfs: Any) -> Bandwidth:
     _check_distinct("sfs", f, None, MIN_FIT_POINTS["sf_curve"])
     _check_responsive(r, "the SF bandwidth")
     fits = _fit_sf_curves(f, r)
-    return Bandwidth(_out(fits.width, squeeze), _out(fits.width_ok, squeeze))
+    return Bandwidth(_out(fits.width, squeeze), _out(fits.width_ok, squeeze),
+                     _out(np.zeros(len(r), dtype=bool), squeeze))
 
 
 def is_low_pass(responses: Any, sfs: Any, *, fraction: float = 0.5) -> bool | np.ndarray:
@@ -1325,8 +1370,13 @@ def orientation_tuning(
         - ``circular_variance``, ``global_osi`` (``1 - CV``), ``osi`` (two-point);
         - ``bandwidth`` (deg): half-width at 1/√2 of the peak of the **fitted** von
           Mises curve, 90 where undefined; ``bandwidth_defined``;
-        - ``bandwidth_sampled``, ``bandwidth_sampled_defined``: the same on the
-          linearly interpolated sampled curve;
+          ``bandwidth_upper_bound``: True where the curve is narrower than the
+          sampling resolves (both samples next to the peak below 1/√2 of it and
+          no fitted width of at least half a step), and ``bandwidth`` then holds
+          an upper bound, the sampling step (see :func:`orientation_bandwidth`);
+        - ``bandwidth_sampled``, ``bandwidth_sampled_defined``,
+          ``bandwidth_sampled_upper_bound``: the same on the linearly
+          interpolated sampled curve;
         - ``von_mises_mu`` (deg), ``von_mises_kappa``, ``von_mises_amplitude``,
           ``von_mises_baseline``, ``von_mises_r2``, ``fit_ok``; the ``von_mises_*``
           columns are NaN exactly where ``fit_ok`` is False;
@@ -1383,9 +1433,13 @@ def orientation_tuning(
         two_point = _two_point_index(ok_r, theta, ORIENTATION_PERIOD)
         bw_s, bw_s_ok = _sampled_half_width(ok_r, theta, HALF_HEIGHT_ORIENTATION,
                                             ORIENTATION_PERIOD)
+        bound, sharp = _unresolved_width(ok_r, theta, HALF_HEIGHT_ORIENTATION,
+                                         ORIENTATION_PERIOD)
+        bw_s = np.where(sharp, bound, bw_s)
+        bw_s_ok = bw_s_ok | sharp
     else:
-        cv = pref = two_point = bw_s = np.empty(0)
-        bw_s_ok = np.empty(0, dtype=bool)
+        cv = pref = two_point = bw_s = bound = np.empty(0)
+        bw_s_ok = sharp = np.empty(0, dtype=bool)
     cols["preferred_orientation"] = _nan_unless(responsive, rows, pref)
     argmax = _wrap(theta[np.argmax(r, axis=1)], ORIENTATION_PERIOD)
     cols["preferred_orientation_argmax"] = np.where(responsive, argmax, np.nan)
@@ -1399,12 +1453,18 @@ def orientation_tuning(
         if rows.size:
             p[rows], r2[rows], fit_ok[rows] = _fitting.fit_von_mises_batch(np.deg2rad(theta), ok_r)
         bw, bw_ok = _von_mises_half_width(np.nan_to_num(p), fit_ok, HALF_HEIGHT_ORIENTATION)
+        upper = np.zeros(n, dtype=bool)
+        upper[rows] = sharp & ~(bw_ok[rows] & (bw[rows] >= bound / 2.0))
+        bw[rows] = np.where(upper[rows], bound, bw[rows])
         cols["bandwidth"] = bw
-        cols["bandwidth_defined"] = bw_ok
+        cols["bandwidth_defined"] = bw_ok | upper
+        cols["bandwidth_upper_bound"] = upper
     cols["bandwidth_sampled"] = np.full(n, ORIENTATION_PERIOD / 2.0)
     cols["bandwidth_sampled"][rows] = bw_s
     cols["bandwidth_sampled_defined"] = np.zeros(n, dtype=bool)
     cols["bandwidth_sampled_defined"][rows] = bw_s_ok
+    cols["bandwidth_sampled_upper_bound"] = np.zeros(n, dtype=bool)
+    cols["bandwidth_sampled_upper_bound"][rows] = sharp
     if fit:
         fitted = _von_mises_result(p, r2, fit_ok, squeeze=False)
         cols["von_mises_mu"] = fitted.mu
