@@ -57,7 +57,7 @@ from stimuli.table import Table
 ORIENTATION_PERIOD = 180.0
 DIRECTION_PERIOD = 360.0
 HALF_HEIGHT_ORIENTATION = 1.0 / np.sqrt(2.0)  # Ringach et al. 2002
-MIN_FIT_POINTS = {"von_mises": 5, "double_von_mises": 6, "log_gaussian": 5, "sf_curve": 6}
+MIN_FIT_POINTS = {"von_mises": 5, "double_von_mises": 6, "log_gaussian": 5, "sf_curve": 5}
 #: An SF fit is trusted (``fit_ok``) only with at least this R² (and a peak near the
 #: sampled one, see :func:`sf_tuning`).
 SF_FIT_MIN_R2 = 0.9
@@ -428,13 +428,16 @@ def orientation_bandwidth(
     of the two sides' distances.  Accurate when the sampling is fine compared
     with the width.
     ``method="von_mises"``: on the fitted curve of :func:`fit_von_mises`, in
-    closed form, where the fit resolves it (a fitted half-width of at least half
-    the sampling step around the peak).
+    closed form; fitted widths below about half the sampling step rest on the
+    shape assumed by the fit more than on the data.
 
     **Curves narrower than the sampling resolves.**  When both samples next to
-    the peak are already below the criterion (and, for "von_mises", the fit does
-    not resolve the width), the half-width of a unimodal curve is less than the
-    mean distance to those two samples (the sampling step, for even sampling):
+    the peak are already below the criterion — and, for "von_mises", the fit
+    gives no width or those two samples are at the curve's floor (within 1 % of
+    its range of its minimum), so that nothing but the fit's assumed shape sets
+    the width, as for curves much narrower than half the step — the half-width of
+    a unimodal curve is less than the mean distance to those two samples (the
+    sampling step, for even sampling):
     that distance is returned as ``width`` with ``upper_bound`` True and
     ``defined`` True — a very sharp curve, not an untuned one.
 
@@ -482,24 +485,30 @@ def orientation_bandwidth(
     minimum = 2 if method == "sampled" else MIN_FIT_POINTS["von_mises"]
     _check_distinct("orientations", theta, ORIENTATION_PERIOD, minimum)
     _check_responsive(r, "the bandwidth")
-    bound, sharp = _unresolved_width(r, theta, level, ORIENTATION_PERIOD)
+    bound, sharp, floor = _unresolved_width(r, theta, level, ORIENTATION_PERIOD)
     if method == "sampled":
         width, defined = _sampled_half_width(r, theta, level, ORIENTATION_PERIOD)
         upper = sharp
     else:
         p, _, ok = _fitting.fit_von_mises_batch(np.deg2rad(theta), r)
         width, defined = _von_mises_half_width(p, ok, level)
-        upper = sharp & ~(defined & (width >= bound / 2.0))
+        upper = sharp & (~defined | floor)
     width = np.where(upper, bound, width)
     defined = defined | upper
     return Bandwidth(_out(width, squeeze), _out(defined, squeeze), _out(upper, squeeze))
 
 
+#: Neighbours of the peak within this fraction of the peak-to-floor range of the
+#: curve's minimum carry no information on the width (see orientation_bandwidth).
+_FLOOR_FRACTION = 0.01
+
+
 def _unresolved_width(
     r: np.ndarray, angles: np.ndarray, level: float, period: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Upper bound on the half-width, and where it applies (both neighbours of the peak
-    sample below ``level * peak``): the mean distance to those two neighbours."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Upper bound on the half-width (the mean distance to the two samples next to the
+    peak), where it applies (both below ``level * peak``), and where those two samples
+    are at the curve's floor (within ``_FLOOR_FRACTION`` of its range)."""
     wrapped = _wrap(angles, period)
     order = np.argsort(wrapped)
     a = wrapped[order]
@@ -508,13 +517,17 @@ def _unresolved_width(
     rows = np.arange(m)
     peak = np.argmax(r, axis=1)
     left, right = (peak - 1) % n, (peak + 1) % n
-    criterion = level * r[rows, peak]
-    sharp = (r[rows, left] < criterion) & (r[rows, right] < criterion)
+    top = r[rows, peak]
+    criterion = level * top
+    r_left, r_right = r[rows, left], r[rows, right]
+    sharp = (r_left < criterion) & (r_right < criterion)
+    low = r.min(axis=1)
+    floor = np.maximum(r_left, r_right) <= low + _FLOOR_FRACTION * (top - low)
     d_left = _wrap(a[peak] - a[left], period)
     d_right = _wrap(a[right] - a[peak], period)
     d_left = np.where(d_left == 0, period, d_left)      # two samples: the other is both
     d_right = np.where(d_right == 0, period, d_right)
-    return 0.5 * (d_left + d_right), sharp
+    return 0.5 * (d_left + d_right), sharp, floor
 
 
 def _sampled_half_width(
@@ -1041,7 +1054,7 @@ def sf_bandwidth(responses: Any, sfs: Any) -> Bandwidth:
     responses : array_like of shape (n_sf,) or (n_curves, n_sf)
         Non-negative responses.
     sfs : array_like of shape (n_sf,)
-        At least 6 distinct spatial frequencies in c/deg.
+        At least 5 distinct spatial frequencies in c/deg.
 
     Returns
     -------
@@ -1055,7 +1068,7 @@ def sf_bandwidth(responses: Any, sfs: Any) -> Bandwidth:
     ------
     ValueError
         If the shapes disagree, a value is NaN or infinite, a frequency is not
-        positive, there are fewer than 6 distinct frequencies, a response is
+        positive, there are fewer than 5 distinct frequencies, a response is
         negative or a curve is zero everywhere.
 
     Examples
@@ -1372,8 +1385,10 @@ def orientation_tuning(
           Mises curve, 90 where undefined; ``bandwidth_defined``;
           ``bandwidth_upper_bound``: True where the curve is narrower than the
           sampling resolves (both samples next to the peak below 1/√2 of it and
-          no fitted width of at least half a step), and ``bandwidth`` then holds
-          an upper bound, the sampling step (see :func:`orientation_bandwidth`);
+          either no fitted width or those samples at the curve's floor), and
+          ``bandwidth`` then holds an upper bound, the sampling step (see
+          :func:`orientation_bandwidth`) — formerly 90 with ``bandwidth_defined``
+          False, as if untuned;
         - ``bandwidth_sampled``, ``bandwidth_sampled_defined``,
           ``bandwidth_sampled_upper_bound``: the same on the linearly
           interpolated sampled curve;
@@ -1433,13 +1448,13 @@ def orientation_tuning(
         two_point = _two_point_index(ok_r, theta, ORIENTATION_PERIOD)
         bw_s, bw_s_ok = _sampled_half_width(ok_r, theta, HALF_HEIGHT_ORIENTATION,
                                             ORIENTATION_PERIOD)
-        bound, sharp = _unresolved_width(ok_r, theta, HALF_HEIGHT_ORIENTATION,
-                                         ORIENTATION_PERIOD)
+        bound, sharp, floor = _unresolved_width(ok_r, theta, HALF_HEIGHT_ORIENTATION,
+                                                ORIENTATION_PERIOD)
         bw_s = np.where(sharp, bound, bw_s)
         bw_s_ok = bw_s_ok | sharp
     else:
         cv = pref = two_point = bw_s = bound = np.empty(0)
-        bw_s_ok = sharp = np.empty(0, dtype=bool)
+        bw_s_ok = sharp = floor = np.empty(0, dtype=bool)
     cols["preferred_orientation"] = _nan_unless(responsive, rows, pref)
     argmax = _wrap(theta[np.argmax(r, axis=1)], ORIENTATION_PERIOD)
     cols["preferred_orientation_argmax"] = np.where(responsive, argmax, np.nan)
@@ -1454,7 +1469,7 @@ def orientation_tuning(
             p[rows], r2[rows], fit_ok[rows] = _fitting.fit_von_mises_batch(np.deg2rad(theta), ok_r)
         bw, bw_ok = _von_mises_half_width(np.nan_to_num(p), fit_ok, HALF_HEIGHT_ORIENTATION)
         upper = np.zeros(n, dtype=bool)
-        upper[rows] = sharp & ~(bw_ok[rows] & (bw[rows] >= bound / 2.0))
+        upper[rows] = sharp & (~bw_ok[rows] | floor)
         bw[rows] = np.where(upper[rows], bound, bw[rows])
         cols["bandwidth"] = bw
         cols["bandwidth_defined"] = bw_ok | upper
@@ -1514,7 +1529,9 @@ def sf_tuning(
     Parameters
     ----------
     recording : Recording
-        Conditions with an ``sf`` column (c/deg) holding at least 6 frequencies.
+        Conditions with an ``sf`` column (c/deg) holding at least 5 frequencies
+        (with exactly 5 the five-parameter fit passes through every point, so
+        ``r2`` says nothing; the Marques protocol has up to 22).
     average : sequence of str
         Condition columns averaged over; default ``("phase", "repeat")``.
     negative : {"raise", "shift"}
@@ -1545,7 +1562,7 @@ def sf_tuning(
     Raises
     ------
     ValueError
-        If the conditions lack ``sf``, have fewer than 6 frequencies or a
+        If the conditions lack ``sf``, have fewer than 5 frequencies or a
         non-positive one, responses are negative with ``negative="raise"``, or as
         :func:`tuning_curves`.
     TypeError
