@@ -236,7 +236,7 @@ def energy_cell():
 def test_stc_nested_test_false_positive_rate_over_seeds(energy_cell):
     """Rust et al. (2005) nested test: extra dimensions in at most alpha of the runs.
 
-    With one shuffled control as the threshold, 14 of these 20 first seeds reported
+    With one shuffled control as the threshold, 16 of the first 20 seeds reported
     more than the two relevant dimensions; the nested test with 199 shuffles at
     alpha = 0.05 must find both true axes every time and extras in <= 5 % of 40 runs.
     """
