@@ -315,3 +315,94 @@ def fit_log_gaussian_batch(log2_sf: np.ndarray, y: np.ndarray):
     p[:, :2] *= scale
     ok = converged & defined & np.all(np.isfinite(p), axis=1) & (p[:, 1] > 0)
     return p, r2, ok
+
+
+# -- spatial frequency: Gaussian on a Box-Cox frequency axis ---------------------
+# x = log2(f / f_ref); u_lam(x) = (2**(lam x) - 1) / (lam ln 2)  (u_0 = x: octaves)
+# p = (baseline, amplitude, m, sigma, lam); r = b + a exp(-(u_lam(x) - m)^2 / (2 sigma^2))
+# lam = 0 is the log-Gaussian, lam = 1 a Gaussian in linear SF (a Gabor's curve).
+
+LN2 = float(np.log(2.0))
+
+
+def boxcox_axis(x: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """``u_lam(x)`` for ``x (n,)`` and ``lam (m, 1)`` → ``(m, n)``; continuous at lam = 0."""
+    z = lam * x * LN2
+    small = np.abs(z) < 1e-8
+    safe = np.where(small, 1.0, lam)
+    return np.where(small, x * (1.0 + z / 2.0), np.expm1(z) / (safe * LN2))
+
+
+def boxcox_gaussian_model(x: np.ndarray, p: np.ndarray) -> np.ndarray:
+    b, a, m, sigma, lam = (p[:, i, None] for i in range(5))
+    u = boxcox_axis(x, lam)
+    return b + a * np.exp(-((u - m) ** 2) / (2.0 * sigma**2))
+
+
+def boxcox_gaussian_jacobian(x: np.ndarray, p: np.ndarray) -> np.ndarray:
+    _, a, m, sigma, lam = (p[:, i, None] for i in range(5))
+    u = boxcox_axis(x, lam)
+    d = u - m
+    e = np.exp(-(d**2) / (2.0 * sigma**2))
+    h = 1e-6
+    du = (boxcox_axis(x, lam + h) - boxcox_axis(x, lam - h)) / (2 * h)
+    return np.stack([np.ones_like(e), e, a * e * d / sigma**2, a * e * d**2 / sigma**3,
+                     -a * e * d / sigma**2 * du], axis=-1)
+
+
+def boxcox_peak(p: np.ndarray) -> np.ndarray:
+    """log2(peak / f_ref) of fitted curves; -inf where the curve has no interior peak
+    (``1 + lam m ln 2 <= 0``: monotone falling from f = 0, i.e. low-pass)."""
+    m, lam = p[:, 2], p[:, 4]
+    arg = 1.0 + lam * m * LN2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        peak = np.where(np.abs(lam) < 1e-8, m, np.log2(np.maximum(arg, 0.0)) / lam)
+    return np.where(arg > 0, peak, -np.inf)
+
+
+def boxcox_crossings(p: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """log2(f / f_ref) where ``u = m ∓ width``: the low and high crossings (NaN if none)."""
+    m, lam = p[:, 2], p[:, 4]
+    out = []
+    for sign in (-1.0, 1.0):
+        arg = 1.0 + lam * (m + sign * width) * LN2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = np.where(np.abs(lam) < 1e-8, m + sign * width,
+                         np.log2(np.maximum(arg, 1e-300)) / lam)
+        out.append(np.where(arg > 0, x, np.nan))
+    return out[0], out[1]
+
+
+def fit_boxcox_gaussian_batch(log2_sf: np.ndarray, y: np.ndarray):
+    """Fit the Box-Cox Gaussian to each row of ``y`` sampled at ``log2_sf (n,)``.
+
+    Frequencies are referred to the geometric mean of the samples, ``x = log2(f /
+    f_ref)``; lam is kept in [0, 1], sigma in [0.02, 20] and m within [-20, 20]
+    (units of u).  Returns ``(p (m, 5), r2, converged, log2_ref)``.
+    """
+    ref = float(np.mean(log2_sf))
+    x = log2_sf - ref
+    scale = np.max(np.abs(y), axis=1, keepdims=True)
+    scale[scale == 0] = 1.0
+    yn = y / scale
+    low = yn.min(axis=1)
+    amp = np.maximum(yn.max(axis=1) - low, 1e-3)
+    x0 = x[np.argmax(yn, axis=1)]
+    lower = np.array([-np.inf, 0.0, -20.0, 0.02, 0.0])
+    upper = np.array([np.inf, np.inf, 20.0, 20.0, 1.0])
+    floors = ((low, amp), (np.zeros_like(low), amp + low))
+    starts = []
+    for lam in (0.0, 0.5, 1.0):
+        m0 = boxcox_axis(x0, np.array([[lam]]))[0]
+        for b0, a0 in floors:
+            for sigma in (0.5, 1.0, 2.0):
+                starts.append(np.stack([b0, a0, m0, np.full_like(low, sigma),
+                                        np.full_like(low, lam)], axis=1))
+    p, sse, converged = best_of_starts(
+        boxcox_gaussian_model, boxcox_gaussian_jacobian, x, yn, starts,
+        lower=lower, upper=upper,
+    )
+    r2, defined = r_squared(yn, sse)
+    p[:, :2] *= scale
+    ok = converged & defined & np.all(np.isfinite(p), axis=1) & (p[:, 1] > 0)
+    return p, r2, ok, ref

@@ -4,7 +4,9 @@ Every function drives the model through :func:`analysis.runner.run_protocol` one
 batch at a time, so unit selection (``units="centre"`` / ``"all"`` / indices),
 validation of the model's output and ``unit_info`` (with the map position
 ``x``, ``y`` of each recorded unit) are exactly those of a protocol run, while
-the accumulated statistics stay small (nothing of size ``n_images`` is kept).
+the accumulated statistics stay small (nothing of size ``n_images`` is kept,
+except by :func:`spike_triggered_covariance`, whose result keeps the analysis
+window of the noise and the responses for its shuffle test).
 
 - :func:`reverse_correlation` — the response-weighted average of white noise
   (spike-triggered average with the mean response subtracted), normalised by the
@@ -244,14 +246,23 @@ class STCResult:
     sta : ndarray of shape (h, w)
         Response-weighted average stimulus in the window (≈ 0 for an energy cell).
     null_eigenvalues : ndarray of shape (d,)
-        Eigenvalues of the same estimate with the responses shuffled across images
-        (a control); eigenvalues outside its range are unlikely to be noise.
+        Eigenvalues of the same estimate with the responses shuffled once across
+        images: a quick look at the noise floor.  For a decision use
+        :meth:`significant`, which shuffles many times.
     window : tuple of int
         ``(row0, col0, h, w)``: top-left pixel and size of the window in the display.
     unit_info : dict
         The unit's metadata (scalars).
     n_images : int
     display : Display
+    stimuli : ndarray of shape (n_images, d), float32
+        The noise in the window, one flattened image per row (kept for the shuffle
+        test: ``n_images · d · 4`` bytes).
+    responses : ndarray of shape (n_images,)
+        The unit's responses (the weights).
+    shuffle_seed : int
+        Seed of the shuffles of :meth:`significant` (drawn from the analysis's rng,
+        so a result always gives the same answer).
     """
 
     eigenvalues: np.ndarray
@@ -262,35 +273,106 @@ class STCResult:
     unit_info: dict
     n_images: int
     display: Display
+    stimuli: np.ndarray = field(repr=False)
+    responses: np.ndarray = field(repr=False)
+    shuffle_seed: int = 0
+    _null_cache: dict = field(default_factory=dict, repr=False)
 
-    def significant(self, *, margin: float = 1.0) -> np.ndarray:
-        """Indices of eigenvalues beyond ``margin`` times the shuffled control's extremes.
+    def significant(self, *, alpha: float = 0.05, n_shuffles: int = 199) -> np.ndarray:
+        """Indices of the significant eigenvalues by a nested shuffle test.
+
+        The nested test of Rust, Schwartz, Movshon & Simoncelli (2005, Neuron
+        46:945) and Schwartz, Pillow, Rust & Simoncelli (2006, J Vis 6:484): the
+        eigenvalue of largest magnitude is compared with the distribution, over
+        ``n_shuffles`` controls with the responses permuted across images, of the
+        largest eigenvalue magnitude of the shuffled ``ΔC``; if it is significant
+        (permutation p-value ``(1 + #{null ≥ observed}) / (n_shuffles + 1) ≤ alpha``)
+        its axis is accepted, every matrix (the data's and the shuffles') is
+        restricted to the orthogonal complement of the accepted axes, and the next
+        largest is tested the same way; the first non-significant one stops the
+        procedure.  Each step is a test at level ``alpha`` of "no further relevant
+        dimension", so the probability of reporting any dimension beyond the true
+        ones is about ``alpha`` (slightly less: the accepted axes carry away the
+        largest noise directions).  For Gaussian white noise the complement of the
+        relevant subspace is independent of it, which makes the restricted shuffles
+        the right null; the same set of shuffles serves every step.
 
         Parameters
         ----------
-        margin : float
-            Multiplier (>= 1 is conservative) applied to the largest positive and most
-            negative null eigenvalue.
+        alpha : float
+            False-positive rate in (0, 0.5].  Default 0.05.
+        n_shuffles : int
+            Shuffled controls, at least ``ceil(1 / alpha) − 1`` (otherwise no
+            p-value can reach ``alpha``).  Default 199 (p-values in steps of 0.005).
 
         Returns
         -------
         ndarray of int
-            Indices into ``eigenvalues`` (positive ones first, in order).
+            Indices into ``eigenvalues``, ascending (positive eigenvalues first).
 
         Raises
         ------
         ValueError
-            If ``margin`` is not positive.
+            If ``alpha`` is outside (0, 0.5] or ``n_shuffles`` is too small.
 
         Examples
         --------
-        >>> callable(STCResult.significant)
-        True
+        >>> from stimuli.display import Display
+        >>> class Energy:  # squared projections on two pixels: two relevant dimensions
+        ...     display, layers, temporal = Display((3, 3), pixels_per_degree=2), ("e",), False
+        ...     def responses(self, s, layer):
+        ...         return (s[:, 0, 0] ** 2 + s[:, 2, 2] ** 2)[:, None]
+        ...     def unit_info(self, layer):
+        ...         return {}
+        >>> stc = spike_triggered_covariance(Energy(), "e", n_images=2000, rng=0)
+        >>> stc.significant(n_shuffles=99).tolist()
+        [0, 1]
         """
-        margin = check_positive("margin", margin)
-        hi = margin * max(float(self.null_eigenvalues.max()), 0.0)
-        lo = margin * min(float(self.null_eigenvalues.min()), 0.0)
-        return np.flatnonzero((self.eigenvalues > hi) | (self.eigenvalues < lo))
+        alpha = check_range("alpha", alpha, 0.0, 0.5, closed="right")
+        minimum = int(np.ceil(1.0 / alpha - 1e-9)) - 1
+        n_shuffles = check_int("n_shuffles", n_shuffles, minimum=max(minimum, 1))
+        values = np.asarray(self.eigenvalues, dtype=np.float64)
+        d = values.size
+        order = np.argsort(-np.abs(values), kind="stable")  # candidates, largest |λ| first
+        accepted: list[int] = []
+        for step in range(d):
+            null = self._null_statistic(order, step, n_shuffles)
+            observed = abs(values[order[step]])
+            p_value = (1 + np.count_nonzero(null >= observed)) / (n_shuffles + 1)
+            if p_value > alpha:
+                break
+            accepted.append(int(order[step]))
+        return np.sort(np.asarray(accepted, dtype=int))
+
+    def _null_statistic(self, order: np.ndarray, step: int, n_shuffles: int) -> np.ndarray:
+        """``(n_shuffles,)``: max |eigenvalue| of each shuffled ΔC on the complement of
+        the first ``step`` candidate axes.  Computed 4 steps at a time and cached."""
+        block = 4
+        key = (n_shuffles, step // block)
+        if key not in self._null_cache:
+            first = (step // block) * block
+            steps = range(first, min(first + block, len(order)))
+            vectors = self.eigenvectors.reshape(len(order), -1).T    # (d, d), columns
+            s = np.asarray(self.stimuli, dtype=np.float64)
+            z = (s - s.mean(axis=0)) @ vectors                       # eigen-basis coordinates
+            c_s = z.T @ z / len(z)
+            r = np.asarray(self.responses, dtype=np.float64)
+            total = r.sum()
+            gen = np.random.default_rng(self.shuffle_seed)
+            out = np.empty((n_shuffles, len(steps)))
+            for k in range(n_shuffles):
+                q = r[gen.permutation(len(r))]
+                mean_q = q @ z / total
+                dq = (z * q[:, None]).T @ z / total - np.outer(mean_q, mean_q) - c_s
+                dq = (dq + dq.T) / 2
+                for j, t in enumerate(steps):
+                    keep = np.sort(order[t:])
+                    ev = np.linalg.eigvalsh(dq[np.ix_(keep, keep)])
+                    out[k, j] = np.abs(ev).max()
+            for j, t in enumerate(steps):
+                self._null_cache[(n_shuffles, t // block, t)] = out[:, j]
+            self._null_cache[key] = True
+        return self._null_cache[(n_shuffles, step // block, step)]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -691,7 +773,9 @@ def spike_triggered_covariance(model, layer: str, unit: int = 0, *, n_images: in
     positive eigenvalues are stimulus directions that raise the response.  For an
     energy complex cell ``√(⟨g_0,s⟩² + ⟨g_90,s⟩²)`` the top two span the quadrature
     pair ``g_0, g_90`` (Touryan et al. 2002).  A control with the responses shuffled
-    across images gives ``null_eigenvalues``.
+    once across images gives ``null_eigenvalues``; :meth:`STCResult.significant`
+    decides which eigenvalues are significant by a nested test with many shuffles
+    (Rust et al. 2005), for which the result keeps the window of the noise.
 
     Parameters
     ----------
@@ -713,13 +797,14 @@ def spike_triggered_covariance(model, layer: str, unit: int = 0, *, n_images: in
         (``unit_info`` ``x``, ``y``; the display centre if absent).  Default: the
         whole display, which must then have at most 4096 pixels.
     rng : None, int or numpy.random.Generator
-        Source of the noise and of the shuffle.
+        Source of the noise and of the shuffles.
 
     Returns
     -------
     STCResult
         ``eigenvalues`` (decreasing), ``eigenvectors (d, h, w)``, ``sta``,
-        ``null_eigenvalues``, ``window``, ``unit_info``.
+        ``null_eigenvalues``, ``window``, ``unit_info``, and the ``stimuli``
+        (``n_images × d`` float32) and ``responses`` for the shuffle test.
 
     Raises
     ------
@@ -755,6 +840,8 @@ def spike_triggered_covariance(model, layer: str, unit: int = 0, *, n_images: in
     done = 0
     stats = None
     info_row: dict = {}
+    kept_s: list[np.ndarray] = []
+    kept_r: list[np.ndarray] = []
     while done < n_images:
         n = min(batch_size, n_images - done)
         images = white_noise(display, n, kind=kind, contrast=contrast, check_size=check_size,
@@ -788,6 +875,8 @@ def spike_triggered_covariance(model, layer: str, unit: int = 0, *, n_images: in
         stats["qss"] += (s * q[:, None]).T @ s
         stats["s"] += s.sum(axis=0)
         stats["ss"] += s.T @ s
+        kept_s.append(s.astype(np.float32))
+        kept_r.append(np.asarray(r, dtype=np.float64))
         done += n
     if not stats["r"] > 0:
         raise ValueError(f"unit {unit} of layer {layer!r} never responded to the noise: "
@@ -808,7 +897,9 @@ def spike_triggered_covariance(model, layer: str, unit: int = 0, *, n_images: in
     r0, c0, h, w = window
     return STCResult(eigenvalues=values[order], eigenvectors=vectors[:, order].T.reshape(-1, h, w),
                      sta=sta.reshape(h, w), null_eigenvalues=null, window=window,
-                     unit_info=info_row, n_images=int(n), display=display)
+                     unit_info=info_row, n_images=int(n), display=display,
+                     stimuli=np.concatenate(kept_s), responses=np.concatenate(kept_r),
+                     shuffle_seed=int(generator.integers(2**63)))
 
 
 def _window(display: Display, size: float | None, info: dict) -> tuple[int, int, int, int]:

@@ -24,8 +24,13 @@ Definitions (see REFERENCE.md):
   (Ringach et al. 2002);
 * ``DSI = (R_pref - R_null) / (R_pref + R_null)``; global DSI =
   ``|sum r_k exp(i phi_k)| / sum r_k``;
-* SF bandwidth = full width at half height, in octaves, of a Gaussian fitted
-  on a log2 frequency axis.
+* SF peak and bandwidth (:func:`sf_tuning`, :func:`sf_bandwidth`) come from a
+  Gaussian fitted on a Box-Cox frequency axis ``u = (f^lam − 1) / lam`` (in
+  units referred to the samples' geometric mean): its exponent ``lam`` moves
+  between a Gaussian on a log2 axis (``lam = 0``, the log-Gaussian usual for
+  cells) and one on a linear axis (``lam = 1``, the shape of a Gabor filter's
+  curve), so skewed curves do not bias the peak;
+  bandwidth = full width at half height, in octaves, of that curve.
 
 Metric functions need non-negative responses (firing rates): a curve with
 negative values raises rather than giving a circular variance outside [0, 1].
@@ -52,21 +57,29 @@ from stimuli.table import Table
 ORIENTATION_PERIOD = 180.0
 DIRECTION_PERIOD = 360.0
 HALF_HEIGHT_ORIENTATION = 1.0 / np.sqrt(2.0)  # Ringach et al. 2002
-MIN_FIT_POINTS = {"von_mises": 5, "double_von_mises": 6, "log_gaussian": 5}
+MIN_FIT_POINTS = {"von_mises": 5, "double_von_mises": 6, "log_gaussian": 5, "sf_curve": 5}
+#: An SF fit is trusted (``fit_ok``) only with at least this R² (and a peak near the
+#: sampled one, see :func:`sf_tuning`).
+SF_FIT_MIN_R2 = 0.9
 DEFAULT_AVERAGE = ("phase", "repeat")
 _UNIT_CHUNK = 4096  # units averaged per step in tuning_curves (bounds float64 copies)
 
 
 class Bandwidth(NamedTuple):
-    """A tuning width and whether it is defined.
+    """A tuning width, whether it is defined, and whether it is only an upper bound.
 
     ``width`` is never NaN: where the curve does not fall to the criterion level
     it holds the largest possible value (90° half-width for orientation,
-    ``inf`` octaves for spatial frequency) and ``defined`` is False.
+    ``inf`` octaves for spatial frequency) and ``defined`` is False.  Where the
+    curve is narrower than its sampling resolves (orientation: both samples next
+    to the peak already below the criterion, and no resolved fit), ``width``
+    holds an upper bound — the true width is smaller — ``defined`` is True and
+    ``upper_bound`` is True.
     """
 
     width: Any
     defined: Any
+    upper_bound: Any = False
 
 
 class VonMisesFit(NamedTuple):
@@ -415,8 +428,18 @@ def orientation_bandwidth(
     of the two sides' distances.  Accurate when the sampling is fine compared
     with the width.
     ``method="von_mises"``: on the fitted curve of :func:`fit_von_mises`, in
-    closed form; fitted widths below about half the sampling step are not
-    resolved by the data.
+    closed form; fitted widths below about half the sampling step rest on the
+    shape assumed by the fit more than on the data.
+
+    **Curves narrower than the sampling resolves.**  When both samples next to
+    the peak are already below the criterion — and, for "von_mises", the fit
+    gives no width or those two samples are at the curve's floor (within 1 % of
+    its range of its minimum), so that nothing but the fit's assumed shape sets
+    the width, as for curves much narrower than half the step — the half-width of
+    a unimodal curve is less than the mean distance to those two samples (the
+    sampling step, for even sampling):
+    that distance is returned as ``width`` with ``upper_bound`` True and
+    ``defined`` True — a very sharp curve, not an untuned one.
 
     Parameters
     ----------
@@ -433,8 +456,10 @@ def orientation_bandwidth(
     -------
     Bandwidth
         ``width``: half-width in degrees (float or ``(n_curves,)``), 90° where
-        undefined; ``defined``: bool, False where the curve never falls below
-        the criterion (or the fit failed).
+        undefined, an upper bound where ``upper_bound``; ``defined``: bool, False
+        where the curve never falls below the criterion (or the fit failed);
+        ``upper_bound``: bool, True where the curve is narrower than the sampling
+        resolves.
 
     Raises
     ------
@@ -450,6 +475,9 @@ def orientation_bandwidth(
     >>> bw = orientation_bandwidth(curve, theta)
     >>> round(bw.width, 1), bw.defined   # arccos(2**-0.25) = 32.8 deg
     (32.8, True)
+    >>> sharp = orientation_bandwidth(np.eye(12)[3], np.arange(0, 180, 15.0), method="von_mises")
+    >>> float(sharp.width), sharp.defined, sharp.upper_bound   # below one 15-deg step
+    (15.0, True, True)
     """
     check_choice("method", method, ("sampled", "von_mises"))
     level = check_range("level", level, 0.0, 1.0, closed="neither")
@@ -457,12 +485,49 @@ def orientation_bandwidth(
     minimum = 2 if method == "sampled" else MIN_FIT_POINTS["von_mises"]
     _check_distinct("orientations", theta, ORIENTATION_PERIOD, minimum)
     _check_responsive(r, "the bandwidth")
+    bound, sharp, floor = _unresolved_width(r, theta, level, ORIENTATION_PERIOD)
     if method == "sampled":
         width, defined = _sampled_half_width(r, theta, level, ORIENTATION_PERIOD)
+        upper = sharp
     else:
         p, _, ok = _fitting.fit_von_mises_batch(np.deg2rad(theta), r)
         width, defined = _von_mises_half_width(p, ok, level)
-    return Bandwidth(_out(width, squeeze), _out(defined, squeeze))
+        upper = sharp & (~defined | floor)
+    width = np.where(upper, bound, width)
+    defined = defined | upper
+    return Bandwidth(_out(width, squeeze), _out(defined, squeeze), _out(upper, squeeze))
+
+
+#: Neighbours of the peak within this fraction of the peak-to-floor range of the
+#: curve's minimum carry no information on the width (see orientation_bandwidth).
+_FLOOR_FRACTION = 0.01
+
+
+def _unresolved_width(
+    r: np.ndarray, angles: np.ndarray, level: float, period: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Upper bound on the half-width (the mean distance to the two samples next to the
+    peak), where it applies (both below ``level * peak``), and where those two samples
+    are at the curve's floor (within ``_FLOOR_FRACTION`` of its range)."""
+    wrapped = _wrap(angles, period)
+    order = np.argsort(wrapped)
+    a = wrapped[order]
+    r = r[:, order]
+    m, n = r.shape
+    rows = np.arange(m)
+    peak = np.argmax(r, axis=1)
+    left, right = (peak - 1) % n, (peak + 1) % n
+    top = r[rows, peak]
+    criterion = level * top
+    r_left, r_right = r[rows, left], r[rows, right]
+    sharp = (r_left < criterion) & (r_right < criterion)
+    low = r.min(axis=1)
+    floor = np.maximum(r_left, r_right) <= low + _FLOOR_FRACTION * (top - low)
+    d_left = _wrap(a[peak] - a[left], period)
+    d_right = _wrap(a[right] - a[peak], period)
+    d_left = np.where(d_left == 0, period, d_left)      # two samples: the other is both
+    d_right = np.where(d_right == 0, period, d_right)
+    return 0.5 * (d_left + d_right), sharp, floor
 
 
 def _sampled_half_width(
@@ -926,12 +991,63 @@ def _log_gaussian_full_width(p: np.ndarray, ok: np.ndarray, level: float = 0.5):
     return np.where(defined, 2.0 * half, np.inf), defined
 
 
-def sf_bandwidth(responses: Any, sfs: Any) -> Bandwidth:
-    """Spatial-frequency bandwidth: full width at half height, in octaves, of a log-Gaussian fit.
+class _SFFits(NamedTuple):
+    """Box-Cox Gaussian fits of SF curves (one value per curve); NaN where not ``ok``."""
 
-    The width is measured on the fitted curve (:func:`fit_log_gaussian`) where it
-    crosses half of its own peak, in closed form; for a low-pass curve the lower
-    crossing is an extrapolation below the sampled range.
+    peak_sf: np.ndarray        # c/deg; 0 where the curve has no interior peak (low-pass to DC)
+    width: np.ndarray          # full width at half height, octaves; inf where undefined
+    width_ok: np.ndarray
+    lam: np.ndarray
+    sigma: np.ndarray
+    amplitude: np.ndarray
+    baseline: np.ndarray
+    r2: np.ndarray
+    ok: np.ndarray
+
+
+def _fit_sf_curves(f: np.ndarray, r: np.ndarray) -> _SFFits:
+    """Fit ``r (m, n)`` at ``f (n,)`` c/deg by the Box-Cox Gaussian (see the module docstring).
+
+    ``ok``: converged, R² >= :data:`SF_FIT_MIN_R2`, and a fitted peak inside the
+    sampled range lies within one sampling interval of the sampled maximum (a fit
+    that puts the peak elsewhere describes the curve badly where it matters).
+    """
+    x = np.log2(f)
+    p, r2, converged, ref = _fitting.fit_boxcox_gaussian_batch(x, r)
+    peak = _fitting.boxcox_peak(p) + ref
+    order = np.sort(x)
+    gaps = np.diff(order)
+    k = np.searchsorted(order, x[np.argmax(r, axis=1)])
+    left = np.where(k > 0, gaps[np.maximum(k - 1, 0)], np.inf)
+    right = np.where(k < len(order) - 1, gaps[np.minimum(k, len(gaps) - 1)], np.inf)
+    sampled = x[np.argmax(r, axis=1)]
+    inside = (peak >= order[0]) & (peak <= order[-1])
+    near = np.where(peak < sampled, sampled - peak <= left, peak - sampled <= right)
+    ok = converged & (np.nan_to_num(r2) >= SF_FIT_MIN_R2) & (~inside | near)
+    b, a, sigma = p[:, 0], p[:, 1], p[:, 3]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        target = (0.5 * (b + a) - b) / a
+        reach = ok & np.isfinite(peak) & (a > 0) & (target > 0) & (target < 1)
+        w = sigma * np.sqrt(-2.0 * np.log(np.where(reach, target, 0.5)))
+    lo, hi = _fitting.boxcox_crossings(p, w)
+    width_ok = reach & np.isfinite(lo) & np.isfinite(hi)
+    width = np.where(width_ok, hi - lo, np.inf)
+
+    def col(v):
+        return np.where(ok, v, np.nan)
+
+    peak_sf = np.where(np.isfinite(peak), 2.0 ** np.where(np.isfinite(peak), peak, 0.0), 0.0)
+    return _SFFits(peak_sf=col(peak_sf), width=width, width_ok=width_ok, lam=col(p[:, 4]),
+                   sigma=col(sigma), amplitude=col(a), baseline=col(b), r2=col(r2), ok=ok)
+
+
+def sf_bandwidth(responses: Any, sfs: Any) -> Bandwidth:
+    """Spatial-frequency bandwidth: full width at half height, in octaves, of a fitted curve.
+
+    The curve is a Gaussian on a Box-Cox frequency axis (a log-Gaussian when the
+    data are symmetric on a log axis, down to a Gaussian in linear SF for a
+    Gabor's skewed curve; see the module docstring), as in :func:`sf_tuning`.
+    The width is measured where the fitted curve crosses half of its own peak.
 
     Parameters
     ----------
@@ -943,14 +1059,17 @@ def sf_bandwidth(responses: Any, sfs: Any) -> Bandwidth:
     Returns
     -------
     Bandwidth
-        ``width`` in octaves (``inf`` where undefined: a failed fit, or a baseline
-        above half the peak); ``defined`` bool.
+        ``width`` in octaves (``inf`` where undefined: a fit not trusted (R² below
+        :data:`SF_FIT_MIN_R2`), a baseline above half the peak, or a curve that
+        does not fall to half height on its low side even at 0 c/deg);
+        ``defined`` bool.
 
     Raises
     ------
     ValueError
-        As :func:`fit_log_gaussian`, and if a response is negative or a curve is
-        zero everywhere.
+        If the shapes disagree, a value is NaN or infinite, a frequency is not
+        positive, there are fewer than 5 distinct frequencies, a response is
+        negative or a curve is zero everywhere.
 
     Examples
     --------
@@ -960,11 +1079,11 @@ def sf_bandwidth(responses: Any, sfs: Any) -> Bandwidth:
     (1.413, True)
     """
     r, f, squeeze = _check_sf_curves(responses, sfs, nonnegative=True)
-    _check_distinct("sfs", f, None, MIN_FIT_POINTS["log_gaussian"])
+    _check_distinct("sfs", f, None, MIN_FIT_POINTS["sf_curve"])
     _check_responsive(r, "the SF bandwidth")
-    p, _, ok = _fitting.fit_log_gaussian_batch(np.log2(f), r)
-    width, defined = _log_gaussian_full_width(p, ok)
-    return Bandwidth(_out(width, squeeze), _out(defined, squeeze))
+    fits = _fit_sf_curves(f, r)
+    return Bandwidth(_out(fits.width, squeeze), _out(fits.width_ok, squeeze),
+                     _out(np.zeros(len(r), dtype=bool), squeeze))
 
 
 def is_low_pass(responses: Any, sfs: Any, *, fraction: float = 0.5) -> bool | np.ndarray:
@@ -1264,8 +1383,15 @@ def orientation_tuning(
         - ``circular_variance``, ``global_osi`` (``1 - CV``), ``osi`` (two-point);
         - ``bandwidth`` (deg): half-width at 1/√2 of the peak of the **fitted** von
           Mises curve, 90 where undefined; ``bandwidth_defined``;
-        - ``bandwidth_sampled``, ``bandwidth_sampled_defined``: the same on the
-          linearly interpolated sampled curve;
+          ``bandwidth_upper_bound``: True where the curve is narrower than the
+          sampling resolves (both samples next to the peak below 1/√2 of it and
+          either no fitted width or those samples at the curve's floor), and
+          ``bandwidth`` then holds an upper bound, the sampling step (see
+          :func:`orientation_bandwidth`) — formerly 90 with ``bandwidth_defined``
+          False, as if untuned;
+        - ``bandwidth_sampled``, ``bandwidth_sampled_defined``,
+          ``bandwidth_sampled_upper_bound``: the same on the linearly
+          interpolated sampled curve;
         - ``von_mises_mu`` (deg), ``von_mises_kappa``, ``von_mises_amplitude``,
           ``von_mises_baseline``, ``von_mises_r2``, ``fit_ok``; the ``von_mises_*``
           columns are NaN exactly where ``fit_ok`` is False;
@@ -1322,9 +1448,13 @@ def orientation_tuning(
         two_point = _two_point_index(ok_r, theta, ORIENTATION_PERIOD)
         bw_s, bw_s_ok = _sampled_half_width(ok_r, theta, HALF_HEIGHT_ORIENTATION,
                                             ORIENTATION_PERIOD)
+        bound, sharp, floor = _unresolved_width(ok_r, theta, HALF_HEIGHT_ORIENTATION,
+                                                ORIENTATION_PERIOD)
+        bw_s = np.where(sharp, bound, bw_s)
+        bw_s_ok = bw_s_ok | sharp
     else:
-        cv = pref = two_point = bw_s = np.empty(0)
-        bw_s_ok = np.empty(0, dtype=bool)
+        cv = pref = two_point = bw_s = bound = np.empty(0)
+        bw_s_ok = sharp = floor = np.empty(0, dtype=bool)
     cols["preferred_orientation"] = _nan_unless(responsive, rows, pref)
     argmax = _wrap(theta[np.argmax(r, axis=1)], ORIENTATION_PERIOD)
     cols["preferred_orientation_argmax"] = np.where(responsive, argmax, np.nan)
@@ -1338,12 +1468,18 @@ def orientation_tuning(
         if rows.size:
             p[rows], r2[rows], fit_ok[rows] = _fitting.fit_von_mises_batch(np.deg2rad(theta), ok_r)
         bw, bw_ok = _von_mises_half_width(np.nan_to_num(p), fit_ok, HALF_HEIGHT_ORIENTATION)
+        upper = np.zeros(n, dtype=bool)
+        upper[rows] = sharp & (~bw_ok[rows] | floor)
+        bw[rows] = np.where(upper[rows], bound, bw[rows])
         cols["bandwidth"] = bw
-        cols["bandwidth_defined"] = bw_ok
+        cols["bandwidth_defined"] = bw_ok | upper
+        cols["bandwidth_upper_bound"] = upper
     cols["bandwidth_sampled"] = np.full(n, ORIENTATION_PERIOD / 2.0)
     cols["bandwidth_sampled"][rows] = bw_s
     cols["bandwidth_sampled_defined"] = np.zeros(n, dtype=bool)
     cols["bandwidth_sampled_defined"][rows] = bw_s_ok
+    cols["bandwidth_sampled_upper_bound"] = np.zeros(n, dtype=bool)
+    cols["bandwidth_sampled_upper_bound"][rows] = sharp
     if fit:
         fitted = _von_mises_result(p, r2, fit_ok, squeeze=False)
         cols["von_mises_mu"] = fitted.mu
@@ -1381,13 +1517,21 @@ def sf_tuning(
 
     Curves come from :func:`tuning_curves` with ``by="sf"`` (orientation and any
     other varying column at the unit's preferred sampled value, reported in
-    ``at_<column>``).  Each curve is fitted by a Gaussian on a log2 frequency
-    axis (:func:`fit_log_gaussian`).
+    ``at_<column>``).  Each curve is fitted by a Gaussian on a Box-Cox frequency
+    axis, ``r = b + a exp(−(u_lam(f) − m)² / 2σ²)`` with ``u_lam = (f^lam − 1) /
+    lam`` on frequencies referred to the samples' geometric mean and ``lam`` in
+    [0, 1]: ``lam = 0`` is the log-Gaussian usual for cells, ``lam = 1`` a
+    Gaussian in linear SF, the shape of a Gabor filter's curve.  A symmetric
+    log-Gaussian put the peak of such skewed curves up to 0.2 octave (broad cells)
+    too low; the fitted exponent removes that bias (the peak of Gabor cells'
+    curves is recovered to within 0.1 octave for nx from 0.2 to 1).
 
     Parameters
     ----------
     recording : Recording
-        Conditions with an ``sf`` column (c/deg) holding at least 5 frequencies.
+        Conditions with an ``sf`` column (c/deg) holding at least 5 frequencies
+        (with exactly 5 the five-parameter fit passes through every point, so
+        ``r2`` says nothing; the Marques protocol has up to 22).
     average : sequence of str
         Condition columns averaged over; default ``("phase", "repeat")``.
     negative : {"raise", "shift"}
@@ -1401,15 +1545,19 @@ def sf_tuning(
     -------
     Table
         One row per unit; columns ``unit``, ``responsive`` (False for silent
-        units, whose metric columns are NaN), ``peak_sf`` (c/deg, fitted; may lie
-        outside the sampled range for low-pass units), ``peak_in_range`` (fitted
-        peak within the sampled range), ``peak_sf_sampled`` (argmax),
-        ``bandwidth_octaves`` (full width at half height of the fitted curve,
-        ``inf`` where undefined), ``bandwidth_defined``, ``low_pass``,
-        ``log_gaussian_sigma`` (octaves), ``log_gaussian_amplitude``,
-        ``log_gaussian_baseline``, ``r2``, ``fit_ok`` (fit columns are NaN exactly
-        where it is False), optionally ``shifted``, then ``at_<column>`` and
-        ``unit_<key>`` as in :func:`orientation_tuning`.
+        units, whose metric columns are NaN), ``peak_sf`` (c/deg, the fitted
+        curve's maximum; may lie outside the sampled range for low-pass units,
+        and is 0 for a fitted curve that keeps rising towards 0 c/deg),
+        ``peak_in_range`` (fitted peak within the sampled range),
+        ``peak_sf_sampled`` (argmax), ``bandwidth_octaves`` (full width at half
+        height of the fitted curve, ``inf`` where undefined), ``bandwidth_defined``,
+        ``low_pass``, ``fit_lambda`` (the Box-Cox exponent), ``fit_sigma`` (width
+        on the ``u`` axis; octaves when ``fit_lambda`` is 0), ``fit_amplitude``,
+        ``fit_baseline``, ``r2``, ``fit_ok`` (fit columns are NaN exactly where it
+        is False: a fit that did not converge, has R² below
+        :data:`SF_FIT_MIN_R2`, or puts a within-range peak more than one sampling
+        interval from the sampled maximum), optionally ``shifted``, then
+        ``at_<column>`` and ``unit_<key>`` as in :func:`orientation_tuning`.
 
     Raises
     ------
@@ -1436,37 +1584,41 @@ def sf_tuning(
     f = curves.values
     if np.any(f <= 0):
         raise ValueError(f"recording.conditions['sf'] must be positive (c/deg), got {f.min():g}")
-    if len(f) < MIN_FIT_POINTS["log_gaussian"]:
+    if len(f) < MIN_FIT_POINTS["sf_curve"]:
         raise ValueError(
-            f"SF tuning needs at least {MIN_FIT_POINTS['log_gaussian']} spatial frequencies, "
+            f"SF tuning needs at least {MIN_FIT_POINTS['sf_curve']} spatial frequencies, "
             f"got {len(f)}"
         )
     r, shifted = _shift_negative(curves.mean, negative, "sf")
     responsive = np.any(r > 0, axis=1)
     rows = np.flatnonzero(responsive)
     n = len(r)
-    p = np.full((n, 4), np.nan)
-    r2 = np.full(n, np.nan)
-    fit_ok = np.zeros(n, dtype=bool)
-    if rows.size:
-        p[rows], r2[rows], fit_ok[rows] = _fitting.fit_log_gaussian_batch(np.log2(f), r[rows])
-    fitted = _log_gaussian_result(p, r2, fit_ok, squeeze=False)
-    width, width_ok = _log_gaussian_full_width(np.nan_to_num(p), fit_ok)
+    fits = _fit_sf_curves(f, r[rows])
+
+    def full(values, fill):
+        out = np.full(n, fill, dtype=values.dtype)
+        out[rows] = values
+        return out
+
+    peak = full(fits.peak_sf, np.nan)
+    fit_ok = full(fits.ok, False)
     peak_sampled = np.where(responsive, f[np.argmax(r, axis=1)], np.nan)
     lowest = r[:, np.argmin(f)]
     cols: dict[str, Any] = {
         "unit": np.arange(n),
         "responsive": responsive,
-        "peak_sf": fitted.peak_sf,
-        "peak_in_range": fit_ok & (fitted.peak_sf >= f.min()) & (fitted.peak_sf <= f.max()),
+        "peak_sf": peak,
+        "peak_in_range": fit_ok & (np.nan_to_num(peak) >= f.min())
+        & (np.nan_to_num(peak) <= f.max()),
         "peak_sf_sampled": peak_sampled,
-        "bandwidth_octaves": width,
-        "bandwidth_defined": width_ok,
+        "bandwidth_octaves": full(fits.width, np.inf),
+        "bandwidth_defined": full(fits.width_ok, False),
         "low_pass": responsive & (lowest >= low_pass_fraction * r.max(axis=1)),
-        "log_gaussian_sigma": fitted.sigma_octaves,
-        "log_gaussian_amplitude": fitted.amplitude,
-        "log_gaussian_baseline": fitted.baseline,
-        "r2": fitted.r2,
+        "fit_lambda": full(fits.lam, np.nan),
+        "fit_sigma": full(fits.sigma, np.nan),
+        "fit_amplitude": full(fits.amplitude, np.nan),
+        "fit_baseline": full(fits.baseline, np.nan),
+        "r2": full(fits.r2, np.nan),
         "fit_ok": fit_ok,
     }
     if negative == "shift":

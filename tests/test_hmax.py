@@ -75,15 +75,36 @@ def test_serre_parameters_rule():
     np.testing.assert_allclose(sig, 0.8 * lam)
 
 
+@pytest.mark.parametrize("sizes", [(7, 37), (37,), (37, 7), (21, 23, 25), (9, 35, 15)],
+                         ids=lambda s: "-".join(map(str, s)))
+def test_serre_parameters_depend_on_size_not_position(sizes):
+    """Any subset or order of sizes gets Table 1's λ and σ for those sizes."""
+    table = {size: (sigma, lam) for size, sigma, lam in TABLE_1}
+    lam, sig = serre_gabor_parameters(sizes)
+    for size, value_lam, value_sig in zip(sizes, lam, sig, strict=True):
+        sigma, printed_lam = table[size]
+        # one decimal as printed (size 23's λ = 12.78 is printed truncated, see above)
+        assert abs(value_lam - printed_lam) <= 0.1 and abs(value_sig - sigma) <= 0.05 + 1e-9
+    full_lam, _ = serre_gabor_parameters()
+    np.testing.assert_allclose(lam, [full_lam[(s - 7) // 2] for s in sizes], rtol=1e-12)
+
+
 @pytest.mark.parametrize("orientation", [0.0, 45.0, 90.0, 135.0])
 @pytest.mark.parametrize("size", [7, 21, 37])
-def test_kernels_zero_mean_unit_norm_on_disk(size, orientation):
-    lam, sig = serre_gabor_parameters(range(7, size + 1, 2))
-    g = hmax_gabor(size, wavelength=lam[-1], sigma=sig[-1], orientation=orientation)
+def test_kernels_zero_mean_over_the_square_unit_norm(size, orientation):
+    lam, sig = serre_gabor_parameters((size,))
+    g = hmax_gabor(size, wavelength=lam[0], sigma=sig[0], orientation=orientation)
     assert g.shape == (size, size)
     assert abs(g.sum()) < 1e-10
     assert (g**2).sum() == pytest.approx(1.0, rel=1e-12)
-    assert g[0, 0] == 0.0  # corners lie outside the disk
+    # Serre's code removes the mean over the whole square: outside the disk every pixel
+    # holds the same constant (minus the disk Gabor's mean over the square)
+    half = size // 2
+    yy, xx = np.mgrid[-half:half + 1, -half:half + 1]
+    outside = np.hypot(xx, yy) > size / 2
+    assert outside.any()
+    np.testing.assert_allclose(g[outside], g[0, 0], atol=1e-15)
+    assert abs(g[0, 0]) > 1e-6   # non-zero: a disk-only mean removal would leave 0 here
 
 
 def _grating(shape, orientation, wavelength_px, phase=0.0):
@@ -103,13 +124,40 @@ def test_s1_prefers_grating_of_its_orientation(orientation):
     assert s1.orientations[int(np.argmax(resp))] == orientation
 
 
-def test_s1_bounded_blank_and_contrast_invariant(textures):
+def test_s1_bounded_and_blank(textures):
     s1 = S1Stage()
     r = s1(textures)
     assert r.dtype == np.float32 and r.shape == (4, 16, 4, 64, 64)
     assert r.min() >= 0 and r.max() <= 1 + 1e-5  # Cauchy-Schwarz with unit-norm filters
     assert np.abs(s1(np.zeros((1, 64, 64)))).max() == 0
-    np.testing.assert_allclose(s1(0.25 * textures), r, atol=2e-5)
+    black = s1(-np.ones((1, 64, 64)))[..., 26:38, 26:38]  # filters inside the image
+    assert np.isfinite(black).all() and np.abs(black).max() < 1e-3  # ≈ 0 (FFT round-off), not 0/0
+
+
+def test_s1_rises_with_contrast_as_in_serre():
+    """Normalised by the luminance energy, S1 to an optimal grating grows with contrast."""
+    s1 = S1Stage(sizes=(15,))
+    grating = _grating((63, 63), 0.0, s1.wavelengths[0])
+    contrasts = np.array([0.02, 0.05, 0.1, 0.2, 0.4, 0.7, 1.0])
+    resp = s1(contrasts[:, None, None] * grating[None])[:, 0, 0, 31, 31]
+    assert np.all(np.diff(resp) > 0)
+    assert resp[2] == pytest.approx(0.06, abs=0.01)          # 10 %
+    assert resp[-1] == pytest.approx(0.5, abs=0.05)          # 100 %
+    # ≈ a · C / √(1 + C²/2) (normalised by Σ(1 + C cos)²): linear at low contrast,
+    # compressed by ≈ √1.5 at full contrast
+    gain = resp / contrasts
+    assert gain[0] / gain[2] == pytest.approx(1.0, abs=0.01)
+    assert gain[0] / gain[-1] == pytest.approx(np.sqrt(1.5), rel=0.05)
+
+
+def test_s1_mean_luminance_scale_cancels_and_zero_is_contrast_invariant(textures):
+    """Only the mean relative to the contrast units matters (cd/m² cancel)."""
+    base = S1Stage(sizes=(7, 21))(textures)
+    scaled = S1Stage(sizes=(7, 21), mean_luminance=3.0)(3.0 * textures)
+    np.testing.assert_allclose(scaled, base, atol=2e-6)
+    s1 = S1Stage(sizes=(7, 21), mean_luminance=0.0)
+    np.testing.assert_allclose(s1(0.25 * textures), s1(textures), atol=2e-5)
+    assert np.all(base <= s1(textures) + 1e-6)     # the mean only ever adds energy
 
 
 def test_s1_equals_direct_correlation(textures):
@@ -117,7 +165,10 @@ def test_s1_equals_direct_correlation(textures):
     img = textures[:1].astype(np.float64)
     got = s1(img)[0]
     for i, size in enumerate(s1.sizes):
-        energy = correlate(img[0] ** 2, np.ones((size, size)), mode="constant")
+        half = size // 2
+        luminance = 1.0 + np.pad(img[0], half)  # mean grey beyond the image
+        energy = correlate(luminance**2, np.ones((size, size)), mode="constant")
+        energy = energy[half:-half, half:-half]
         norm = np.maximum(np.sqrt(np.maximum(energy, 0)), s1.min_contrast * size)
         for j, k in enumerate(s1.kernels(i)):
             want = np.abs(correlate(img[0], k, mode="constant")) / norm
@@ -165,6 +216,36 @@ def test_c1_bands_are_centred_with_their_own_steps(small_model):
     np.testing.assert_allclose(my, y[0])
     valid = small_model.valid_mask("C1")
     np.testing.assert_array_equal(valid, valid[:, ::-1, ::-1])  # symmetric about the centre
+
+
+def test_c1_serre_grid_matches_direct_pooling(textures):
+    """grid="serre": S1 borders zeroed, windows from pixel 0 by ΔS, the last cut by the edge."""
+    display = Display((64, 64), pixels_per_degree=32)
+    model = HMAX(display, c1={"grid": "serre"})
+    c1 = model.responses(textures, "C1")
+    s1 = model.responses(textures, "S1").reshape(4, 16, 4, 64, 64)
+    info, valid = model.unit_info("C1"), model.valid_mask("C1")
+    sizes = S1Stage().sizes
+    x, _ = model.band_coordinates("C1")
+    for band, (n_pool, step) in enumerate(TABLE_1_POOLING):
+        n_win = -(-64 // step)
+        ch = band * 4
+        assert valid[ch].sum() == n_win**2 and valid[ch, :n_win, :n_win].all()
+        assert info["step"][ch] * 32 == step
+        assert x[ch, 0] * 32 + 63 / 2 == pytest.approx((n_pool - 1) / 2)
+        zeroed = []
+        for k in (2 * band, 2 * band + 1):
+            h = sizes[k] // 2
+            z = np.zeros_like(s1[:, k])
+            z[..., h:64 - h, h:64 - h] = s1[:, k, ..., h:64 - h, h:64 - h]
+            zeroed.append(z)
+        both = np.maximum(*zeroed)
+        for i in range(n_win):
+            for j in (0, n_win // 2, n_win - 1):
+                want = both[:, :, i * step:i * step + n_pool, j * step:j * step + n_pool]
+                np.testing.assert_allclose(c1[:, ch:ch + 4, i, j], want.max(axis=(2, 3)),
+                                           rtol=1e-6)
+    assert C1Stage().grid == "centred"
 
 
 def test_shift_below_pooling_step_changes_c1_much_less_than_s1(small_model, textures):
@@ -277,6 +358,25 @@ def test_save_and_load_roundtrip(model_with_prototypes, textures, tmp_path):
         assert "S2/prototypes/0" in data.files
 
 
+def test_save_load_keeps_grid_and_mean_and_reads_version_1(tmp_path, textures):
+    from stimuli._io import load_npz, save_npz
+
+    model = HMAX(Display((64, 64), 32), s1={"mean_luminance": 0.5}, c1={"grid": "serre"})
+    model.save(tmp_path / "m.npz")
+    back = HMAX.load(tmp_path / "m.npz")
+    assert back.stages[0][1].mean_luminance == 0.5 and back.stages[1][1].grid == "serre"
+    np.testing.assert_array_equal(back.responses(textures, "C1"), model.responses(textures, "C1"))
+    # a version-1 file (contrast-energy normalisation) keeps computing what it computed
+    arrays, meta = load_npz(tmp_path / "m.npz", "hmax")
+    meta["version"] = 1
+    for entry in meta["stages"]:
+        entry["params"].pop("mean_luminance", None)
+        entry["params"].pop("grid", None)
+    save_npz(tmp_path / "old.npz", arrays, meta)
+    old = HMAX.load(tmp_path / "old.npz")
+    assert old.stages[0][1].mean_luminance == 0.0 and old.stages[1][1].grid == "centred"
+
+
 def test_stack_composes_to_s3_c3(model_with_prototypes, textures):
     model, protos, _ = model_with_prototypes
     stages = list(model.stages[:2]) + [("S2", S2Stage(protos[0])),  # the four 4 × 4 prototypes
@@ -336,6 +436,10 @@ def _bad_model_calls():
         ("proto-nan", lambda: S2Stage(np.full((1, 4, 2, 2), np.nan)), ValueError,
          "prototypes.*finite"),
         ("even-size", lambda: S1Stage(sizes=(8,)), ValueError, "sizes must be odd"),
+        ("huge-size", lambda: serre_gabor_parameters((7, 167)), ValueError,
+         r"sizes\[1\] must be < 167"),
+        ("mean", lambda: S1Stage(mean_luminance=-1.0), ValueError, "mean_luminance"),
+        ("grid", lambda: C1Stage(grid="middle"), ValueError, "grid must be one of"),
         ("lengths", lambda: C1Stage(pool_sizes=(8, 10), pool_steps=(4,)), ValueError,
          "same length"),
         ("c2-half", lambda: C2Stage(pool_size=3), ValueError, "both pool_size and pool_step"),

@@ -219,3 +219,62 @@ def test_wrong_response_count_is_an_error():
 
     with pytest.raises(ValueError, match="responses"):
         reverse_correlation(Broken(np.ones((1, 3, 3))), "linear", n_images=10)
+
+
+# ----------------------------------------------------------------------------- STC significance
+
+STC_DISPLAY = Display((8, 8), pixels_per_degree=8)
+
+
+@pytest.fixture(scope="module")
+def energy_cell():
+    """A V1 energy complex cell (quadrature pair of Gabors): two relevant dimensions."""
+    return V1Model(STC_DISPLAY, orientations=[45.0], sfs=[2.0], phases=[0.0, 90.0], stride=8)
+
+
+@pytest.mark.slow
+def test_stc_nested_test_false_positive_rate_over_seeds(energy_cell):
+    """Rust et al. (2005) nested test: extra dimensions in at most alpha of the runs.
+
+    With one shuffled control as the threshold, 16 of the first 20 seeds reported
+    more than the two relevant dimensions; the nested test with 199 shuffles at
+    alpha = 0.05 must find both true axes every time and extras in <= 5 % of 40 runs.
+    """
+    alpha, n_seeds = 0.05, 40
+    extra = 0
+    for seed in range(n_seeds):
+        stc = spike_triggered_covariance(energy_cell, "complex", 0, n_images=4000,
+                                         batch_size=4000, rng=seed)
+        found = stc.significant(alpha=alpha, n_shuffles=199).tolist()
+        assert found[:2] == [0, 1], (seed, found)          # power: both true axes
+        extra += len(found) > 2
+    assert extra / n_seeds <= alpha, f"{extra} of {n_seeds} runs had extra dimensions"
+
+
+def test_stc_nested_test_on_unrelated_responses_finds_nothing(energy_cell):
+    """Responses independent of the stimulus: no dimension is significant."""
+    class Unrelated:
+        display, layers, temporal = STC_DISPLAY, ("u",), False
+
+        def __init__(self):
+            self.rng = np.random.default_rng(1)
+
+        def responses(self, stimuli, layer):
+            return self.rng.exponential(size=(len(stimuli), 1))
+
+        def unit_info(self, layer):
+            return {}
+
+    found = [spike_triggered_covariance(Unrelated(), "u", n_images=1000, rng=seed)
+             .significant(n_shuffles=39).size for seed in range(4)]
+    assert sum(found) <= 1, found
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"alpha": 0.0}, "alpha"), ({"alpha": 0.7}, "alpha"),
+    ({"alpha": 0.01, "n_shuffles": 50}, "n_shuffles must be"),
+], ids=["alpha-zero", "alpha-large", "too-few-shuffles"])
+def test_stc_significant_bad_input(energy_cell, kwargs, match):
+    stc = spike_triggered_covariance(energy_cell, "complex", 0, n_images=200, rng=0)
+    with pytest.raises(ValueError, match=match):
+        stc.significant(**kwargs)

@@ -5,11 +5,15 @@ The model alternates *S* (template matching) and *C* (max pooling) stages
 29:411, Table 1):
 
 - :class:`S1Stage` — a bank of Gabor filters, 16 sizes (7-37 px in steps of 2)
-  × 4 orientations, ``λ = 2·size/d`` with ``d = 4 − 0.05·k`` (k = 0, …, 15),
-  ``σ = 0.8 λ``, aspect ratio ``γ = 0.3``; the output is the absolute filter
-  response divided by the local image energy under the filter window.
+  × 4 orientations, ``λ = 2·size/d`` with ``d = 4 − 0.025·(size − 7)``,
+  ``σ = 0.8 λ``, aspect ratio ``γ = 0.3``, mean removed over the whole filter
+  square; the output is the absolute filter response divided by the local
+  energy of the *luminance* image under the filter window (the images' contrast
+  plus ``mean_luminance``, 1 in the package's contrast units), so S1 grows with
+  contrast as in Serre et al.'s code.
 - :class:`C1Stage` — max over the two S1 scales of a band, then max over N×N
-  grids moved in steps of ΔS (N = 8, 10, …, 22; ΔS = N / 2).
+  grids moved in steps of ΔS (N = 8, 10, …, 22; ΔS = N / 2), laid out centred
+  (default) or as in Serre et al.'s code (``grid="serre"``).
 - :class:`S2Stage` — Gaussian radial basis units ``exp(−β‖X − P‖²)`` on n×n×4
   patches of C1 (n ∈ {4, 8, 12, 16}), prototypes imprinted from C1 maps of
   training images (:func:`imprint_prototypes`).
@@ -35,7 +39,9 @@ element.  Elements outside a band's map are 0 and flagged False by
 :meth:`HMAX.band_coordinates`, and ``unit_info(layer)["step"]`` gives each
 channel's step in degrees.  ``map_coordinates`` returns the positions of the
 finest band (the one whose map fills the array).  Channels are band-major:
-channel ``band · features + feature``.
+channel ``band · features + feature``.  With ``C1Stage(grid="serre")`` the
+bands are instead stored from element (0, 0) (Serre's layout: window 0 starts at
+pixel 0); the exact positions still come from :meth:`HMAX.band_coordinates`.
 
 Internally a stage passes ``data`` of shape ``(n, bands, features, rows,
 cols)`` together with a :class:`Grid` that describes it without data.
@@ -81,6 +87,10 @@ SERRE_ORIENTATIONS = (0.0, 45.0, 90.0, 135.0)
 SERRE_PROTOTYPE_SIZES = (4, 8, 12, 16)
 
 _FILE_KIND = "hmax"
+#: Version 2: S1 normalises by the luminance energy (``mean_luminance``); files of
+#: version 1 were written when it normalised by the contrast energy, and load with
+#: ``mean_luminance=0`` so they keep computing what they computed.
+_FILE_VERSION = 2
 _S1_CHUNK_BYTES = 8 * 2**20
 
 
@@ -186,14 +196,17 @@ def _check_same_length(**named: Sequence) -> None:
 def serre_gabor_parameters(sizes: Sequence[int] = SERRE_SIZES) -> tuple[np.ndarray, np.ndarray]:
     """Wavelengths and envelope widths of Serre et al.'s (2007) S1 filters, in pixels.
 
-    ``λ_k = 2·size_k / d_k`` with ``d_k = 4 − 0.05·k`` for the k-th size
-    (k = 0, 1, …) and ``σ_k = 0.8·λ_k`` — the rule of the authors' MATLAB code,
-    which reproduces their Table 1.
+    ``λ = 2·size / d`` with ``d = 4 − 0.025·(size − 7)`` and ``σ = 0.8·λ`` — the
+    rule of the authors' MATLAB code (``d`` = 4, 3.95, …, 3.25 for the sizes 7, 9,
+    …, 37), which reproduces their Table 1.  The divisor depends on the filter's
+    *size*, not on its position in ``sizes``, so any subset or order of the
+    sizes gets the parameters Table 1 gives those sizes (sizes off the 7–37 grid
+    follow the same straight line).
 
     Parameters
     ----------
     sizes : sequence of int
-        Filter sides in pixels, in the order of the scales.
+        Filter sides in pixels, 1 <= size < 167 (``d`` reaches 0 at 167).
 
     Returns
     -------
@@ -203,31 +216,37 @@ def serre_gabor_parameters(sizes: Sequence[int] = SERRE_SIZES) -> tuple[np.ndarr
     Raises
     ------
     ValueError
-        If there are more than 79 sizes (``d`` would reach 0) or a size is < 1.
+        If ``sizes`` is empty or a size is < 1 or >= 167.
 
     Examples
     --------
     >>> lam, sig = serre_gabor_parameters((7, 37))
     >>> np.round(lam, 1).tolist(), np.round(sig, 1).tolist()
-    ([3.5, 18.7], [2.8, 15.0])
+    ([3.5, 22.8], [2.8, 18.2])
     """
     sizes = _as_tuple("sizes", sizes, check_int, minimum=1)
-    if len(sizes) > 79:
-        raise ValueError(
-            f"at most 79 sizes have a positive divisor d = 4 - 0.05 k, got {len(sizes)}")
-    d = 4.0 - 0.05 * np.arange(len(sizes))
-    wavelength = 2.0 * np.asarray(sizes, dtype=float) / d
+    for i, size in enumerate(sizes):
+        if size >= 167:
+            raise ValueError(f"sizes[{i}] must be < 167 px (the divisor d = 4 - 0.025 (size - 7) "
+                             f"must stay positive), got {size}")
+    size = np.asarray(sizes, dtype=float)
+    d = 4.0 - 0.025 * (size - 7.0)
+    wavelength = 2.0 * size / d
     return wavelength, 0.8 * wavelength
 
 
 def hmax_gabor(size: int, *, wavelength: float, sigma: float, orientation: float,
                aspect_ratio: float = 0.3) -> np.ndarray:
-    """One S1 filter: an even Gabor on a disk of diameter ``size``, zero mean and unit norm.
+    """One S1 filter: an even Gabor cut to a disk of diameter ``size``, zero mean and unit norm.
 
     ``g = exp(−(x'² + γ² y'²) / (2σ²)) · cos(2π x'/λ)`` with ``x'`` across the bars
     (along the wave vector at ``orientation`` degrees, +y up) and ``y'`` along them,
-    set to 0 outside the disk ``√(x² + y²) > size/2`` (as in Serre et al.'s code);
-    then the mean over the disk is subtracted and the kernel scaled to unit L2 norm.
+    set to 0 outside the disk ``√(x² + y²) > size/2``; then, as in Serre et al.'s
+    code, the mean over the whole ``size × size`` square is subtracted (so the
+    corners outside the disk carry the small constant ``−mean``) and the kernel is
+    scaled to unit L2 norm.  The filter therefore sums to 0 over its square, which
+    is what makes S1 blind to the mean luminance in the numerator (see
+    :class:`S1Stage`).
 
     Parameters
     ----------
@@ -254,6 +273,8 @@ def hmax_gabor(size: int, *, wavelength: float, sigma: float, orientation: float
     >>> g = hmax_gabor(7, wavelength=3.5, sigma=2.8, orientation=0)
     >>> round(float(g.sum()), 12) == 0, round(float((g ** 2).sum()), 6)
     (True, 1.0)
+    >>> bool(g[0, 0] == g[0, -1] != 0)  # the corners hold -mean
+    True
     """
     size = check_int("size", size, minimum=3)
     if size % 2 == 0:
@@ -271,20 +292,40 @@ def hmax_gabor(size: int, *, wavelength: float, sigma: float, orientation: float
     envelope = np.exp(-(xr**2 + aspect_ratio**2 * yr**2) / (2 * sigma**2))
     g = envelope * np.cos(2 * np.pi * xr / wavelength)
     disk = np.sqrt(x**2 + y**2) <= size / 2
-    g = np.where(disk, g - g[disk].mean(), 0.0)
+    g = np.where(disk, g, 0.0)
+    g = g - g.mean()  # over the whole square, corners included (Serre et al.'s code)
     return g / np.sqrt((g**2).sum())
 
 
 class S1Stage:
     """Gabor filters with energy-normalised absolute responses (HMAX S1).
 
-    ``S1 = |g ⋆ I| / max(√(Σ_window I²), min_contrast · size)``: the absolute
-    correlation of the image with a unit-norm filter, divided by the root of the
-    image energy in the filter's ``size × size`` window (box sums from a summed-area
-    table in float64), so responses lie in [0, 1] (Cauchy–Schwarz) and do not grow
-    with contrast.  Windows whose RMS contrast is below ``min_contrast`` are treated
-    as having that contrast, so a blank region gives ≈ 0 rather than 0/0 and
-    float32 round-off there is not amplified.
+    ``S1 = |g ⋆ L| / max(√(Σ_window L²), min_contrast · size)`` with
+    ``L = mean_luminance + c``: the absolute correlation of the *luminance* image
+    with a unit-norm filter, divided by the root of the luminance energy in the
+    filter's ``size × size`` window — Serre et al.'s (2007) normalisation, which
+    their code applies to raw grey levels.  Images are in the package's contrast
+    units ``c = (L − L0) / L0`` around mean grey 0 (pixels outside the image are
+    mean grey), so the luminance in units of the mean is ``1 + c``.
+
+    What matters, and what cancels:
+
+    - the filters sum to 0 (:func:`hmax_gabor`), so the numerator ``|g ⋆ L| =
+      |g ⋆ c|`` does not depend on the mean;
+    - the absolute luminance (cd/m², or grey levels 0–255) cancels in the ratio:
+      ``L0 (1 + c)`` and ``1 + c`` give the same S1;
+    - what does not cancel is the mean *relative to the contrast units*, i.e.
+      ``mean_luminance``.  With the package's convention this is 1 (default),
+      and S1 grows with contrast as in Serre's model: ≈ ``a·C / √(1 + C²/2)`` to a
+      grating of Michelson contrast C (≈ 0.06 at 10 %, ≈ 0.5 at 100 % for an
+      optimal grating).  ``mean_luminance=0`` normalises by the contrast energy
+      instead, making S1 contrast-invariant (the package's behaviour before
+      version 2 of the HMAX file format).
+
+    Responses lie in [0, 1] (Cauchy–Schwarz).  Windows whose RMS luminance is
+    below ``min_contrast`` (in the same units) are treated as having that value, so
+    a black region (``c = −1``) or, with ``mean_luminance=0``, a blank one gives
+    ≈ 0 rather than 0/0.  Box sums come from summed-area tables in float64.
 
     Parameters
     ----------
@@ -296,8 +337,12 @@ class S1Stage:
         γ.  Default 0.3.
     wavelengths, sigmas : sequence of float, optional
         Per-scale λ and σ in pixels; default :func:`serre_gabor_parameters`.
+    mean_luminance : float
+        The display's mean luminance in the images' contrast units, >= 0; the
+        luminance seen by the normalisation is ``mean_luminance + image``.
+        Default 1.0 (contrast units are fractions of the mean).
     min_contrast : float
-        RMS contrast floor of the normalisation, > 0.  Default 1e-3.
+        RMS floor of the normalisation, > 0, in the same units.  Default 1e-3.
     workers : int, optional
         scipy.fft threads (default all cores).
 
@@ -313,12 +358,14 @@ class S1Stage:
     (1, 2, 2, 16, 16)
     """
 
-    params = ("sizes", "orientations", "aspect_ratio", "wavelengths", "sigmas", "min_contrast")
+    params = ("sizes", "orientations", "aspect_ratio", "wavelengths", "sigmas", "mean_luminance",
+              "min_contrast")
 
     def __init__(self, *, sizes: Sequence[int] = SERRE_SIZES,
                  orientations: Sequence[float] = SERRE_ORIENTATIONS, aspect_ratio: float = 0.3,
                  wavelengths: Sequence[float] | None = None, sigmas: Sequence[float] | None = None,
-                 min_contrast: float = 1e-3, workers: int | None = None):
+                 mean_luminance: float = 1.0, min_contrast: float = 1e-3,
+                 workers: int | None = None):
         self.sizes = _as_tuple("sizes", sizes, check_int, minimum=3)
         for s in self.sizes:
             if s % 2 == 0:
@@ -336,6 +383,8 @@ class S1Stage:
         _check_same_length(sizes=self.sizes, wavelengths=lam, sigmas=sig)
         self.wavelengths = np.asarray(lam, dtype=float)
         self.sigmas = np.asarray(sig, dtype=float)
+        self.mean_luminance = check_range("mean_luminance", mean_luminance, 0.0, np.inf,
+                                          closed="left")
         self.min_contrast = check_positive("min_contrast", min_contrast)
         self.workers = workers
         self._banks: dict[tuple[int, ...], FourierFilters] = {}
@@ -344,11 +393,13 @@ class S1Stage:
         """JSON-able parameters that rebuild this stage."""
         return {"sizes": list(self.sizes), "orientations": list(self.orientations),
                 "aspect_ratio": self.aspect_ratio, "wavelengths": self.wavelengths.tolist(),
-                "sigmas": self.sigmas.tolist(), "min_contrast": self.min_contrast}
+                "sigmas": self.sigmas.tolist(), "mean_luminance": self.mean_luminance,
+                "min_contrast": self.min_contrast}
 
     def __repr__(self) -> str:
         return (f"S1Stage(sizes={self.sizes[0]}..{self.sizes[-1]} ({len(self.sizes)}), "
-                f"orientations={self.orientations}, aspect_ratio={self.aspect_ratio})")
+                f"orientations={self.orientations}, aspect_ratio={self.aspect_ratio}, "
+                f"mean_luminance={self.mean_luminance})")
 
     @property
     def n_scales(self) -> int:
@@ -421,12 +472,31 @@ class S1Stage:
         images = self.check_images(images)
         return self._responses(images, scales, self.energy_table(images))
 
-    def energy_table(self, images: np.ndarray) -> np.ndarray:
-        """Summed-area table of the squared images, for the normalisation (float64)."""
-        return _summed_area(images.astype(np.float64) ** 2, self.max_size // 2)
+    def energy_table(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Summed-area tables of ``c²`` and ``c`` (None if ``mean_luminance`` is 0), float64.
+
+        The window energy of the luminance ``m + c`` is ``Σc² + 2m Σc + m² · size²``
+        (pixels beyond the image are mean grey, ``c = 0``).
+        """
+        c = images.astype(np.float64)
+        pad = self.max_size // 2
+        first = _summed_area(c, pad) if self.mean_luminance > 0 else None
+        return _summed_area(c**2, pad), first
+
+    def _norm(self, tables: tuple[np.ndarray, np.ndarray | None], size: int, rows: int,
+              cols: int) -> np.ndarray:
+        """``max(√(window energy of the luminance), min_contrast · size)``, float32."""
+        second, first = tables
+        energy = _box_sum(second, size, rows, cols)
+        if first is not None:
+            m = self.mean_luminance
+            energy += 2.0 * m * _box_sum(first, size, rows, cols) + (m * size) ** 2
+        # summed-area differences can be a hair below 0 in blank regions
+        norm = np.sqrt(np.maximum(energy, 0.0))
+        return np.maximum(norm, self.min_contrast * size).astype(np.float32)
 
     def _responses(self, images: np.ndarray, scales: Sequence[int] | None,
-                   sat: np.ndarray) -> np.ndarray:
+                   tables: tuple[np.ndarray, np.ndarray | None]) -> np.ndarray:
         scales = tuple(range(self.n_scales)) if scales is None else tuple(scales)
         n, rows, cols = images.shape
         n_o = len(self.orientations)
@@ -436,9 +506,7 @@ class S1Stage:
             resp = self._bank(group)(images).reshape(n, len(group), n_o, rows, cols)
             np.abs(resp, out=resp)
             for i, s in enumerate(group):
-                # summed-area differences can be a hair below 0 in blank regions
-                norm = np.sqrt(np.maximum(_box_sum(sat, self.sizes[s], rows, cols), 0.0))
-                norm = np.maximum(norm, self.min_contrast * self.sizes[s]).astype(np.float32)
+                norm = self._norm(tables, self.sizes[s], rows, cols)
                 np.divide(resp[:, i], norm[:, None], out=out[:, start + i])
         return out
 
@@ -503,14 +571,37 @@ def _running_max_at(x: np.ndarray, starts: np.ndarray, size: int, axis: int) -> 
     return np.moveaxis(out, -1, axis)
 
 
-def _window_max(x: np.ndarray, starts_r: np.ndarray, starts_c: np.ndarray, size: int
-                ) -> np.ndarray:
-    """Max over ``size × size`` windows at the given starts of the last two axes."""
+def _window_max(x: np.ndarray, starts_r: np.ndarray, starts_c: np.ndarray, size: int,
+                fill: float = -np.inf) -> np.ndarray:
+    """Max over ``size × size`` windows at the given starts of the last two axes.
+
+    Windows may run past the end of the array (Serre's C1 grid); the missing part
+    counts as ``fill``.
+    """
     lo_r, hi_r = starts_r[0], starts_r[-1] + size
     lo_c, hi_c = starts_c[0], starts_c[-1] + size
     x = x[..., lo_r:hi_r, lo_c:hi_c]
+    short_r, short_c = hi_r - lo_r - x.shape[-2], hi_c - lo_c - x.shape[-1]
+    if short_r or short_c:
+        widths = [(0, 0)] * (x.ndim - 2) + [(0, short_r), (0, short_c)]
+        x = np.pad(x, widths, constant_values=np.asarray(fill).astype(x.dtype))
     x = _running_max_at(x, starts_r - lo_r, size, axis=-2)
     return _running_max_at(x, starts_c - lo_c, size, axis=-1)
+
+
+def _inside_image(grid: Grid, band: int) -> np.ndarray:
+    """``(rows, cols)`` bool: elements of ``band`` whose receptive field lies inside the image."""
+    rows_img, cols_img = grid.image_shape
+    half = (float(grid.rf_size[band].max()) - 1) / 2
+    eps = 1e-9
+    masks = []
+    for axis, extent in ((0, rows_img), (1, cols_img)):
+        pos = grid.origin[band, axis] + grid.step[band] * np.arange(grid.shape[axis])
+        masks.append((pos - half >= -eps) & (pos + half <= extent - 1 + eps))
+    return masks[0][:, None] & masks[1][None, :]
+
+
+C1_GRIDS = ("centred", "serre")
 
 
 class C1Stage:
@@ -520,9 +611,24 @@ class C1Stage:
     scales of a band, which share one pixel grid); within each output band the
     maximum over the group is taken at every position, then over windows of
     ``pool_sizes[b]`` × ``pool_sizes[b]`` input elements whose starts move by
-    ``pool_steps[b]``.  Windows lie entirely inside the band's map, on a grid
-    symmetric about its centre.  Applied to S2 output with ``scales_per_band=1``
-    this is the local C stage before S3.
+    ``pool_steps[b]``.  Applied to S2 output with ``scales_per_band=1`` this is the
+    local C stage before S3.  Two layouts of the windows:
+
+    - ``grid="centred"`` (default): windows lie entirely inside the band's map, on
+      a grid symmetric about its centre, so the middle element of every band sits
+      at the image centre (the package's retinotopic convention, see the module
+      docstring).  Input elements are used as they are (S1 near the border sees
+      mean grey beyond the image).
+    - ``grid="serre"``: the layout of Serre et al.'s code.  Input elements whose
+      receptive field runs past the image (for S1, within ``(size − 1)/2`` pixels
+      of the border, per scale) are set to 0 first; windows start at the first
+      element and move by ΔS, ``ceil(length / ΔS)`` of them, the last ones running
+      past the edge (the part outside counts as nothing).  Each band's map is
+      stored from array element (0, 0) (top-left), not centred; positions come
+      from :meth:`HMAX.band_coordinates` (the nominal window centre, even for a
+      window cut by the edge).  Serre's MATLAB code zeroes one more leading
+      row/column of S1 than the filter needs; this layout zeroes exactly the
+      elements whose filter leaves the image.
 
     Parameters
     ----------
@@ -531,13 +637,15 @@ class C1Stage:
         8, 10, …, 22 and 4, 5, …, 11.
     scales_per_band : int
         Input bands pooled into one output band.  Default 2.
+    grid : {"centred", "serre"}
+        Window layout, see above.  Default "centred".
 
     Raises
     ------
     ValueError
-        If lengths differ or a size or step is < 1; at call time, if the number of
-        input bands is not ``scales_per_band · len(pool_sizes)`` or a band is smaller
-        than its pooling window.
+        If lengths differ, a size or step is < 1 or ``grid`` is unknown; at call
+        time, if the number of input bands is not ``scales_per_band ·
+        len(pool_sizes)`` or (centred grid) a band is smaller than its pooling window.
 
     Examples
     --------
@@ -546,16 +654,21 @@ class C1Stage:
     >>> g = s1.output_grid(Grid.for_images(32, 32))
     >>> c1(s1(np.zeros((1, 32, 32), np.float32)), g).shape
     (1, 1, 2, 7, 7)
+    >>> serre = C1Stage(pool_sizes=(8,), pool_steps=(4,), grid="serre")
+    >>> serre(s1(np.zeros((1, 32, 32), np.float32)), g).shape  # ceil(32 / 4) windows
+    (1, 1, 2, 8, 8)
     """
 
-    params = ("pool_sizes", "pool_steps", "scales_per_band")
+    params = ("pool_sizes", "pool_steps", "scales_per_band", "grid")
 
     def __init__(self, *, pool_sizes: Sequence[int] = SERRE_POOL_SIZES,
-                 pool_steps: Sequence[int] = SERRE_POOL_STEPS, scales_per_band: int = 2):
+                 pool_steps: Sequence[int] = SERRE_POOL_STEPS, scales_per_band: int = 2,
+                 grid: str = "centred"):
         self.pool_sizes = _as_tuple("pool_sizes", pool_sizes, check_int, minimum=1)
         self.pool_steps = _as_tuple("pool_steps", pool_steps, check_int, minimum=1)
         _check_same_length(pool_sizes=self.pool_sizes, pool_steps=self.pool_steps)
         self.scales_per_band = check_int("scales_per_band", scales_per_band, minimum=1)
+        self.grid = check_choice("grid", grid, C1_GRIDS)
         self._last: tuple[Grid, list, Grid] | None = None
 
     def _prepare(self, grid: Grid) -> tuple[list[dict[str, Any]], Grid]:
@@ -566,11 +679,11 @@ class C1Stage:
 
     def config(self) -> dict[str, Any]:
         return {"pool_sizes": list(self.pool_sizes), "pool_steps": list(self.pool_steps),
-                "scales_per_band": self.scales_per_band}
+                "scales_per_band": self.scales_per_band, "grid": self.grid}
 
     def __repr__(self) -> str:
         return (f"C1Stage(pool_sizes={self.pool_sizes}, pool_steps={self.pool_steps}, "
-                f"scales_per_band={self.scales_per_band})")
+                f"scales_per_band={self.scales_per_band}, grid={self.grid!r})")
 
     @property
     def n_bands(self) -> int:
@@ -605,12 +718,19 @@ class C1Stage:
             c0 = min(x[2] for x in boxes)
             c1 = max(x[3] for x in boxes)
             size, step = self.pool_sizes[b], self.pool_steps[b]
-            starts_r = _pool_positions(r0, r1 - r0, size, step)
-            starts_c = _pool_positions(c0, c1 - c0, size, step)
+            inside = None
+            if self.grid == "serre":
+                starts_r = np.arange(r0, r1, step) if r1 > r0 else np.zeros(0, dtype=int)
+                starts_c = np.arange(c0, c1, step) if c1 > c0 else np.zeros(0, dtype=int)
+                inside = np.stack([_inside_image(grid, i) for i in group])  # (g, H, W)
+            else:
+                starts_r = _pool_positions(r0, r1 - r0, size, step)
+                starts_c = _pool_positions(c0, c1 - c0, size, step)
             if starts_r.size == 0 or starts_c.size == 0:  # this band stays empty (all invalid)
                 starts_r = starts_c = np.zeros(0, dtype=int)
             layout.append({"group": group, "starts_r": starts_r, "starts_c": starts_c,
-                           "size": size, "step": step, "box": (r0, r1, c0, c1)})
+                           "size": size, "step": step, "box": (r0, r1, c0, c1),
+                           "inside": inside})
         if all(lay["starts_r"].size == 0 for lay in layout):
             r0, r1, c0, c1 = layout[0]["box"]
             raise ValueError(
@@ -623,9 +743,14 @@ class C1Stage:
     def output_grid(self, grid: Grid) -> Grid:
         layout = self._band_layout(grid)
         n_f = grid.n_features
-        half_r = max(len(lay["starts_r"]) // 2 for lay in layout)
-        half_c = max(len(lay["starts_c"]) // 2 for lay in layout)
-        rows, cols = 2 * half_r + 1, 2 * half_c + 1
+        serre = self.grid == "serre"
+        if serre:
+            rows = max(len(lay["starts_r"]) for lay in layout)
+            cols = max(len(lay["starts_c"]) for lay in layout)
+        else:
+            half_r = max(len(lay["starts_r"]) // 2 for lay in layout)
+            half_c = max(len(lay["starts_c"]) // 2 for lay in layout)
+            rows, cols = 2 * half_r + 1, 2 * half_c + 1
         n_b = len(layout)
         valid = np.zeros((n_b, n_f, rows, cols), dtype=bool)
         step = np.empty(n_b)
@@ -642,14 +767,22 @@ class C1Stage:
             step[b] = lay["step"] * grid.step[g0]
             if sr.size:
                 in_valid = np.any(grid.valid[list(lay["group"])], axis=0)  # (F, H, W)
-                win_valid = ~_window_max(~in_valid, sr, sc, size)
-                kr, kc = len(sr) // 2, len(sc) // 2
-                valid[b, :, half_r - kr:half_r + kr + 1, half_c - kc:half_c + kc + 1] = win_valid
-                centre = grid.origin[g0] + grid.step[g0] * (
-                    np.array([sr[kr], sc[kc]]) + (size - 1) / 2)
+                region = self._region(lay, (rows, cols))
+                if serre:  # a window counts if it holds any valid input element
+                    win_valid = _window_max(in_valid, sr, sc, size, fill=False)
+                    first = grid.origin[g0] + grid.step[g0] * (
+                        np.array([sr[0], sc[0]]) + (size - 1) / 2)
+                    origin[b] = first
+                else:
+                    win_valid = ~_window_max(~in_valid, sr, sc, size)
+                    kr, kc = len(sr) // 2, len(sc) // 2
+                    centre = grid.origin[g0] + grid.step[g0] * (
+                        np.array([sr[kr], sc[kc]]) + (size - 1) / 2)
+                    origin[b] = centre - step[b] * np.array([half_r, half_c])
+                valid[(b, slice(None)) + region] = win_valid
             else:  # an empty band: nominally centred on the image
                 centre = (np.asarray(grid.image_shape, dtype=float) - 1) / 2
-            origin[b] = centre - step[b] * np.array([half_r, half_c])
+                origin[b] = centre - step[b] * (np.array([rows, cols]) // 2)
             rf[b] = (size - 1) * grid.step[g0] + grid.rf_size[list(lay["group"])].max(axis=0)
             for key in info:
                 info[key][b] = grid.info[key][list(lay["group"])].mean(axis=0)
@@ -657,13 +790,30 @@ class C1Stage:
         return Grid(image_shape=grid.image_shape, shape=(rows, cols), step=step, origin=origin,
                     valid=valid, rf_size=rf, info=info)
 
+    def _region(self, lay: dict, shape: tuple[int, int]) -> tuple[slice, slice]:
+        """Where a band's windows go in the stacked output array."""
+        n_r, n_c = len(lay["starts_r"]), len(lay["starts_c"])
+        if self.grid == "serre":
+            return slice(0, n_r), slice(0, n_c)
+        half_r, half_c = shape[0] // 2, shape[1] // 2
+        kr, kc = n_r // 2, n_c // 2
+        return slice(half_r - kr, half_r + kr + 1), slice(half_c - kc, half_c + kc + 1)
+
+    @staticmethod
+    def _scale_max(x: np.ndarray, lay: dict) -> np.ndarray:
+        """Max over the group's scales of ``x (n, group, F, H, W)``, borders zeroed if Serre's."""
+        if lay["inside"] is not None:
+            x = np.where(lay["inside"][None, :, None], x, np.zeros((), dtype=x.dtype))
+        return x.max(axis=1)
+
     def __call__(self, data: np.ndarray, grid: Grid) -> np.ndarray:
         """Pool ``(n, bands_in, features, rows, cols)`` → ``(n, bands, features, rows', cols')``."""
         layout, out_grid = self._prepare(grid)
         n, _, n_f = data.shape[:3]
         out = np.zeros((n, len(layout), n_f) + out_grid.shape, dtype=np.float32)
         for b, lay in enumerate(layout):
-            self._pool_into(out, b, data[:, list(lay["group"])].max(axis=1), lay, out_grid)
+            self._pool_into(out, b, self._scale_max(data[:, list(lay["group"])], lay), lay,
+                            out_grid)
         return out
 
     def pool_images(self, images: np.ndarray, s1: S1Stage, grid: Grid) -> np.ndarray:
@@ -672,23 +822,21 @@ class C1Stage:
         n, n_f = images.shape[0], grid.n_features
         out = np.zeros((n, len(layout), n_f) + out_grid.shape, dtype=np.float32)
         images = s1.check_images(images)
-        sat = s1.energy_table(images)
+        tables = s1.energy_table(images)
         for b, lay in enumerate(layout):
             if lay["starts_r"].size == 0:
                 continue
-            s1_band = s1._responses(images, lay["group"], sat)
-            self._pool_into(out, b, s1_band.max(axis=1), lay, out_grid)
+            s1_band = s1._responses(images, lay["group"], tables)
+            self._pool_into(out, b, self._scale_max(s1_band, lay), lay, out_grid)
         return out
 
-    @staticmethod
-    def _pool_into(out: np.ndarray, band: int, x: np.ndarray, lay: dict, out_grid: Grid) -> None:
+    def _pool_into(self, out: np.ndarray, band: int, x: np.ndarray, lay: dict,
+                   out_grid: Grid) -> None:
         sr, sc = lay["starts_r"], lay["starts_c"]
         if sr.size == 0:
             return
         pooled = _window_max(x, sr, sc, lay["size"])
-        half_r, half_c = out_grid.shape[0] // 2, out_grid.shape[1] // 2
-        kr, kc = len(sr) // 2, len(sc) // 2
-        region = (slice(half_r - kr, half_r + kr + 1), slice(half_c - kc, half_c + kc + 1))
+        region = self._region(lay, out_grid.shape)
         valid = out_grid.valid[band][(slice(None),) + region]
         out[(slice(None), band, slice(None)) + region] = np.where(valid, pooled, 0.0)
 
@@ -1245,7 +1393,7 @@ class HMAX:
                 for g, arr in enumerate(stage.prototypes):
                     arrays[f"{name}/prototypes/{g}"] = arr
             stage_meta.append(entry)
-        meta = {"kind": _FILE_KIND, "version": 1, "stages": stage_meta,
+        meta = {"kind": _FILE_KIND, "version": _FILE_VERSION, "stages": stage_meta,
                 "display": {"shape": list(self.display.shape),
                             "pixels_per_degree": self.display.pixels_per_degree,
                             "frame_rate": self.display.frame_rate}}
@@ -1254,6 +1402,9 @@ class HMAX:
     @classmethod
     def load(cls, path: str | os.PathLike) -> HMAX:
         """Read a model written by :meth:`save`.
+
+        Files of version 1 (before S1 normalised by the luminance energy) load with
+        ``mean_luminance=0``, which reproduces the responses they were written with.
 
         Raises
         ------
@@ -1269,6 +1420,8 @@ class HMAX:
                 kind = check_choice("stage type", entry["type"], _STAGE_TYPES)
                 stage_cls = _STAGE_TYPES[kind]
                 params = dict(entry["params"])
+                if stage_cls is S1Stage and int(meta.get("version", 1)) < 2:
+                    params.setdefault("mean_luminance", 0.0)
                 _check_params(kind, params, stage_cls.params)
                 if stage_cls is S2Stage:
                     n_groups = int(entry.get("prototype_groups", 0))
