@@ -30,12 +30,15 @@ from stimuli.protocols import (
     sf_tuning,
     size_tuning,
     static_gratings,
+    texture_families,
     white_noise_sequence,
 )
 from stimuli.table import Table
+from stimuli.textures import TEXTURE_FAMILIES, spectrally_matched_noise, texture_pair
 from stimuli.transforms import rotate, scale, translate
 
 __all__ = [
+    "TEXTURE_FAMILIES",
     "Dataset",
     "Display",
     "Protocol",
@@ -66,7 +69,10 @@ __all__ = [
     "shapes_dataset",
     "size_tuning",
     "sparse_noise",
+    "spectrally_matched_noise",
     "static_gratings",
+    "texture_families",
+    "texture_pair",
     "translate",
     "uniform",
     "white_noise",
