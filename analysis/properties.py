@@ -563,7 +563,7 @@ def _sf_group(rec: Recording, method: str, rates: FiringRateMap | None,
             raise ValueError(f"SF properties need >= 5 positive sfs, got {f.tolist()}")
         base = rates(blank)
         both = np.stack([f0 - base, f1], axis=0)                # (2, keys, levels, units)
-        flat = np.moveaxis(both, 2, 1).reshape(-1, len(f), n)   # (2*keys, levels, units)
+        flat = both.reshape(-1, len(f), n)                       # (2*keys, levels, units)
         peak_curve = _at_preferred(flat)
         peak, _ = _marques.bs_sf_readout(peak_curve, f)
         _, bw = _marques.bs_sf_readout(_at_preferred(f0), f)
@@ -619,7 +619,7 @@ def _size_group(rec: Recording, method: str, rates: FiringRateMap | None,
         rates = _need_map(rates, "size properties")
         radii, f0, f1 = _components(rec, "radius", rates)
         both = np.stack([f0 - rates(blank), f1], axis=0)
-        flat = np.moveaxis(both, 2, 1).reshape(-1, len(radii), n)
+        flat = both.reshape(-1, len(radii), n)
         res = _marques.bs_size_readout(_at_preferred(flat), radii)
         weak = ~(flat.max(axis=(0, 1)) > _marques.RESPONSE_THRESHOLD)
         why_weak = "weak response: max(F0 − blank, F1) <= 5 spikes/s (Brain-Score's criterion)"

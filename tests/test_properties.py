@@ -365,3 +365,22 @@ def test_marques_properties_and_score_properties_end_to_end():
         marques_properties({"size": sizes}, method="brainscore")
     tab = marques_properties({"size": sizes}, method="ours")
     assert len(tab) == 4
+
+
+@pytest.mark.parametrize("method", MODES)
+def test_sf_and_size_curves_are_read_at_the_preferred_orientation(method):
+    """Two orientations: the weaker one has other tuning, which must not leak in."""
+    f = np.array(MARQUES_SFS)
+    curves = {0.0: log_gaussian(f, 2.0, 0.7), 90.0: 0.5 * log_gaussian(f, 8.0, 0.7)}
+    ff, oo, ph = np.meshgrid(f, [0.0, 90.0], PHASES, indexing="ij")
+    r = np.where(oo == 0.0, curves[0.0][:, None, None], curves[90.0][:, None, None])
+    rec = Recording({"sf": ff.ravel(), "orientation": oo.ravel(), "phase": ph.ravel()},
+                    r.ravel()[:, None])
+    np.testing.assert_allclose(value("peak_sf", rec, method), 2.0, rtol=0.04)
+    rr, oo, ph = np.meshgrid(RADII, [0.0, 90.0], PHASES, indexing="ij")
+    monotonic = 0.5 * np.minimum(RADII / RADII[5], 1.0)
+    r = np.where(oo == 0.0, SIZE_CURVE[:, None, None], monotonic[:, None, None])
+    rec = Recording({"radius": rr.ravel(), "orientation": oo.ravel(), "phase": ph.ravel()},
+                    r.ravel()[:, None])
+    np.testing.assert_allclose(value("surround_suppression_index", rec, method), 0.6)
+    np.testing.assert_allclose(value("grating_summation_field", rec, method), 2 * RADII[4])
