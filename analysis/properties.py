@@ -384,6 +384,16 @@ def fit_firing_rate_map(recording: Recording, *, blank: Any = None) -> FiringRat
                          blank_measured=blank is not None)
 
 
+def _fit_map(recording: Recording, blank: Any, method: str) -> FiringRateMap | None:
+    """The layer's firing-rate map; ``"ours"`` goes on without one if none can be fitted."""
+    try:
+        return fit_firing_rate_map(recording, blank=blank)
+    except ValueError:
+        if method == "brainscore":
+            raise
+        return None        # max_dc, max_texture, max_noise are then NaN with a reason
+
+
 # ============================================================ input helpers
 
 def _static(recording: Any, what: str) -> Recording:
@@ -819,7 +829,7 @@ def compute_property(name: str, recording: Recording, *, method: str = "ours",
     if rate_map is None and spec.group == "orientation":
         _static(recording, f"property {name!r}")
         _require(recording, ("orientation", "phase"), name)
-        rate_map = fit_firing_rate_map(recording, blank=blank)
+        rate_map = _fit_map(recording, blank, method)
     if spec.group != "orientation":
         _require(recording, tuple(c.strip() for c in spec.needs.split(",")), name)
     return _result(name, method, _GROUPS[spec.group](recording, method, rate_map, base)[name])
@@ -884,8 +894,8 @@ def marques_properties(recordings: Mapping[str, Recording], *, method: str = "ou
         if not isinstance(rec, Recording):
             raise TypeError(f"recordings[{key!r}] must be a Recording, got {type(rec).__name__}")
     if rate_map is None and "orientation" in recordings:
-        rate_map = fit_firing_rate_map(_static(recordings["orientation"], "the firing-rate map"),
-                                       blank=blank)
+        rate_map = _fit_map(_static(recordings["orientation"], "the firing-rate map"), blank,
+                            method)
     cols: dict[str, list] = {k: [] for k in ("property", "group", "unit", "value", "reason")}
     for group, rec in recordings.items():
         base = _blank(blank, rec.n_units)

@@ -384,3 +384,11 @@ def test_sf_and_size_curves_are_read_at_the_preferred_orientation(method):
                     r.ravel()[:, None])
     np.testing.assert_allclose(value("surround_suppression_index", rec, method), 0.6)
     np.testing.assert_allclose(value("grating_summation_field", rec, method), 2 * RADII[4])
+
+
+def test_silent_layer_ours_mode_runs_without_a_rate_map():
+    rec = orientation_recording(np.zeros((2, len(THETA))))
+    res = compute_property("max_dc", rec, method="ours")
+    assert np.all(np.isnan(res.values)) and all("silent" in r for r in res.reasons)
+    with pytest.raises(ValueError, match="firing-rate map is undefined"):
+        compute_property("max_dc", rec, method="brainscore")
