@@ -24,8 +24,9 @@ them with the protocol each needs and the status of its bundled reference
 :func:`marques_properties` computes every property a set of recordings allows and
 :func:`score_properties` scores them (Brain-Score's ceiled score by default).
 
-Recordings (static responses, one ``phase`` column of >= 3 equally spaced phases
-for the grating protocols):
+Recordings (static images; a time axis, as from the spiking layer, is averaged to
+a mean rate; one ``phase`` column of >= 3 equally spaced phases for the grating
+protocols):
 
 ==============  ===============================================  ==========================
 group           conditions                                       protocol
@@ -400,9 +401,10 @@ def _static(recording: Any, what: str) -> Recording:
     if not isinstance(recording, Recording):
         raise TypeError(f"recording must be an analysis.recording.Recording, "
                         f"got {type(recording).__name__}")
-    if recording.has_time:
-        raise ValueError(f"{what} needs static responses (n_stimuli, n_units); average the "
-                         f"time axis first, got responses.shape = {recording.responses.shape}")
+    if recording.has_time:          # a temporal model shown static images: its mean rate
+        return Recording(recording.conditions,
+                         np.asarray(recording.responses, dtype=np.float64).mean(axis=2),
+                         recording.unit_info, recording.meta)
     return recording
 
 
@@ -822,12 +824,9 @@ def compute_property(name: str, recording: Recording, *, method: str = "ours",
         raise ValueError(f"unknown property {name!r}; known: {', '.join(_SPECS)}")
     check_choice("method", method, METHODS)
     spec = _SPECS[name]
-    if not isinstance(recording, Recording):
-        raise TypeError(f"recording must be an analysis.recording.Recording, "
-                        f"got {type(recording).__name__}")
+    recording = _static(recording, f"property {name!r}")
     base = _blank(blank, recording.n_units)
     if rate_map is None and spec.group == "orientation":
-        _static(recording, f"property {name!r}")
         _require(recording, ("orientation", "phase"), name)
         rate_map = _fit_map(recording, blank, method)
     if spec.group != "orientation":

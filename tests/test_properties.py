@@ -392,3 +392,12 @@ def test_silent_layer_ours_mode_runs_without_a_rate_map():
     assert np.all(np.isnan(res.values)) and all("silent" in r for r in res.reasons)
     with pytest.raises(ValueError, match="firing-rate map is undefined"):
         compute_property("max_dc", rec, method="brainscore")
+
+
+def test_a_time_axis_is_averaged_to_a_mean_rate():
+    static = orientation_recording(von_mises(THETA, 30.0, 2.0)[None])
+    movie = np.repeat(static.responses[:, :, None], 5, axis=2) * np.linspace(0.5, 1.5, 5)
+    temporal = Recording(static.conditions, movie, meta={"time_step": 0.01})
+    for method in MODES:
+        np.testing.assert_allclose(value("or_bandwidth", temporal, method),
+                                   value("or_bandwidth", static, method), rtol=1e-9)
