@@ -129,3 +129,17 @@ def test_the_old_score_stays_the_default():
     ref = reference_distribution("peak_sf")
     s = similarity_score(ref.sample(500, rng=0), "peak_sf", rng=1, n_boot=100)
     assert s.method == "ks" and np.isnan(s.ceiled) and s.approximate == ref.check
+
+
+@pytest.mark.parametrize(("name", "approx"), [("circular_variance", True), ("peak_sf", False)])
+def test_figures_mark_approximate_references(name, approx):
+    import matplotlib.pyplot as plt
+
+    from analysis.tuning_figures import plot_property_histogram
+
+    ref = reference_distribution(name, collection="marques2021")
+    ax = plot_property_histogram(ref.sample(50, rng=0), label=name, reference=ref)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("approx." in t for t in labels) == approx
+    assert any(ref.source.split(",")[0] in t for t in labels)
+    plt.close(ax.figure)
