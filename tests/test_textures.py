@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stimuli.display import Display
 from stimuli.protocols import list_protocols, texture_families
@@ -71,3 +73,23 @@ def test_display_larger_than_a_picture_is_refused():
 def test_crop_outside_the_picture_is_refused():
     with pytest.raises(ValueError, match="does not fit"):
         texture_pair("brick", (32, 32), row=500, col=0, seed=0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=st.integers(2, 24), cols=st.integers(2, 24), seed=st.integers(0, 2**31 - 1))
+def test_matched_noise_keeps_spectrum_mean_and_rms_for_any_shape(rows, cols, seed):
+    img = np.random.default_rng(seed).normal(size=(rows, cols)) + 0.3
+    noise = spectrally_matched_noise(img, rng=seed)
+    assert noise.shape == img.shape and noise.dtype == np.float64
+    np.testing.assert_allclose(np.abs(np.fft.fft2(noise)), np.abs(np.fft.fft2(img)),
+                               rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(noise.mean(), img.mean(), atol=1e-12)
+
+
+@pytest.mark.parametrize(("image", "match"), [
+    (np.ones(5), r"image must have shape \(rows, cols\)"),
+    (np.full((4, 4), np.nan), "image must be finite"),
+], ids=["1d", "nan"])
+def test_matched_noise_bad_input(image, match):
+    with pytest.raises(ValueError, match=match):
+        spectrally_matched_noise(image)
