@@ -438,9 +438,9 @@ def similarity_score(values, name: str, *, method: str = "ks", n_boot: int = 100
 
     Two methods, one switch:
 
-    ``method="ks"`` (default, the package's original score; ``v1model compare`` uses it
-    until the compare job moves to ``"brainscore"``)
-        The one-sample Kolmogorov–Smirnov distance between the model values and the
+    ``method="ks"`` (default)
+        The package's original score (``v1model compare`` uses it until the compare
+        job moves to ``"brainscore"``): the one-sample Kolmogorov–Smirnov distance between the model values and the
         ``"macaque_v1"`` reference CDF (for histogram references: the largest CDF
         difference at the published bin edges, so within-bin detail the data do not
         have is never scored), bootstrapped over model units; ``score = 1 − KS``.  No
