@@ -440,12 +440,13 @@ def similarity_score(values, name: str, *, method: str = "ks", n_boot: int = 100
 
     ``method="ks"`` (default)
         The package's original score (``v1model compare`` uses it until the compare
-        job moves to ``"brainscore"``): the one-sample Kolmogorov–Smirnov distance between the model values and the
-        ``"macaque_v1"`` reference CDF (for histogram references: the largest CDF
-        difference at the published bin edges, so within-bin detail the data do not
-        have is never scored), bootstrapped over model units; ``score = 1 − KS``.  No
-        ceiling division is applied; ``ceiling`` reports the score expected from a
-        sample of the reference itself of the same size.  Values must be finite.
+        job moves to ``"brainscore"``): the one-sample Kolmogorov–Smirnov distance
+        between the model values and the ``"macaque_v1"`` reference CDF (for
+        histogram references: the largest CDF difference at the published bin
+        edges, so within-bin detail the data do not have is never scored),
+        bootstrapped over model units; ``score = 1 − KS``.  No ceiling division is
+        applied; ``ceiling`` reports the score expected from a sample of the
+        reference itself of the same size.  Values must be finite.
     ``method="brainscore"``
         Brain-Score's Marques et al. (2021) procedure on the ``"marques2021"``
         reference (Brain-Score names and units, e.g. ``or_bandwidth`` in degrees,

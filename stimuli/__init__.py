@@ -22,6 +22,7 @@ from stimuli.noise import pink_noise, sparse_noise, white_noise
 from stimuli.protocols import (
     Protocol,
     annulus_tuning,
+    blank_screen,
     contrast_response,
     drifting_gratings,
     list_protocols,
@@ -46,6 +47,7 @@ __all__ = [
     "annulus_tuning",
     "aperture",
     "bar",
+    "blank_screen",
     "contrast_response",
     "counterphase_grating",
     "drifting_grating",

@@ -1390,3 +1390,48 @@ def texture_families(
 
 _REGISTRY["texture_families"] = texture_families
 __all__.append("texture_families")
+
+
+def _blank_row(display: Display, row: dict[str, Any]) -> np.ndarray:
+    return np.zeros(display.shape, dtype=np.float32)
+
+
+def blank_screen(display: Display, *, n: int = 1) -> Protocol:
+    """A mean-grey screen: the spontaneous (baseline) response of every unit.
+
+    Marques et al. (2021) record each unit's response to a blank screen to map model
+    responses to firing rates (the blank → spontaneous rate) and to subtract the
+    baseline from tuning curves (:func:`analysis.fit_firing_rate_map`).
+
+    Parameters
+    ----------
+    display : Display
+        The screen.
+    n : int
+        Number of (identical) blank stimuli, >= 1 (repeats for stochastic models).
+
+    Returns
+    -------
+    Protocol
+        Kind ``"image"``, ``n`` all-zero images; columns ``repeat`` and ``contrast`` (0).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``display`` is not a Display or ``n`` is not an integer >= 1.
+
+    Examples
+    --------
+    >>> from stimuli.display import Display
+    >>> p = blank_screen(Display((8, 8), pixels_per_degree=4))
+    >>> len(p), float(np.abs(p.stimuli(0)).max())
+    (1, 0.0)
+    """
+    display = check_display(display)
+    n = check_int("n", n, minimum=1)
+    conditions = Table({"repeat": np.arange(n, dtype=np.int64), "contrast": np.zeros(n)})
+    return Protocol("blank_screen", display, conditions, _blank_row, params={"n": n})
+
+
+_REGISTRY["blank_screen"] = blank_screen
+__all__.append("blank_screen")
