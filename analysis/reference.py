@@ -187,8 +187,8 @@ class ReferenceDistribution:
 
         Examples
         --------
-        >>> ref = reference_distribution("surround_suppression_index")
-        >>> ref.cdf([0.14, 0.33]).tolist()
+        >>> ref = reference_distribution("circular_variance")
+        >>> ref.cdf([0.3, 0.6]).tolist()
         [0.25, 0.5]
         """
         self._require_numbers()
@@ -241,7 +241,7 @@ class ReferenceDistribution:
         Examples
         --------
         >>> x = reference_distribution("peak_sf").sample(1000, rng=0)
-        >>> bool(0.5 <= x.min() and x.max() <= 8.0)
+        >>> bool(0.35 <= x.min() and x.max() <= 22.4)
         True
         """
         self._require_numbers()
