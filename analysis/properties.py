@@ -769,7 +769,9 @@ def compute_property(name: str, recording: Recording, *, method: str = "ours",
     """One Marques et al. (2021) property for every unit of a recording.
 
     ``list_properties()`` gives each property's two definitions (``ours`` and
-    ``brainscore`` columns) and the recording it needs.
+    ``brainscore`` columns) and the recording it needs.  Properties of one group are
+    computed together; to get many, :func:`marques_properties` computes each group
+    once.
 
     Parameters
     ----------
