@@ -401,3 +401,17 @@ def test_a_time_axis_is_averaged_to_a_mean_rate():
     for method in MODES:
         np.testing.assert_allclose(value("or_bandwidth", temporal, method),
                                    value("or_bandwidth", static, method), rtol=1e-9)
+
+
+def test_score_properties_old_ks_method_uses_the_macaque_v1_references():
+    rng = np.random.default_rng(1)
+    curves = np.stack([von_mises(THETA, m, 2.0) for m in rng.uniform(0, 180, 30)])
+    tab = marques_properties({"orientation": orientation_recording(curves)})
+    scores = score_properties(tab, method="ks", n_boot=50, rng=0)
+    by_name = {scores["property"][i]: scores.row(i) for i in range(len(scores))}
+    cv = by_name["circular_variance"]
+    assert 0 <= cv["raw"] <= 1 and np.isnan(cv["ceiled"]) and cv["n_defined"] == 30
+    assert by_name["orth_pref_ratio"]["note"] == ("not scored: no 'macaque_v1' reference "
+                                                  "in the same units")
+    with pytest.raises(ValueError, match="method must be"):
+        score_properties(tab, method="wasserstein")
