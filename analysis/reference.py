@@ -25,17 +25,28 @@ from importlib import resources
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from stimuli._shared.validation import as_rng, check_array, check_int
+from stimuli._shared.validation import as_rng, check_array, check_choice, check_int
 
-__all__ = ["ReferenceDistribution", "SimilarityScore", "list_references",
+__all__ = ["COLLECTIONS", "ReferenceDistribution", "SimilarityScore", "list_references",
            "reference_distribution", "similarity_score"]
 
-_KINDS = ("histogram", "quantiles", "lognormal", "normal_mixture")
+_KINDS = ("histogram", "quantiles", "lognormal", "normal_mixture", "none")
+
+#: Reference collections by name: the package's original macaque V1 references (used by
+#: ``similarity_score(method="ks")``) and the Marques et al. 2021 / Brain-Score ones
+#: (``method="brainscore"``).
+COLLECTIONS: dict[str, str] = {"macaque_v1": "macaque_v1.json",
+                               "marques2021": "marques2021_v1.json"}
+_METHODS = ("ks", "brainscore")
+_CEILINGS = ("bootstrap", "split_half")
 
 
-@lru_cache(maxsize=1)
-def _load() -> dict:
-    text = resources.files("analysis").joinpath("data", "macaque_v1.json").read_text("utf-8")
+@lru_cache(maxsize=4)
+def _load(collection: str = "macaque_v1") -> dict:
+    if collection not in COLLECTIONS:
+        raise ValueError(f"collection must be one of {', '.join(map(repr, COLLECTIONS))}; "
+                         f"got {collection!r}")
+    text = resources.files("analysis").joinpath("data", COLLECTIONS[collection]).read_text("utf-8")
     return json.loads(text)
 
 
@@ -57,7 +68,23 @@ class ReferenceDistribution:
     params : dict
         The kind's parameters (``bin_edges``/``counts``/``period``; ``values``/
         ``probabilities``; ``median``/``sigma_log``; ``weights``/``means``/``sds``/
-        ``bounds``).
+        ``bounds``), plus for the ``"marques2021"`` collection the scoring ``bin_edges``
+        of every kind and, for summed histograms, the ``components`` (e.g. simple and
+        complex counts).
+    status : str
+        ``"published"`` (the paper's histogram), ``"approximate"`` (a summary with an
+        assumed shape; ``note`` says what is assumed) or ``"none"`` (no numbers
+        bundled: the property can be computed but not scored).
+    collection : str
+        ``"macaque_v1"`` or ``"marques2021"`` (see :data:`COLLECTIONS`).
+    n : int or None
+        Number of cells in the sample, including ``n_undefined`` cells without a value.
+    n_undefined : int
+        Cells of the sample without a value (e.g. no GSF where suppression <= 10%).
+    cells : str
+        Which cells (simple/complex, foveal/parafoveal, selection criteria).
+    count_used : str
+        Which counts are used where more than one set is in circulation.
     """
 
     name: str
@@ -68,6 +95,57 @@ class ReferenceDistribution:
     check: bool
     note: str
     params: dict = field(repr=False)
+    status: str = "published"
+    collection: str = "macaque_v1"
+    n: int | None = None
+    n_undefined: int = 0
+    cells: str = ""
+    count_used: str = ""
+
+    @property
+    def approximate(self) -> bool:
+        """True unless the reference is the paper's own histogram (see ``status``, ``note``)."""
+        if self.collection == "macaque_v1":
+            return self.check
+        return self.status != "published"
+
+    @property
+    def score_bin_edges(self) -> np.ndarray:
+        """Bin edges used by ``similarity_score(method="brainscore")`` (Brain-Score's bins)."""
+        if "bin_edges" not in self.params:
+            raise ValueError(f"reference {self.name!r} has no scoring bins; use the "
+                             f"'marques2021' collection for method='brainscore'")
+        return np.asarray(self.params["bin_edges"], dtype=float)
+
+    def bin_probabilities(self) -> np.ndarray:
+        """Probability of each scoring bin (values outside the bins counted in the end bins).
+
+        Returns
+        -------
+        ndarray of shape (n_bins,), float64, summing to 1
+
+        Raises
+        ------
+        ValueError
+            If the reference has no numbers (``status == "none"``) or no scoring bins.
+
+        Examples
+        --------
+        >>> reference_distribution("sf_selective", collection="marques2021").bin_probabilities()
+        array([0.16091954, 0.83908046])
+        """
+        self._require_numbers()
+        edges = self.score_bin_edges
+        if self.kind == "histogram":
+            counts = np.asarray(self.params["counts"], dtype=float)
+            return counts / counts.sum()
+        cum = self.cdf(edges)
+        cum[0], cum[-1] = 0.0, 1.0          # Brain-Score clips values into the end bins
+        return np.diff(cum) / np.sum(np.diff(cum))
+
+    def _require_numbers(self) -> None:
+        if self.kind == "none":
+            raise ValueError(f"reference {self.name!r} has no bundled numbers: {self.note}")
 
     @property
     def binned(self) -> bool:
@@ -109,12 +187,17 @@ class ReferenceDistribution:
 
         Examples
         --------
-        >>> ref = reference_distribution("surround_suppression_index")
-        >>> ref.cdf([0.14, 0.33]).tolist()
+        >>> ref = reference_distribution("circular_variance")
+        >>> ref.cdf([0.3, 0.6]).tolist()
         [0.25, 0.5]
         """
+        self._require_numbers()
         x = check_array("x", x, dtype=np.float64, nonempty=False)
         p = self.params
+        if self.kind == "quantiles" and p.get("log", False):
+            with np.errstate(divide="ignore"):
+                return np.interp(np.log(np.maximum(x, 0.0)), np.log(p["values"]),
+                                 p["probabilities"], left=0.0, right=1.0)
         if self.kind == "histogram":
             edges = np.asarray(p["bin_edges"], float)
             cum = np.r_[0.0, np.cumsum(p["counts"])] / np.sum(p["counts"])
@@ -158,13 +241,16 @@ class ReferenceDistribution:
         Examples
         --------
         >>> x = reference_distribution("peak_sf").sample(1000, rng=0)
-        >>> bool(0.5 <= x.min() and x.max() <= 8.0)
+        >>> bool(0.35 <= x.min() and x.max() <= 22.4)
         True
         """
+        self._require_numbers()
         n = check_int("n", n, minimum=1)
         gen = as_rng(rng)
         u = gen.random(n)
         p = self.params
+        if self.kind == "quantiles" and p.get("log", False):
+            return np.exp(np.interp(u, p["probabilities"], np.log(p["values"])))
         if self.kind == "histogram":
             edges = np.asarray(p["bin_edges"], float)
             cum = np.r_[0.0, np.cumsum(p["counts"])] / np.sum(p["counts"])
@@ -187,8 +273,14 @@ class ReferenceDistribution:
         return m + s * ndtri(a + u * (b - a))
 
 
-def list_references() -> tuple[str, ...]:
-    """Names of the bundled reference properties.
+def list_references(collection: str = "macaque_v1") -> tuple[str, ...]:
+    """Names of the bundled reference properties of one collection.
+
+    Parameters
+    ----------
+    collection : {"macaque_v1", "marques2021"}
+        The package's original references (default) or the Marques et al. 2021
+        properties in Brain-Score's units and bins (see :data:`COLLECTIONS`).
 
     Returns
     -------
@@ -196,6 +288,8 @@ def list_references() -> tuple[str, ...]:
 
     Raises
     ------
+    ValueError
+        If ``collection`` is unknown.
     OSError
         If the bundled data file is missing (a broken installation).
 
@@ -203,20 +297,27 @@ def list_references() -> tuple[str, ...]:
     --------
     >>> "peak_sf" in list_references()
     True
+    >>> "surround_diameter" in list_references("marques2021")
+    True
     """
-    return tuple(_load()["properties"])
+    return tuple(_load(collection)["properties"])
 
 
-def reference_distribution(name: str) -> ReferenceDistribution:
+def reference_distribution(name: str, *, collection: str = "macaque_v1") -> ReferenceDistribution:
     """The bundled macaque V1 reference distribution of one property.
 
     Parameters
     ----------
     name : str
-        One of :func:`list_references`: ``preferred_orientation``, ``peak_sf``,
-        ``ringach_nx``, ``ringach_ny``, ``circular_variance``,
-        ``orientation_bandwidth``, ``sf_bandwidth``, ``surround_suppression_index``,
-        ``grating_summation_field``, ``modulation_ratio``.
+        One of ``list_references(collection)``.  ``"macaque_v1"``:
+        ``preferred_orientation``, ``peak_sf``, ``ringach_nx``, ``ringach_ny``,
+        ``circular_variance``, ``orientation_bandwidth``, ``sf_bandwidth`` (octaves),
+        ``surround_suppression_index``, ``grating_summation_field``,
+        ``modulation_ratio``.  ``"marques2021"``: the Brain-Score property names
+        (``or_bandwidth``, ``sf_bandwidth`` as a cut-off ratio x 100, ...; see
+        :func:`analysis.properties.list_properties`).
+    collection : {"macaque_v1", "marques2021"}
+        Which bundled collection.
 
     Returns
     -------
@@ -225,25 +326,36 @@ def reference_distribution(name: str) -> ReferenceDistribution:
     Raises
     ------
     ValueError
-        If ``name`` is unknown (the message lists the known names).
+        If ``name`` or ``collection`` is unknown (the message lists the known names).
 
     Examples
     --------
     >>> ref = reference_distribution("peak_sf")
     >>> ref.kind, ref.units, ref.source.split(",")[0]
     ('histogram', 'c/deg', 'De Valois')
+    >>> ref = reference_distribution("peak_sf", collection="marques2021")
+    >>> ref.n, ref.approximate, len(ref.counts)
+    (363, False, 12)
     """
-    props = _load()["properties"]
+    props = _load(collection)["properties"]
     if name not in props:
-        raise ValueError(f"unknown reference property {name!r}; known: {', '.join(props)}")
+        raise ValueError(f"unknown reference property {name!r} in collection {collection!r}; "
+                         f"known: {', '.join(props)}")
     entry = dict(props[name])
     kind = entry.pop("kind")
     if kind not in _KINDS:  # pragma: no cover - guards the data file
         raise ValueError(f"reference {name!r} has unknown kind {kind!r}")
-    common = {k: entry.pop(k) for k in ("description", "units", "source", "check", "note")}
-    if name == "peak_sf":
-        entry["log"] = True          # half-octave bins: uniform in log sf within a bin
-    return ReferenceDistribution(name=name, kind=kind, params=entry, **common)
+    if collection == "macaque_v1":
+        common = {k: entry.pop(k) for k in ("description", "units", "source", "check", "note")}
+        if name == "peak_sf":
+            entry["log"] = True          # half-octave bins: uniform in log sf within a bin
+        return ReferenceDistribution(name=name, kind=kind, params=entry, **common)
+    status = entry.pop("status")
+    extra = {k: entry.pop(k) for k in ("description", "units", "source", "cells", "count_used")}
+    return ReferenceDistribution(
+        name=name, kind=kind, params=entry, check=status != "published",
+        note=entry.pop("reason"), status=status, collection=collection, n=entry.pop("n", None),
+        n_undefined=entry.pop("n_undefined", 0), **extra)
 
 
 @dataclass(frozen=True)
@@ -255,20 +367,37 @@ class SimilarityScore:
     name : str
         The reference property.
     score : float
-        Mean over bootstrap resamples of ``1 − KS``, in [0, 1].
+        Mean over bootstrap resamples of the similarity, in [0, 1]: ``1 − KS``
+        (``method="ks"``) or ``1 − KS/KS_max`` on binned histograms
+        (``method="brainscore"``) — the *raw* score.
     ci_low, ci_high : float
         2.5th and 97.5th percentiles of the bootstrap scores.
     ks : float
-        KS distance of the full sample (no resampling).
+        KS distance of the full sample (no resampling); for ``"brainscore"`` the
+        normalised ``KS/KS_max`` of the binned histograms.
     ceiling : float
-        Mean score of samples of the same size drawn from the reference itself: the
-        best a model can expect at this sample size.
+        ``"ks"``: mean score of samples of the same size drawn from the reference
+        itself.  ``"brainscore"``: the data's own ceiling (the reference scored against
+        itself, see :func:`similarity_score`).
     n : int
-        Number of finite model values used.
+        Number of model values passed (``"ks"``: all finite).
     check : bool
         The reference's ``check`` flag (approximate or assumed-shape reference).
     source : str
         The reference's citation.
+    method : str
+        ``"ks"`` or ``"brainscore"``.
+    ceiled : float
+        ``score / ceiling`` for ``"brainscore"`` (Brain-Score's ceiled score; may exceed
+        1 by chance); NaN for ``"ks"``, which applies no ceiling.
+    n_defined : int
+        Model values that are not NaN (``"brainscore"`` drops undefined units).
+    approximate : bool
+        True unless the reference is the paper's own histogram.
+    provenance : dict
+        ``collection``, ``status``, ``source``, ``cells``, ``count_used``, ``n``,
+        ``n_undefined``, ``bin_edges`` and ``note`` of the reference, plus the scoring
+        ``ceiling_method`` and any ``warning``.
     """
 
     name: str
@@ -280,6 +409,11 @@ class SimilarityScore:
     n: int
     check: bool
     source: str
+    method: str = "ks"
+    ceiled: float = float("nan")
+    n_defined: int = -1
+    approximate: bool = False
+    provenance: dict = field(default_factory=dict, repr=False)
 
 
 def _ks(values: np.ndarray, ref: ReferenceDistribution) -> np.ndarray:
@@ -298,40 +432,81 @@ def _ks(values: np.ndarray, ref: ReferenceDistribution) -> np.ndarray:
     return np.maximum(above.max(axis=1), below.max(axis=1))
 
 
-def similarity_score(values, name: str, *, n_boot: int = 1000, rng=None) -> SimilarityScore:
-    """How close a model's distribution of a property is to macaque V1: ``1 − KS``.
+def similarity_score(values, name: str, *, method: str = "ks", n_boot: int = 1000, rng=None,
+                     ceiling: str = "bootstrap") -> SimilarityScore:
+    """How close a model's distribution of a property is to macaque V1.
 
-    Our implementation of the Brain-Score V1 idea (Marques, Schrimpf & DiCarlo 2021),
-    not theirs: the one-sample Kolmogorov–Smirnov distance between the model values
-    and the bundled reference CDF (for histogram references: the largest CDF
-    difference at the published bin edges, so within-bin detail the data do not
-    have is never scored), bootstrapped over model units.  No ceiling division is
-    applied; ``ceiling`` reports the score expected from a sample of the reference
-    itself of the same size.
+    Two methods, one switch:
+
+    ``method="ks"`` (default)
+        The package's original score (``v1model compare`` uses it until the compare
+        job moves to ``"brainscore"``): the one-sample Kolmogorov–Smirnov distance
+        between the model values and the ``"macaque_v1"`` reference CDF (for
+        histogram references: the largest CDF difference at the published bin
+        edges, so within-bin detail the data do not have is never scored),
+        bootstrapped over model units; ``score = 1 − KS``.  No ceiling division is
+        applied; ``ceiling`` reports the score expected from a sample of the
+        reference itself of the same size.  Values must be finite.
+    ``method="brainscore"``
+        Brain-Score's Marques et al. (2021) procedure on the ``"marques2021"``
+        reference (Brain-Score names and units, e.g. ``or_bandwidth`` in degrees,
+        ``sf_bandwidth`` as a cut-off ratio × 100):
+
+        1. model values are clipped into the reference's bins (``bin_edges[0]`` to
+           ``bin_edges[-1]``; circular properties wrapped first); NaN values are
+           undefined units (e.g. no bandwidth: not selective) and are left out of
+           every histogram, as Brain-Score's ``np.histogram`` leaves them out;
+        2. ``n_boot`` times, as many model values as the reference has cells
+           (``reference.n``, undefined ones included) are drawn with replacement and
+           binned; the similarity to the reference histogram is ``1 − KS/KS_max``,
+           with KS the largest difference of the two cumulative histograms and
+           ``KS_max`` the largest KS any histogram could have against the reference
+           (all mass in the first or in the last bin);
+        3. the raw ``score`` is the mean over resamples (0, with a warning in
+           ``provenance``, when more than 10% of resamples have no defined value, as
+           Brain-Score does);
+        4. ``ceiling`` is the reference scored against itself: by default
+           (``ceiling="bootstrap"``) the mean similarity of ``n``-cell bootstrap
+           resamples of the reference's cells to the reference histogram — what
+           Brain-Score's ``NeuronalPropertyCeiling`` computes; ``"split_half"``
+           instead compares the histograms of two random halves of the cells (a
+           stricter, lower ceiling);
+        5. ``ceiled = score / ceiling``.
+
+        A histogram reference's cells are its counts (plus ``n_undefined`` cells
+        without a value); an approximate reference's bin probabilities come from its
+        assumed CDF with ``n`` cells.  References with ``status == "none"`` raise.
 
     Parameters
     ----------
     values : array_like of shape (n,)
         The property for each model unit, in the reference's units (see
-        ``reference_distribution(name).units``).  Must be finite.
+        ``reference_distribution(name, collection=...).units``).
     name : str
-        Reference name (see :func:`list_references`).
+        Reference name (see :func:`list_references` for each collection).
+    method : {"ks", "brainscore"}
+        The score (see above).
     n_boot : int
         Bootstrap resamples (>= 1).
     rng : None, int or numpy.random.Generator
         Source of the resampling.
+    ceiling : {"bootstrap", "split_half"}
+        How the ``"brainscore"`` ceiling is computed (ignored by ``"ks"``).
 
     Returns
     -------
     SimilarityScore
-        ``score`` (bootstrap mean), ``ci_low``, ``ci_high``, ``ks``, ``ceiling``, ``n``,
-        ``check``, ``source``.
+        ``score`` (raw, bootstrap mean), ``ci_low``, ``ci_high``, ``ks``, ``ceiling``,
+        ``ceiled`` (``"brainscore"`` only), ``n``, ``n_defined``, ``check``,
+        ``approximate``, ``source``, ``method``, ``provenance``.
 
     Raises
     ------
     ValueError
-        If ``values`` is empty, not 1-D or holds NaN or infinity (drop failed fits
-        first), or ``name`` is unknown.
+        If ``values`` is empty or not 1-D; for ``"ks"`` if it holds NaN or infinity
+        (drop failed fits first); for ``"brainscore"`` if no value is defined (all
+        NaN) or the reference has no bundled numbers; if ``name``, ``method`` or
+        ``ceiling`` is unknown.
 
     Examples
     --------
@@ -341,11 +516,24 @@ def similarity_score(values, name: str, *, n_boot: int = 1000, rng=None) -> Simi
     ...                            "surround_suppression_index", rng=1)
     >>> same.score > 0.95, shifted.score < 0.6
     (True, True)
+
+    Brain-Score's score of samples of the published SSI histogram itself is about its
+    ceiling, so the ceiled score is about 1:
+
+    >>> ref = reference_distribution("surround_suppression_index", collection="marques2021")
+    >>> s = similarity_score(ref.sample(500, rng=0), "surround_suppression_index",
+    ...                      method="brainscore", rng=1)
+    >>> round(s.ceiling, 2), bool(abs(s.ceiled - 1) < 0.05)
+    (0.96, True)
     """
-    ref = reference_distribution(name)
-    x = check_array("values", values, ndim=1, shape_doc="(n,)", dtype=np.float64)
+    check_choice("method", method, _METHODS)
+    check_choice("ceiling", ceiling, _CEILINGS)
     n_boot = check_int("n_boot", n_boot, minimum=1)
     gen = as_rng(rng)
+    if method == "brainscore":
+        return _brainscore_score(values, name, n_boot, gen, ceiling)
+    ref = reference_distribution(name)
+    x = check_array("values", values, ndim=1, shape_doc="(n,)", dtype=np.float64)
     n = x.size
     ks_full = float(_ks(x[None], ref)[0])
     boot = np.empty(n_boot)
@@ -355,8 +543,116 @@ def similarity_score(values, name: str, *, n_boot: int = 1000, rng=None) -> Simi
         idx = gen.integers(0, n, size=(m, n))
         boot[start:start + m] = 1.0 - _ks(x[idx], ref)
     ceiling_draws = np.stack([ref.sample(n, rng=gen) for _ in range(min(n_boot, 200))])
-    ceiling = float(np.mean(1.0 - _ks(ceiling_draws, ref)))
+    ceil_value = float(np.mean(1.0 - _ks(ceiling_draws, ref)))
     low, high = np.percentile(boot, [2.5, 97.5])
     return SimilarityScore(name=name, score=float(boot.mean()), ci_low=float(low),
-                           ci_high=float(high), ks=ks_full, ceiling=ceiling, n=n,
-                           check=ref.check, source=ref.source)
+                           ci_high=float(high), ks=ks_full, ceiling=ceil_value, n=n,
+                           check=ref.check, source=ref.source, method="ks",
+                           n_defined=n, approximate=ref.approximate,
+                           provenance=_provenance(ref, None))
+
+
+# ------------------------------------------------------------------ Brain-Score method
+
+def _provenance(ref: ReferenceDistribution, ceiling: str | None) -> dict:
+    out = {"collection": ref.collection, "status": ref.status if ref.collection != "macaque_v1"
+           else ("approximate" if ref.check else "published"),
+           "source": ref.source, "cells": ref.cells, "count_used": ref.count_used,
+           "n": ref.n, "n_undefined": ref.n_undefined, "note": ref.note}
+    if "bin_edges" in ref.params:
+        out["bin_edges"] = [float(v) for v in ref.params["bin_edges"]]
+    if ceiling is not None:
+        out["ceiling_method"] = ceiling
+    return out
+
+
+def _bin_index(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Bin of each clipped value (last bin closed on the right); -1 for NaN."""
+    idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)
+    return np.where(np.isnan(x), -1, idx)
+
+
+def _normalised_hist(bins: np.ndarray, n_bins: int) -> np.ndarray:
+    """Rows of bin indices (-1 = undefined) → rows of normalised histograms (NaN if empty)."""
+    rows = bins.shape[0]
+    flat = (bins + np.arange(rows)[:, None] * (n_bins + 1) + 1).ravel()
+    counts = np.bincount(flat, minlength=rows * (n_bins + 1)).reshape(rows, n_bins + 1)[:, 1:]
+    total = counts.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return counts / np.where(total > 0, total, np.nan)
+
+
+def _ks_similarity(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``1 − KS/KS_max`` of histograms ``p (..., k)`` against ``q (k,)`` (Marques et al. 2021)."""
+    cq = np.cumsum(q)
+    raw = np.max(np.abs(np.cumsum(p, axis=-1) - cq), axis=-1)
+    first = np.ones_like(q)                      # all mass in the first bin
+    last = np.zeros_like(q)
+    last[-1] = 1.0                               # all mass in the last bin
+    ks_max = max(np.max(np.abs(first - cq)), np.max(np.abs(last - cq)))
+    return 1.0 - raw / ks_max
+
+
+def _reference_cells(ref: ReferenceDistribution, q: np.ndarray) -> tuple[np.ndarray, int]:
+    """The reference as ``n`` cells' bin indices (-1 = undefined) and ``n``."""
+    if ref.kind == "histogram":
+        counts = np.asarray(ref.params["counts"], dtype=int)
+        cells = np.repeat(np.arange(len(counts)), counts)
+        return np.r_[np.full(ref.n_undefined, -1), cells], int(counts.sum() + ref.n_undefined)
+    n = int(ref.n) if ref.n else 100
+    expected = np.round(q * n).astype(int)     # an approximate reference's cells, rounded
+    return np.repeat(np.arange(len(q)), expected), int(expected.sum())
+
+
+def _brainscore_score(values, name: str, n_boot: int, gen: np.random.Generator,
+                      ceiling: str) -> SimilarityScore:
+    ref = reference_distribution(name, collection="marques2021")
+    if ref.kind == "none":
+        raise ValueError(f"reference {name!r} has no bundled numbers and cannot be scored: "
+                         f"{ref.note}")
+    x = check_array("values", values, ndim=1, shape_doc="(n,)", dtype=np.float64, finite=False)
+    defined = ~np.isnan(x)
+    if not np.any(defined):
+        raise ValueError(f"values has no defined (non-NaN) entry among {x.size}; "
+                         f"nothing to score for {name!r}")
+    edges = ref.score_bin_edges
+    n_bins = len(edges) - 1
+    q = ref.bin_probabilities()
+    xb = _bin_index(np.clip(ref.wrap(x), edges[0], edges[-1]), edges)
+    cells, n_ref = _reference_cells(ref, q)
+    n_draw = int(ref.n) if ref.n else n_ref
+    boot = np.empty(n_boot)
+    chunk = max(1, 2_000_000 // n_draw)
+    for start in range(0, n_boot, chunk):
+        m = min(chunk, n_boot - start)
+        idx = gen.integers(0, x.size, size=(m, n_draw))
+        boot[start:start + m] = _ks_similarity(_normalised_hist(xb[idx], n_bins), q)
+    warning = ""
+    n_empty = int(np.isnan(boot).sum())
+    if n_empty > n_boot / 10:
+        warning = (f"{n_empty} of {n_boot} resamples had no defined value: score set to 0 "
+                   "as Brain-Score does")
+        raw, low, high = 0.0, 0.0, 0.0
+    else:
+        raw = float(np.nanmean(boot))
+        low, high = (float(v) for v in np.nanpercentile(boot, [2.5, 97.5]))
+    ks_full = float(1.0 - _ks_similarity(_normalised_hist(xb[None], n_bins), q)[0])
+    n_ceil = min(n_boot, 1000)
+    if ceiling == "bootstrap":
+        draws = cells[gen.integers(0, len(cells), size=(n_ceil, n_draw))]
+        ceil_scores = _ks_similarity(_normalised_hist(draws, n_bins), q)
+    else:
+        half = len(cells) // 2
+        perm = np.argsort(gen.random((n_ceil, len(cells))), axis=1)
+        a = _normalised_hist(cells[perm[:, :half]], n_bins)
+        b = _normalised_hist(cells[perm[:, half:2 * half]], n_bins)
+        ceil_scores = np.array([_ks_similarity(a[i], b[i]) for i in range(n_ceil)])
+    ceil_value = float(np.nanmean(ceil_scores))
+    prov = _provenance(ref, ceiling)
+    if warning:
+        prov["warning"] = warning
+    return SimilarityScore(name=name, score=raw, ci_low=low, ci_high=high, ks=ks_full,
+                           ceiling=ceil_value, n=int(x.size), check=ref.check, source=ref.source,
+                           method="brainscore", ceiled=raw / ceil_value,
+                           n_defined=int(defined.sum()), approximate=ref.approximate,
+                           provenance=prov)

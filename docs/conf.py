@@ -58,14 +58,14 @@ PACKAGES = ("stimuli", "v1model", "analysis")
 #: Reading order of the modules on each API page; modules not listed follow in
 #: ``__all__`` order, so new modules appear without editing this file.
 MODULE_ORDER = {
-    "stimuli": ["display", "gratings", "noise", "natural", "transforms", "datasets",
-                "protocols", "table"],
+    "stimuli": ["display", "gratings", "noise", "natural", "textures", "transforms",
+                "datasets", "protocols", "table"],
     "v1model": ["base", "v1", "gabor", "cells", "population", "hmax", "spiking", "cnn",
                 "layers", "mlp", "torch_adapter"],
     "analysis": ["runner", "recording", "tuning", "figures.tuning", "modulation",
                  "response_functions", "receptive_fields", "gabor_fit",
                  "figures.receptive_fields", "figures.representations", "representations",
-                 "reference", "invariance", "decoding", "sweeps", "claims"],
+                 "reference", "properties", "invariance", "decoding", "sweeps", "claims"],
 }
 
 

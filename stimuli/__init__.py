@@ -22,6 +22,7 @@ from stimuli.noise import pink_noise, sparse_noise, white_noise
 from stimuli.protocols import (
     Protocol,
     annulus_tuning,
+    blank_screen,
     contrast_response,
     drifting_gratings,
     list_protocols,
@@ -30,12 +31,15 @@ from stimuli.protocols import (
     sf_tuning,
     size_tuning,
     static_gratings,
+    texture_families,
     white_noise_sequence,
 )
 from stimuli.table import Table
+from stimuli.textures import TEXTURE_FAMILIES, spectrally_matched_noise, texture_pair
 from stimuli.transforms import rotate, scale, translate
 
 __all__ = [
+    "TEXTURE_FAMILIES",
     "Dataset",
     "Display",
     "Protocol",
@@ -43,6 +47,7 @@ __all__ = [
     "annulus_tuning",
     "aperture",
     "bar",
+    "blank_screen",
     "contrast_response",
     "counterphase_grating",
     "drifting_grating",
@@ -66,7 +71,10 @@ __all__ = [
     "shapes_dataset",
     "size_tuning",
     "sparse_noise",
+    "spectrally_matched_noise",
     "static_gratings",
+    "texture_families",
+    "texture_pair",
     "translate",
     "uniform",
     "white_noise",

@@ -1414,3 +1414,156 @@ def _row_key(row: dict[str, Any]) -> tuple:
 
 
 __all__ += ["concatenate", "image_set"]
+
+
+# ============================================================================ textures
+# (appended: naturalistic textures vs spectrally matched noise, Freeman/Ziemba layout)
+
+def _texture_row(display: Display, row: dict[str, Any], *, rms_contrast: float) -> np.ndarray:
+    from stimuli.textures import texture_pair
+
+    texture, noise = texture_pair(str(row["source"]), display.shape, row=int(row["row"]),
+                                  col=int(row["col"]), seed=int(row["seed"]),
+                                  rms_contrast=rms_contrast)
+    return texture if str(row["image_type"]) == "texture" else noise
+
+
+def texture_families(
+    display: Display,
+    *,
+    families: Sequence[str] | None = None,
+    n_samples: int = 10,
+    rms_contrast: float = 0.2,
+    rng: Any = 0,
+) -> Protocol:
+    """Naturalistic textures and spectrally matched noise, families × samples.
+
+    The layout of Freeman, Ziemba et al. (2013, Nat Neurosci 16:974; 15 families ×
+    15 samples there): each family is a scikit-image photograph, each sample a crop
+    of it at a random position (display-sized, one picture pixel per display
+    pixel), shown once as the texture and once as noise with the same amplitude
+    spectrum and random phases (:func:`stimuli.textures.texture_pair`).  See
+    :mod:`stimuli.textures` for how this differs from Portilla–Simoncelli synthesis.
+
+    Parameters
+    ----------
+    display : Display
+        The screen; its shape must fit inside every family's picture.
+    families : sequence of str, optional
+        Picture names (:func:`stimuli.natural.natural_image_names`), at least 2;
+        default :data:`stimuli.textures.TEXTURE_FAMILIES` (8 families).
+    n_samples : int
+        Crops per family, >= 2.
+    rms_contrast : float
+        RMS contrast of the textures, in (0, 1] (noise images inherit it).
+    rng : None, int or numpy.random.Generator
+        Source of crop positions and noise seeds; default 0 (a fixed stimulus set).
+
+    Returns
+    -------
+    Protocol
+        Kind ``"image"``, ``2 · len(families) · n_samples`` stimuli ordered
+        ``image_type`` (noise, texture) × family × sample; columns ``image_type``
+        (``"noise"``/``"texture"``), ``family`` (index), ``source`` (picture name),
+        ``sample``, ``row``, ``col`` (crop corner, picture pixels), ``seed``.
+
+    Raises
+    ------
+    ValueError
+        If a family name is unknown or repeated, fewer than 2 families or samples
+        are asked for, the display is larger than a picture, or ``rms_contrast`` is
+        outside (0, 1].
+
+    Examples
+    --------
+    >>> from stimuli.display import Display
+    >>> p = texture_families(Display((32, 32), pixels_per_degree=16),
+    ...                      families=("brick", "grass"), n_samples=3)
+    >>> len(p), sorted(set(p.conditions["image_type"].tolist()))
+    (12, ['noise', 'texture'])
+    """
+    from stimuli.natural import _check_names, _load
+    from stimuli.textures import TEXTURE_FAMILIES
+
+    display = check_display(display)
+    families = _check_names("families", TEXTURE_FAMILIES if families is None
+                            else tuple(families) if isinstance(families, list) else families)
+    if len(families) < 2:
+        raise ValueError(f"families must name at least 2 pictures, got {families!r}")
+    n_samples = check_int("n_samples", n_samples, minimum=2)
+    rms_contrast = check_range("rms_contrast", rms_contrast, 0.0, 1.0, closed="right")
+    gen = as_rng(rng)
+    rows, cols = display.shape
+    fam, src, smp, r0, c0, seeds = [], [], [], [], [], []
+    for f, name in enumerate(families):
+        h, w = _load(name, False).shape
+        if h < rows or w < cols:
+            raise ValueError(f"display of {rows}x{cols} pixels does not fit inside family "
+                             f"{name!r} ({h}x{w}); use a smaller display or other families")
+        fam += [f] * n_samples
+        src += [name] * n_samples
+        smp += list(range(n_samples))
+        r0 += gen.integers(0, h - rows + 1, size=n_samples).tolist()
+        c0 += gen.integers(0, w - cols + 1, size=n_samples).tolist()
+        seeds += gen.integers(0, 2**31 - 1, size=n_samples).tolist()
+    half = {"family": np.array(fam, dtype=np.int64), "source": np.array(src, dtype=str),
+            "sample": np.array(smp, dtype=np.int64), "row": np.array(r0, dtype=np.int64),
+            "col": np.array(c0, dtype=np.int64), "seed": np.array(seeds, dtype=np.int64)}
+    n = len(fam)
+    conditions = Table({"image_type": np.array(["noise"] * n + ["texture"] * n),
+                        **{k: np.concatenate([v, v]) for k, v in half.items()}})
+    seed_param = int(rng) if isinstance(rng, numbers.Integral) and not isinstance(
+        rng, bool) else None
+    params = dict(families=list(families), n_samples=n_samples, rms_contrast=rms_contrast,
+                  seed=seed_param)
+    return Protocol("texture_families", display, conditions,
+                    functools.partial(_texture_row, rms_contrast=rms_contrast), params=params)
+
+
+_REGISTRY["texture_families"] = texture_families
+__all__.append("texture_families")
+
+
+def _blank_row(display: Display, row: dict[str, Any]) -> np.ndarray:
+    return np.zeros(display.shape, dtype=np.float32)
+
+
+def blank_screen(display: Display, *, n: int = 1) -> Protocol:
+    """A mean-grey screen: the spontaneous (baseline) response of every unit.
+
+    Marques et al. (2021) record each unit's response to a blank screen to map model
+    responses to firing rates (the blank → spontaneous rate) and to subtract the
+    baseline from tuning curves (:func:`analysis.fit_firing_rate_map`).
+
+    Parameters
+    ----------
+    display : Display
+        The screen.
+    n : int
+        Number of (identical) blank stimuli, >= 1 (repeats for stochastic models).
+
+    Returns
+    -------
+    Protocol
+        Kind ``"image"``, ``n`` all-zero images; columns ``repeat`` and ``contrast`` (0).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``display`` is not a Display or ``n`` is not an integer >= 1.
+
+    Examples
+    --------
+    >>> from stimuli.display import Display
+    >>> p = blank_screen(Display((8, 8), pixels_per_degree=4))
+    >>> len(p), float(np.abs(p.stimuli(0)).max())
+    (1, 0.0)
+    """
+    display = check_display(display)
+    n = check_int("n", n, minimum=1)
+    conditions = Table({"repeat": np.arange(n, dtype=np.int64), "contrast": np.zeros(n)})
+    return Protocol("blank_screen", display, conditions, _blank_row, params={"n": n})
+
+
+_REGISTRY["blank_screen"] = blank_screen
+__all__.append("blank_screen")

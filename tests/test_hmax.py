@@ -359,7 +359,7 @@ def test_save_and_load_roundtrip(model_with_prototypes, textures, tmp_path):
 
 
 def test_save_load_keeps_grid_and_mean_and_reads_version_1(tmp_path, textures):
-    from stimuli._io import load_npz, save_npz
+    from stimuli._shared.io import load_npz, save_npz
 
     model = HMAX(Display((64, 64), 32), s1={"mean_luminance": 0.5}, c1={"grid": "serre"})
     model.save(tmp_path / "m.npz")

@@ -188,8 +188,8 @@ def plot_nx_ny(nx, ny, *, ax=None, label: str = "model", reference: bool = True,
         Legend label of the model points.
     reference : bool
         Draw the macaque cloud: ``n_reference`` points from the bundled ``ringach_nx``
-        and ``ringach_ny`` references (medians from Ringach 2002; their spread is an
-        assumption, so the cloud is labelled approximate).
+        and ``ringach_ny`` references (marginals of Ringach 2002's joint histogram,
+        drawn independently, so the cloud is labelled approximate).
     n_reference : int
         Number of reference points.
     rng : None, int or numpy.random.Generator

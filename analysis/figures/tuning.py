@@ -337,7 +337,7 @@ def _reference_hist(reference: Any, bins: Any, values: np.ndarray):
     if isinstance(reference, str):
         reference = reference_distribution(reference)
     if isinstance(reference, ReferenceDistribution):
-        label = ("macaque" + (" (approx.)" if reference.check else "") + ": "
+        label = ("macaque" + (" (approx.)" if reference.approximate else "") + ": "
                  + reference.source.split(",")[0])
         if reference.binned:
             if bins is not None:
@@ -345,6 +345,10 @@ def _reference_hist(reference: Any, bins: Any, values: np.ndarray):
                                  f"{reference.name!r} reference's bin edges are the bins")
             # Circular properties: model values mapped into the reference's bin range.
             return (reference.bin_edges, reference.counts, int(reference.counts.sum()),
+                    reference.wrap(values), label)
+        if "bin_edges" in reference.params and bins is None:
+            # A summary reference with Brain-Score's bins ("marques2021"): its mass per bin.
+            return (reference.score_bin_edges, reference.bin_probabilities(), None,
                     reference.wrap(values), label)
         # A continuous reference: its probability mass in each bin, from its CDF.
         spread = np.concatenate([values, reference.sample(2000, rng=0)])
