@@ -26,6 +26,7 @@ from analysis.decoding import (
 from analysis.gabor_fit import GaborFit, fit_gabor, fit_gabors
 from analysis.invariance import tolerance_correlations, tolerance_curve, transform_images
 from analysis.modulation import fano_factor, lifetime_sparseness, modulation_ratio, psth
+from analysis.nwb import read_nwb, read_nwb_spike_trains, write_nwb
 from analysis.receptive_fields import (
     ReceptiveFields,
     STCResult,
@@ -129,6 +130,8 @@ __all__ = [
     "plot_rf_mosaic",
     "psth",
     "rdm",
+    "read_nwb",
+    "read_nwb_spike_trains",
     "reference_distribution",
     "reverse_correlation",
     "rsa",
@@ -158,4 +161,5 @@ __all__ = [
     "sf_bandwidth",
     "sf_tuning",
     "tuning_curves",
+    "write_nwb",
 ]
