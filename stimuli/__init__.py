@@ -4,6 +4,12 @@ Gratings, bars, Gabor patches, noise, natural images, transforms, labelled
 datasets and protocols (stimulus sets with their condition tables).
 """
 
+from stimuli.conventions import (
+    from_psychopy_grating,
+    from_skimage_gabor,
+    to_psychopy_grating,
+    to_skimage_gabor,
+)
 from stimuli.datasets import Dataset, faces_dataset, natural_patches_dataset, shapes_dataset
 from stimuli.display import Display
 from stimuli.gratings import (
@@ -49,6 +55,8 @@ __all__ = [
     "drifting_gratings",
     "edge",
     "faces_dataset",
+    "from_psychopy_grating",
+    "from_skimage_gabor",
     "gabor_patch",
     "grating",
     "list_protocols",
@@ -67,6 +75,8 @@ __all__ = [
     "size_tuning",
     "sparse_noise",
     "static_gratings",
+    "to_psychopy_grating",
+    "to_skimage_gabor",
     "translate",
     "uniform",
     "white_noise",
