@@ -1,13 +1,16 @@
 """Stimulus protocols: a stimulus set plus its condition table, generated lazily.
 
 A :class:`Protocol` holds a condition table (one row per stimulus; column names
-and units as in DESIGN.md: ``orientation`` and ``phase`` in degrees, ``sf`` in
-c/deg, ``tf`` in Hz, ``radius`` in degrees with ``inf`` for full field, ...)
+and units as everywhere in the package: ``orientation`` and ``phase`` in degrees,
+``sf`` in c/deg, ``tf`` in Hz, ``radius`` in degrees with ``inf`` for full field, ...)
 and a function that renders one row.  Stimuli are made only when asked for, one
 batch at a time, so even protocols of thousands of movies never sit in memory.
 
 The protocol functions below take the display first and everything else as
-keywords; their defaults follow the literature (see ../shared/REFERENCE.md):
+keywords; their defaults follow the studies named below: Marques, Schrimpf &
+DiCarlo 2021 (the Brain-Score V1 benchmarks, bioRxiv 2021.03.01.433695),
+Cavanaugh, Bair & Movshon 2002 (J Neurophysiol 88:2530) and the Allen Brain
+Observatory's visual coding protocols (de Vries et al. 2020, Nat Neurosci 23:138):
 
 ======================  ============================================================
 orientation_tuning      orientation × phase × sf, full contrast (Marques et al. 2021)
