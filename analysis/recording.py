@@ -30,8 +30,9 @@ class Recording:
     ----------
     conditions : Table or mapping of str to 1-D array
         One row per stimulus (``orientation`` in degrees, ``sf`` in c/deg, ...; see
-        the table of condition columns in the documentation's Concepts page).  Columns must be numeric, boolean or
-        fixed-width strings (no ``object`` arrays, which cannot be saved without pickle).
+        the table of condition columns in the documentation's Concepts page).
+        Columns must be numeric, boolean or fixed-width strings (no ``object``
+        arrays, which cannot be saved without pickle).
     responses : array_like of shape (n_stimuli, n_units) or (n_stimuli, n_units, n_time)
         Finite responses.  Floating-point arrays keep their dtype (float32 stays
         float32); integer or boolean arrays are converted to float64.

@@ -8,7 +8,7 @@ batch at a time, so even protocols of thousands of movies never sit in memory.
 
 The protocol functions below take the display first and everything else as
 keywords; their defaults follow the studies named below: Marques, Schrimpf &
-DiCarlo 2021 (the Brain-Score V1 benchmarks, bioRxiv 2021.03.01.433695),
+DiCarlo 2021 (the Brain-Score V1 benchmarks, bioRxiv 2021.03.01.433495),
 Cavanaugh, Bair & Movshon 2002 (J Neurophysiol 88:2530) and the Allen Brain
 Observatory's visual coding protocols (de Vries et al. 2020, Nat Neurosci 23:138):
 
