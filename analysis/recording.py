@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from stimuli import _html
 from stimuli._io import load_npz, save_npz
 from stimuli._validation import check_array, check_index, check_positive
 from stimuli.table import Table, _import_xarray
@@ -475,6 +476,24 @@ class Recording:
             meta["time_step"] = _time_step_of(array)
         return cls(conditions, array.values, unit_info, meta)
 
+
+    # ------------------------------------------------------------------ notebook display
+    def _repr_html_(self) -> str:
+        """Notebook view: model, layer, protocol and shapes, then the first rows of the
+        condition table and of the unit metadata, with units and dtypes."""
+        shape = " × ".join(map(str, self.responses.shape))
+        details = [f"{key} {self.meta[key]}" for key in ("model", "layer", "protocol")
+                   if self.meta[key] is not None]
+        details.append(f"responses {shape} ({self.responses.dtype})")
+        if self.has_time:
+            details.append(f"time_step {self.meta['time_step']:g} s")
+        parts = [_html.title("Recording", details),
+                 _html.columns_table(self.conditions.to_dict(),
+                                     caption=f"conditions: {self.n_stimuli} stimuli")]
+        if self.unit_info:
+            parts.append(_html.columns_table(self.unit_info,
+                                             caption=f"unit_info: {self.n_units} units"))
+        return _html.block(*parts)
 
 def _check_storable(name: str, arr: np.ndarray) -> None:
     """Reject arrays that cannot be written to ``.npz`` without pickle."""

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from stimuli import _html
 from stimuli._validation import (
     as_rng,
     check_array,
@@ -292,6 +293,25 @@ class Protocol:
         return (
             f"Protocol({self.name!r}, {len(self)} {what} on {d.rows}x{d.cols} px at "
             f"{d.pixels_per_degree:g} px/deg; {params})"
+        )
+
+    def _repr_html_(self) -> str:
+        """Notebook view: name, size, display and parameters, then the first condition rows."""
+        d = self.display
+        height, width = d.size_degrees
+        what = "images" if self.kind == "image" else "movies"
+        if self.kind == "movie" and self._stimulus_shape is not None:
+            what = f"movies of {self._stimulus_shape[0]} frames"
+        details = [f"{len(self)} {what}",
+                   f"display {d.rows} × {d.cols} px at {d.pixels_per_degree:g} px/deg "
+                   f"({height:g} × {width:g} deg)"]
+        if self.kind == "movie":
+            details.append(f"{d.frame_rate:g} frames/s")
+        params = [(key, _format(value)) for key, value in self.params.items()]
+        return _html.block(
+            _html.title(f"Protocol {self.name!r}", details),
+            _html.key_values(params) if params else "",
+            _html.columns_table(self.conditions.to_dict(), caption="conditions"),
         )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from stimuli import _html
 from stimuli._io import atomic_open
 
 
@@ -213,6 +214,14 @@ class Table(Mapping):
             )
         return cls(columns)
 
+
+    # ------------------------------------------------------------------ notebook display
+    def _repr_html_(self) -> str:
+        """Notebook view: row and column counts, then the first rows with units and dtypes."""
+        return _html.block(
+            _html.title("Table", [f"{len(self)} rows", f"{len(self.names)} columns"]),
+            _html.columns_table(self._columns),
+        )
 
 def _import_xarray(what: str):
     try:
