@@ -405,7 +405,8 @@ class Recording:
         An array written by :meth:`to_xarray` comes back equal (values, dtypes,
         column order, metadata).  Other arrays in that layout, e.g. a Brain-Score
         assembly, are read as follows: every 1-D coordinate along ``presentation``
-        becomes a condition column (``stimulus_id`` included); every 1-D coordinate
+        becomes a condition column (``stimulus_id`` included; the levels of a
+        MultiIndex count, the MultiIndex itself does not); every 1-D coordinate
         along ``neuroid`` except ``neuroid_id`` becomes ``unit_info`` (a ``unit_``
         prefix is removed); the ``model``, ``layer`` and ``protocol`` attributes
         become metadata; and for a ``time_bin`` dimension the bin width is taken
@@ -465,6 +466,8 @@ class Recording:
         conditions = {}
         unit_info = {}
         for name, coord in array.coords.items():
+            if name in array.dims:  # a dimension's own index (e.g. a brainio MultiIndex)
+                continue
             if coord.dims == ("presentation",):
                 conditions[str(name)] = _coord_values(array, name)
             elif coord.dims == ("neuroid",) and name != "neuroid_id":

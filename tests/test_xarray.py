@@ -87,6 +87,24 @@ def test_foreign_assembly_is_read_from_its_coordinates():
     assert rec.meta["time_step"] == pytest.approx(0.05, rel=1e-12)
 
 
+def test_brainio_style_multiindex_assembly():
+    """Brain-Score's brainio keeps presentation and neuroid coordinates in MultiIndexes."""
+    pd = pytest.importorskip("pandas")
+    presentation = pd.MultiIndex.from_arrays([["a", "b", "c"], [1.0, 2.0, 4.0]],
+                                             names=["stimulus_id", "sf"])
+    neuroid = pd.MultiIndex.from_arrays([["n1", "n2"], ["V1", "V1"]],
+                                        names=["neuroid_id", "region"])
+    coords = xr.Coordinates.from_pandas_multiindex(presentation, "presentation").merge(
+        xr.Coordinates.from_pandas_multiindex(neuroid, "neuroid")).coords
+    da = xr.DataArray(np.arange(6.0).reshape(3, 2), dims=("presentation", "neuroid"),
+                      coords=coords)
+    rec = Recording.from_xarray(da)
+    assert rec.conditions.names == ("stimulus_id", "sf")
+    assert rec.conditions["sf"].tolist() == [1.0, 2.0, 4.0]
+    assert list(rec.unit_info) == ["region"]
+    np.testing.assert_array_equal(rec.responses, da.values)
+
+
 @pytest.mark.parametrize("make, error, match", [
     (lambda: Recording.from_xarray(np.zeros((2, 2))), TypeError, "DataArray"),
     (lambda: Recording.from_xarray(xr.DataArray(np.zeros((2, 2)), dims=("neuroid", "x"))),
