@@ -167,3 +167,25 @@ def test_bad_input(tmp_path, make, error, match):
     with pytest.raises(error, match=match):
         make(tmp_path / "out.nwb")
     assert not list(tmp_path.glob("*.part*"))  # nothing half-written left behind
+
+
+@pytest.mark.slow
+def test_spiking_v1_recording_and_spikes_through_nwb(tmp_path):
+    """The real pipeline: SpikingV1 counts and spikes to NWB and back, still consistent."""
+    from analysis.runner import run_protocol
+    from stimuli import Display, orientation_tuning
+    from v1model import SpikingV1
+
+    display = Display((32, 32), 16)
+    model = SpikingV1(display, v1={"orientations": [0, 90], "sfs": [2]}, static_duration=0.2,
+                      rng=0)
+    protocol = orientation_tuning(display, orientations=(0.0, 90.0), phases=(0.0,), sfs=(2.0,))
+    rec = run_protocol(model, protocol, "simple", progress=False)
+    spikes = model.spike_trains(protocol.stimuli(np.arange(len(protocol))), "simple")
+    path = tmp_path / "spiking.nwb"
+    write_nwb(rec, path, spike_trains=spikes)
+    back, back_spikes = read_nwb(path), read_nwb_spike_trains(path)
+    _assert_same(back, rec)
+    np.testing.assert_array_equal(back_spikes.times, spikes.times)
+    # the binned spikes read back are the recording's responses
+    np.testing.assert_array_equal(back_spikes.counts(rec.meta["time_step"]), back.responses)
