@@ -353,6 +353,10 @@ class Recording:
 
         Raises
         ------
+        ValueError
+            If a condition column is named like a dimension, ``neuroid_id``,
+            ``time_bin_start``, ``time_bin_end`` or ``unit_<key>`` for a key of
+            ``unit_info``: the coordinates would collide.
         ImportError
             If xarray is not installed (``pip install v1model[xarray]``).
 
@@ -367,6 +371,15 @@ class Recording:
         True
         """
         xr = _import_xarray("Recording.to_xarray")
+        reserved = {"presentation", "neuroid", "time_bin", "neuroid_id", "time_bin_start",
+                    "time_bin_end"} | {f"unit_{key}" for key in self.unit_info}
+        clash = [name for name in self.conditions.names if name in reserved]
+        if clash:
+            raise ValueError(
+                f"conditions column {clash[0]!r} would collide with a coordinate of the "
+                "assembly (its dims, neuroid_id, time_bin_start/end or a unit_<key> of "
+                "unit_info); rename it, e.g. rec.conditions.with_columns(...)"
+            )
         coords: dict[str, Any] = {}
         for name in self.conditions.names:
             coords[name] = ("presentation", self.conditions[name])

@@ -124,6 +124,18 @@ def test_from_xarray_bad_input(make, error, match):
         make()
 
 
+@pytest.mark.parametrize("conditions, unit_info", [
+    ({"neuroid_id": [1.0]}, {}),
+    ({"unit_x": [1.0]}, {"x": [2.0]}),
+    ({"neuroid": [1.0]}, {}),
+    ({"time_bin_end": [1.0]}, {}),
+], ids=["neuroid_id", "unit-prefix", "dim-name", "time-bin-edge"])
+def test_condition_names_that_would_collide_are_refused(conditions, unit_info):
+    rec = Recording(conditions, [[1.0]], unit_info=unit_info)
+    with pytest.raises(ValueError, match=f"conditions column {next(iter(conditions))!r}"):
+        rec.to_xarray()
+
+
 def test_table_round_trip_is_exact():
     t = Table({"osi": np.array([0.1, 0.9], dtype=np.float32), "n": np.array([3, 4]),
                "ok": np.array([True, False]), "cell": np.array(["simple", "complex"])})
