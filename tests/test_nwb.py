@@ -71,6 +71,7 @@ def test_file_reads_as_an_experiment(tmp_path):
     spikes = _spikes(duration=0.2)
     path = tmp_path / "rec.nwb"
     write_nwb(rec, path, spike_trains=spikes, session_start_time=START)
+    assert pynwb.validate(path=str(path)) == []  # compliant with the NWB schema
     with pynwb.NWBHDF5IO(str(path), "r") as io:
         nwbfile = io.read()
         trials = nwbfile.trials.to_dataframe()
