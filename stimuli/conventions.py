@@ -82,7 +82,8 @@ def to_skimage_gabor(
     ``stimuli.grating(display, orientation=θ, sf=sf, phase=φ)`` (under a Gaussian
     envelope), so it responds most to that grating.  Note that
     :func:`skimage.filters.gabor` *convolves* with the kernel, which mirrors it:
-    the phase of its real output at the grating's centre is ``-offset``.
+    the real part of its output at the grating's centre is largest for
+    ``offset = -p["offset"]`` (orientation and frequency are unaffected).
 
     Parameters
     ----------

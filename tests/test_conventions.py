@@ -86,6 +86,18 @@ def test_skimage_kernel_phase_matches_the_grating_phase(orientation, phase):
     assert _angle_diff(np.degrees(best), np.degrees(params["offset"]), 360.0) <= 1.0
 
 
+def test_skimage_filter_convolves_so_its_phase_is_mirrored():
+    """skimage.filters.gabor's real output at the centre peaks at offset = -converted offset."""
+    display = Display((65, 65), pixels_per_degree=PPD)
+    image = grating(display, orientation=100.0, sf=2.0, phase=200.0)
+    params = to_skimage_gabor(100.0, 2.0, phase=200.0, pixels_per_degree=PPD)
+    offsets = np.radians(np.arange(0.0, 360.0, 10.0))
+    centre = [gabor(image, params["frequency"], theta=params["theta"], offset=o)[0][32, 32]
+              for o in offsets]
+    best = np.degrees(offsets[int(np.argmax(centre))])
+    assert _angle_diff(best, -np.degrees(params["offset"]), 360.0) <= 5.0
+
+
 def _psychopy_sin_grating(display, ori, sf, phase):
     """PsychoPy's GratingStim(tex="sin") as its documentation and texture define it.
 
