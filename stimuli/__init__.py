@@ -7,6 +7,7 @@ datasets and protocols (stimulus sets with their condition tables).
 from stimuli.conventions import (
     from_psychopy_grating,
     from_skimage_gabor,
+    to_psychopy_drifting_grating,
     to_psychopy_grating,
     to_skimage_gabor,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "size_tuning",
     "sparse_noise",
     "static_gratings",
+    "to_psychopy_drifting_grating",
     "to_psychopy_grating",
     "to_skimage_gabor",
     "translate",

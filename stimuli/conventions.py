@@ -36,6 +36,7 @@ from stimuli._validation import check_array, check_choice, check_positive
 __all__ = [
     "from_psychopy_grating",
     "from_skimage_gabor",
+    "to_psychopy_drifting_grating",
     "to_psychopy_grating",
     "to_skimage_gabor",
 ]
@@ -282,3 +283,63 @@ def from_psychopy_grating(
     sf = _positive("sf", sf) / factor
     orientation, sf, phase_deg = np.broadcast_arrays(orientation, sf, phase_deg)
     return {"orientation": _out(orientation), "sf": _out(sf), "phase": _out(phase_deg)}
+
+
+def to_psychopy_drifting_grating(
+    direction: Any, sf: Any, tf: Any, *, phase: Any = 0.0, units: str = "deg",
+    pixels_per_degree: float | None = None,
+) -> dict[str, float | np.ndarray]:
+    """PsychoPy ``GratingStim`` parameters, and its phase rate, for a drifting grating of ours.
+
+    PsychoPy drifts a grating by advancing ``phase`` every frame, which moves the
+    bars along the stimulus' own rotated x axis.  A direction d is therefore not
+    folded into [0, 180) as an orientation is: ``ori = (-d) mod 360``.  Draw frame
+    ``k`` at ``t = k / frame_rate`` with ``stim.phase = p["phase"] + p["phase_rate"] * t``
+    to show :func:`stimuli.drifting_grating` frame ``k``.
+
+    Parameters
+    ----------
+    direction : float or array_like
+        Direction of motion in degrees, counter-clockwise from rightward (y up).
+    sf : float or array_like
+        Cycles per degree, positive.
+    tf : float or array_like
+        Temporal frequency in Hz, >= 0.
+    phase : float or array_like, optional
+        Degrees at the grating's centre in frame 0.
+    units : {"deg", "pix"}
+        The ``units`` of the PsychoPy stimulus (see :func:`to_psychopy_grating`).
+    pixels_per_degree : float, optional
+        Only with ``units="pix"``.
+
+    Returns
+    -------
+    dict
+        ``ori`` in degrees in [0, 360), ``sf`` in cycles per ``units``, ``phase`` in
+        cycles in [0, 1) at t = 0, and ``phase_rate`` in cycles per second (= tf).
+        Pass the first three to ``GratingStim``.
+
+    Raises
+    ------
+    ValueError
+        If a value is not finite, ``sf`` is not positive, ``tf`` is negative, or
+        ``units``/``pixels_per_degree`` are inconsistent.
+    TypeError
+        If a value is not numeric.
+
+    Examples
+    --------
+    >>> to_psychopy_drifting_grating(90.0, 2.0, 4.0)   # drifting upwards
+    {'ori': 270.0, 'sf': 2.0, 'phase': 0.0, 'phase_rate': 4.0}
+    """
+    factor = _psychopy_sf_factor(units, pixels_per_degree)
+    tf = _values("tf", tf)
+    if np.any(tf < 0):
+        raise ValueError(f"tf must be >= 0, got {tf.min() if tf.ndim else tf}")
+    ori = np.mod(-_values("direction", direction), 360.0)
+    ori = np.where(ori >= 360.0, 0.0, ori)
+    cycles = np.mod(-_values("phase", phase) / 360.0, 1.0)
+    cycles = np.where(cycles >= 1.0, 0.0, cycles)
+    sf = _positive("sf", sf) * factor
+    ori, sf, cycles, tf = np.broadcast_arrays(ori, sf, cycles, tf)
+    return {"ori": _out(ori), "sf": _out(sf), "phase": _out(cycles), "phase_rate": _out(tf)}

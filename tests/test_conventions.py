@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 from skimage.filters import gabor, gabor_kernel
 
-from stimuli import Display, grating
+from stimuli import Display, drifting_grating, grating
 from stimuli.conventions import (
     from_psychopy_grating,
     from_skimage_gabor,
+    to_psychopy_drifting_grating,
     to_psychopy_grating,
     to_skimage_gabor,
 )
@@ -123,6 +124,19 @@ def test_psychopy_grating_is_our_grating(orientation, phase):
     np.testing.assert_allclose(theirs, ours, atol=1e-5)
 
 
+@pytest.mark.parametrize("direction", [0.0, 60.0, 90.0, 200.0, 315.0])
+def test_psychopy_drift_moves_the_same_way(direction):
+    """Advancing PsychoPy's phase at phase_rate reproduces every frame of our drifting grating."""
+    display = Display((24, 24), pixels_per_degree=PPD, frame_rate=60.0)
+    movie = drifting_grating(display, direction=direction, sf=1.5, tf=4.0, duration=0.1,
+                             phase=30.0)
+    p = to_psychopy_drifting_grating(direction, 1.5, 4.0, phase=30.0)
+    for k, frame in enumerate(movie):
+        t = k / display.frame_rate
+        theirs = _psychopy_sin_grating(display, p["ori"], p["sf"], p["phase"] + p["phase_rate"] * t)
+        np.testing.assert_allclose(theirs, frame, atol=1e-5, err_msg=f"frame {k}")
+
+
 def test_psychopy_clock_convention():
     """ori = 45 (clockwise from vertical) is our 135: bars from top-left to bottom-right."""
     assert from_psychopy_grating(45.0, 2.0)["orientation"] == pytest.approx(135.0)
@@ -184,8 +198,9 @@ def test_results_lie_in_the_documented_ranges():
     (lambda: to_psychopy_grating(0.0, 1.0, units="pix"), ValueError, "pixels_per_degree"),
     (lambda: to_psychopy_grating(0.0, 1.0, pixels_per_degree=10.0), ValueError, "only used"),
     (lambda: from_psychopy_grating(0.0, 1.0, phase=np.nan), ValueError, "phase"),
+    (lambda: to_psychopy_drifting_grating(0.0, 1.0, -2.0), ValueError, "tf must be"),
 ], ids=["nan-orientation", "negative-sf", "zero-ppd", "string", "zero-frequency", "inf-offset",
-        "norm-units", "pix-without-ppd", "ppd-with-deg", "nan-phase"])
+        "norm-units", "pix-without-ppd", "ppd-with-deg", "nan-phase", "negative-tf"])
 def test_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
