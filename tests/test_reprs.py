@@ -94,3 +94,17 @@ def test_model_view_survives_a_failing_layer():
     html = model_repr_html(Broken())
     assert re.search(r">good</td><td[^>]*>5</td>", html)
     assert re.search(r">bad</td><td[^>]*>\?</td>", html) and "RuntimeError" in html
+
+
+@pytest.mark.torch
+def test_torch_model_view():
+    torch = pytest.importorskip("torch")
+    from v1model.torch_adapter import TorchModel
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 6, 3, padding=1), torch.nn.ReLU(),
+                              torch.nn.Flatten(), torch.nn.Linear(6 * 16 * 16, 10))
+    model = TorchModel(net, Display((16, 16), 8), layers=("0", "3"))
+    html = model._repr_html_()
+    assert "<b>TorchModel</b>" in html
+    assert re.search(r">0</td><td[^>]*>6</td><td[^>]*>16 × 16</td>", html)   # conv: channels, map
+    assert re.search(r">3</td><td[^>]*>10</td><td[^>]*>-</td>", html)        # dense: units, no map
