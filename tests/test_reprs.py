@@ -61,6 +61,18 @@ def test_protocol_shows_display_params_and_conditions():
     assert "orientation" in text and "more rows" in text     # the condition table
 
 
+def test_movie_protocol_view_renders_nothing():
+    def render(display, row):
+        raise AssertionError("the notebook view must not render stimuli")
+
+    from stimuli import Protocol
+
+    protocol = Protocol("drift", Display((16, 16), 8, frame_rate=30.0),
+                        {"direction": [0.0, 90.0], "tf": [2.0, 2.0]}, render, kind="movie")
+    text = _text(protocol._repr_html_())
+    assert "2 movies" in text and "30 frames/s" in text and "Hz" in text
+
+
 @pytest.mark.parametrize("make", [
     lambda: V1Model(Display((32, 32), pixels_per_degree=16)),
     load_pretrained_cnn,
