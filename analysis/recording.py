@@ -358,7 +358,7 @@ class Recording:
             ``time_bin_start``, ``time_bin_end`` or ``unit_<key>`` for a key of
             ``unit_info``: the coordinates would collide.
         ImportError
-            If xarray is not installed (``pip install v1model[xarray]``).
+            If xarray is not installed (``pip install 'v1model[xarray]'``).
 
         Examples
         --------
