@@ -28,6 +28,7 @@ from analysis.figures.tuning import plot_property_histogram, plot_tuning_curve, 
 from analysis.gabor_fit import GaborFit, fit_gabor, fit_gabors
 from analysis.invariance import tolerance_correlations, tolerance_curve, transform_images
 from analysis.modulation import fano_factor, lifetime_sparseness, modulation_ratio, psth
+from analysis.nwb import read_nwb, read_nwb_spike_trains, write_nwb
 from analysis.properties import (
     FiringRateMap,
     PropertyValues,
@@ -141,6 +142,8 @@ __all__ = [
     "plot_rf_mosaic",
     "psth",
     "rdm",
+    "read_nwb",
+    "read_nwb_spike_trains",
     "reference_distribution",
     "reverse_correlation",
     "rsa",
@@ -174,4 +177,5 @@ __all__ = [
     "sf_tuning",
     "curve_levels",
     "tuning_curves",
+    "write_nwb",
 ]

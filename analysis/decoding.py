@@ -209,7 +209,11 @@ class Evaluation:
 
 def wilson_interval(n_correct: int, n_total: int, *, confidence: float = 0.95
                     ) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion.
+    """Wilson score interval for a binomial proportion (Wilson 1927, *JASA* 22:209–212).
+
+    A thin wrapper of ``scipy.stats.binomtest(n_correct, n_total)
+    .proportion_ci(confidence, method="wilson")`` that validates its arguments and
+    returns plain floats.
 
     Parameters
     ----------
@@ -223,7 +227,8 @@ def wilson_interval(n_correct: int, n_total: int, *, confidence: float = 0.95
     Returns
     -------
     low, high : float
-        Bounds in [0, 1].
+        Bounds in [0, 1]; ``low`` is 0 when ``n_correct == 0`` and ``high`` is 1 when
+        ``n_correct == n_total``.
 
     Raises
     ------
@@ -240,15 +245,9 @@ def wilson_interval(n_correct: int, n_total: int, *, confidence: float = 0.95
     if n_correct > n_total:
         raise ValueError(f"n_correct ({n_correct}) must not exceed n_total ({n_total})")
     confidence = check_range("confidence", confidence, 0.0, 1.0, closed="neither")
-    z = scipy.stats.norm.ppf(0.5 + confidence / 2)
-    p = n_correct / n_total
-    denom = 1 + z * z / n_total
-    centre = (p + z * z / (2 * n_total)) / denom
-    half = z / denom * np.sqrt(p * (1 - p) / n_total + z * z / (4 * n_total * n_total))
-    # exact ends: the interval always holds the observed proportion, 0 and 1 included
-    low = 0.0 if n_correct == 0 else min(p, float(centre - half))
-    high = 1.0 if n_correct == n_total else max(p, float(centre + half))
-    return low, high
+    ci = scipy.stats.binomtest(n_correct, n_total).proportion_ci(
+        confidence_level=confidence, method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 def evaluate(classifier: LinearClassifier, X_test: Any, y_test: Any, *,

@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from stimuli._shared import html as _html
 from stimuli._shared.io import load_npz, save_npz
 from stimuli._shared.validation import check_array, check_index, check_positive
-from stimuli.table import Table
+from stimuli.table import Table, _import_xarray
 
 _KIND = "recording"
 _FORMAT_VERSION = 1
@@ -30,8 +31,9 @@ class Recording:
     ----------
     conditions : Table or mapping of str to 1-D array
         One row per stimulus (``orientation`` in degrees, ``sf`` in c/deg, ...; see
-        the column conventions in DESIGN.md).  Columns must be numeric, boolean or
-        fixed-width strings (no ``object`` arrays, which cannot be saved without pickle).
+        the table of condition columns in the documentation's Concepts page).
+        Columns must be numeric, boolean or fixed-width strings (no ``object``
+        arrays, which cannot be saved without pickle).
     responses : array_like of shape (n_stimuli, n_units) or (n_stimuli, n_units, n_time)
         Finite responses.  Floating-point arrays keep their dtype (float32 stays
         float32); integer or boolean arrays are converted to float64.
@@ -348,6 +350,192 @@ class Recording:
             f"unit_info: {', '.join(self.unit_info) or '(none)'})"
         )
 
+    # ------------------------------------------------------------------ interchange
+    def to_xarray(self):
+        """The recording as an ``xarray.DataArray`` laid out like a Brain-Score assembly.
+
+        Dimensions are ``("presentation", "neuroid")``, plus ``"time_bin"`` when the
+        responses have a time axis: the layout of Brain-Score's ``NeuroidAssembly``
+        (Schrimpf et al. 2018, *Brain-Score*, bioRxiv 407007).  Each condition column
+        becomes a coordinate along ``presentation`` under its own name (select with
+        ``da.sel(presentation=da.orientation == 90)`` or ``da.where``), and a
+        ``stimulus_id`` coordinate numbers the rows (unless a column has that
+        name).  Each ``unit_info`` array becomes a coordinate along ``neuroid``
+        named ``unit_<key>`` (conditions and units often share names such as
+        ``orientation``), beside a ``neuroid_id`` coordinate ``"<layer>.<index>"``.
+        With a time axis, ``time_bin_start`` and ``time_bin_end`` give each bin's
+        edges in milliseconds, as in Brain-Score.
+
+        The attributes hold ``model``, ``layer`` and ``protocol`` (when set),
+        ``time_step`` in seconds (time axis only) and, under ``"v1model"``, a JSON
+        string with the full metadata and the original column names, so that
+        :meth:`from_xarray` gives back an equal recording.
+
+        Returns
+        -------
+        xarray.DataArray
+            Shares the response values (same dtype); coordinates keep the column
+            dtypes.
+
+        Raises
+        ------
+        ValueError
+            If a condition column is named like a dimension, ``neuroid_id``,
+            ``time_bin_start``, ``time_bin_end`` or ``unit_<key>`` for a key of
+            ``unit_info``: the coordinates would collide.
+        ImportError
+            If xarray is not installed (``pip install 'v1model[xarray]'``).
+
+        Examples
+        --------
+        >>> rec = Recording({"orientation": [0.0, 90.0]}, [[1.0, 0.0], [0.0, 2.0]],
+        ...                 unit_info={"orientation": [0.0, 90.0]}, meta={"layer": "simple"})
+        >>> da = rec.to_xarray()
+        >>> da.dims, da.unit_orientation.values.tolist()
+        (('presentation', 'neuroid'), [0.0, 90.0])
+        >>> Recording.from_xarray(da).meta == rec.meta
+        True
+        """
+        xr = _import_xarray("Recording.to_xarray")
+        reserved = {"presentation", "neuroid", "time_bin", "neuroid_id", "time_bin_start",
+                    "time_bin_end"} | {f"unit_{key}" for key in self.unit_info}
+        clash = [name for name in self.conditions.names if name in reserved]
+        if clash:
+            raise ValueError(
+                f"conditions column {clash[0]!r} would collide with a coordinate of the "
+                "assembly (its dims, neuroid_id, time_bin_start/end or a unit_<key> of "
+                "unit_info); rename it, e.g. rec.conditions.with_columns(...)"
+            )
+        coords: dict[str, Any] = {}
+        for name in self.conditions.names:
+            coords[name] = ("presentation", self.conditions[name])
+        if "stimulus_id" not in coords:
+            coords["stimulus_id"] = ("presentation", np.arange(self.n_stimuli))
+        prefix = f"{self.meta['layer']}." if self.meta["layer"] is not None else ""
+        coords["neuroid_id"] = ("neuroid", np.array(
+            [f"{prefix}{i}" for i in range(self.n_units)], dtype=str))
+        for key, value in self.unit_info.items():
+            coords[f"unit_{key}"] = ("neuroid", value)
+        dims = ("presentation", "neuroid")
+        attrs: dict[str, Any] = {}
+        for key in ("model", "layer", "protocol"):
+            if self.meta[key] is not None:
+                attrs[key] = str(self.meta[key])
+        if self.has_time:
+            dims += ("time_bin",)
+            step_ms = 1e3 * self.meta["time_step"]
+            coords["time_bin_start"] = ("time_bin", np.arange(self.n_time) * step_ms)
+            coords["time_bin_end"] = ("time_bin", np.arange(1, self.n_time + 1) * step_ms)
+            attrs["time_step"] = self.meta["time_step"]
+        attrs["v1model"] = json.dumps({
+            "kind": _KIND,
+            "format_version": _FORMAT_VERSION,
+            "condition_names": list(self.conditions.names),
+            "unit_info_names": list(self.unit_info),
+            "meta": self.meta,
+        })
+        return xr.DataArray(self.responses, dims=dims, coords=coords, attrs=attrs,
+                            name="responses")
+
+    @classmethod
+    def from_xarray(cls, array) -> Recording:
+        """A recording from an ``xarray.DataArray`` with dims presentation × neuroid [× time_bin].
+
+        An array written by :meth:`to_xarray` comes back equal (values, dtypes,
+        column order, metadata).  Other arrays in that layout, e.g. a Brain-Score
+        assembly, are read as follows: every 1-D coordinate along ``presentation``
+        becomes a condition column (``stimulus_id`` included; the levels of a
+        MultiIndex count, the MultiIndex itself does not); every 1-D coordinate
+        along ``neuroid`` except ``neuroid_id`` becomes ``unit_info`` (a ``unit_``
+        prefix is removed); the ``model``, ``layer`` and ``protocol`` attributes
+        become metadata; and for a ``time_bin`` dimension the bin width is taken
+        from the ``time_step`` attribute (seconds) or else from ``time_bin_start``
+        and ``time_bin_end`` (milliseconds, equal widths required).  Object-dtype
+        string coordinates are converted to fixed-width strings.
+
+        Parameters
+        ----------
+        array : xarray.DataArray
+            Dimensions ``("presentation", "neuroid")`` or
+            ``("presentation", "neuroid", "time_bin")``, in that order.
+
+        Returns
+        -------
+        Recording
+
+        Raises
+        ------
+        TypeError
+            If ``array`` is not a DataArray.
+        ValueError
+            If the dimensions differ from the layout above, the time bins are not
+            equal, or the values are not finite (see :class:`Recording`).
+        ImportError
+            If xarray is not installed.
+
+        Examples
+        --------
+        >>> import xarray as xr
+        >>> da = xr.DataArray([[1.0, 2.0]], dims=("presentation", "neuroid"),
+        ...                   coords={"sf": ("presentation", [2.0])})
+        >>> Recording.from_xarray(da).conditions.names
+        ('sf',)
+        """
+        xr = _import_xarray("Recording.from_xarray")
+        if not isinstance(array, xr.DataArray):
+            raise TypeError(f"array must be an xarray.DataArray, got {type(array).__name__}")
+        dims = tuple(array.dims)
+        if dims not in (("presentation", "neuroid"), ("presentation", "neuroid", "time_bin")):
+            raise ValueError(
+                "array must have dims ('presentation', 'neuroid') or ('presentation', "
+                f"'neuroid', 'time_bin'), got {dims}"
+            )
+        stored = array.attrs.get("v1model")
+        if stored is not None:
+            try:
+                header = json.loads(stored)
+                conditions = {name: _coord_values(array, name)
+                              for name in header["condition_names"]}
+                unit_info = {name: _coord_values(array, f"unit_{name}")
+                             for name in header["unit_info_names"]}
+                meta = header["meta"]
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"array.attrs['v1model'] is not valid: {exc}") from exc
+            return cls(conditions, array.values, unit_info, meta)
+        conditions = {}
+        unit_info = {}
+        for name, coord in array.coords.items():
+            if name in array.dims:  # a dimension's own index (e.g. a brainio MultiIndex)
+                continue
+            if coord.dims == ("presentation",):
+                conditions[str(name)] = _coord_values(array, name)
+            elif coord.dims == ("neuroid",) and name != "neuroid_id":
+                key = str(name).removeprefix("unit_")
+                unit_info[key] = _coord_values(array, name)
+        meta = {key: array.attrs[key] for key in ("model", "layer", "protocol")
+                if key in array.attrs}
+        if "time_bin" in dims:
+            meta["time_step"] = _time_step_of(array)
+        return cls(conditions, array.values, unit_info, meta)
+
+
+    # ------------------------------------------------------------------ notebook display
+    def _repr_html_(self) -> str:
+        """Notebook view: model, layer, protocol and shapes, then the first rows of the
+        condition table and of the unit metadata, with units and dtypes."""
+        shape = " × ".join(map(str, self.responses.shape))
+        details = [f"{key} {self.meta[key]}" for key in ("model", "layer", "protocol")
+                   if self.meta[key] is not None]
+        details.append(f"responses {shape} ({self.responses.dtype})")
+        if self.has_time:
+            details.append(f"time_step {self.meta['time_step']:g} s")
+        parts = [_html.title("Recording", details),
+                 _html.columns_table(self.conditions.to_dict(),
+                                     caption=f"conditions: {self.n_stimuli} stimuli")]
+        if self.unit_info:
+            parts.append(_html.columns_table(self.unit_info,
+                                             caption=f"unit_info: {self.n_units} units"))
+        return _html.block(*parts)
 
 def _check_storable(name: str, arr: np.ndarray) -> None:
     """Reject arrays that cannot be written to ``.npz`` without pickle."""
@@ -382,3 +570,26 @@ def _normalise_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
         out.setdefault(key, {} if key == "protocol_params" else None)
     return out
 
+
+def _coord_values(array, name) -> np.ndarray:
+    """A coordinate's values as a storable array (object strings become fixed width)."""
+    values = np.asarray(array.coords[name].values)
+    if values.dtype.hasobject:
+        values = values.astype(str)
+    return values
+
+
+def _time_step_of(array) -> float:
+    """Seconds per time bin of an assembly without a ``time_step`` attribute."""
+    if "time_step" in array.attrs:
+        return float(array.attrs["time_step"])
+    if "time_bin_start" not in array.coords or "time_bin_end" not in array.coords:
+        raise ValueError(
+            "an array with a 'time_bin' dimension needs attrs['time_step'] (seconds) or "
+            "'time_bin_start' and 'time_bin_end' coordinates (milliseconds)"
+        )
+    widths = (np.asarray(array.coords["time_bin_end"].values, dtype=np.float64)
+              - np.asarray(array.coords["time_bin_start"].values, dtype=np.float64))
+    if not np.allclose(widths, widths[0], rtol=1e-9, atol=0.0):
+        raise ValueError(f"time bins must all have the same width, got widths {widths} ms")
+    return float(widths[0]) / 1e3

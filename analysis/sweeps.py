@@ -3,11 +3,11 @@
 :func:`sweep` runs every *cell* of a grid — one model parameter set, one
 protocol, one layer — on any :class:`concurrent.futures.Executor` (a thread or
 process pool, or ``dask.distributed.Client.get_executor()``), or serially in
-this process.  As DESIGN.md ("Beyond one machine") asks, workers receive small
-picklable parameter sets (the model factory, its keyword arguments, a display
-specification, a protocol name and keywords, a layer, a summary function),
-build the model and the protocol themselves, and send back a small JSON-able
-summary of the recording, not simulator objects.
+this process.  Workers receive small picklable parameter sets (the model
+factory, its keyword arguments, a display specification, a protocol name and
+keywords, a layer, a summary function), build the model and the protocol
+themselves, and send back a small JSON-able summary of the recording, not
+simulator objects.
 
 With ``out_dir`` every finished cell is written at once, atomically, to
 ``out_dir/cells/<key>.json``, where ``key`` is a stable hash of the cell's

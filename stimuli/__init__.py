@@ -4,6 +4,13 @@ Gratings, bars, Gabor patches, noise, natural images, transforms, labelled
 datasets and protocols (stimulus sets with their condition tables).
 """
 
+from stimuli.conventions import (
+    from_psychopy_grating,
+    from_skimage_gabor,
+    to_psychopy_drifting_grating,
+    to_psychopy_grating,
+    to_skimage_gabor,
+)
 from stimuli.datasets import Dataset, faces_dataset, natural_patches_dataset, shapes_dataset
 from stimuli.display import Display
 from stimuli.gratings import (
@@ -54,6 +61,8 @@ __all__ = [
     "drifting_gratings",
     "edge",
     "faces_dataset",
+    "from_psychopy_grating",
+    "from_skimage_gabor",
     "gabor_patch",
     "grating",
     "list_protocols",
@@ -75,6 +84,9 @@ __all__ = [
     "static_gratings",
     "texture_families",
     "texture_pair",
+    "to_psychopy_drifting_grating",
+    "to_psychopy_grating",
+    "to_skimage_gabor",
     "translate",
     "uniform",
     "white_noise",

@@ -1,13 +1,16 @@
 """Stimulus protocols: a stimulus set plus its condition table, generated lazily.
 
 A :class:`Protocol` holds a condition table (one row per stimulus; column names
-and units as in DESIGN.md: ``orientation`` and ``phase`` in degrees, ``sf`` in
-c/deg, ``tf`` in Hz, ``radius`` in degrees with ``inf`` for full field, ...)
+and units as everywhere in the package: ``orientation`` and ``phase`` in degrees,
+``sf`` in c/deg, ``tf`` in Hz, ``radius`` in degrees with ``inf`` for full field, ...)
 and a function that renders one row.  Stimuli are made only when asked for, one
 batch at a time, so even protocols of thousands of movies never sit in memory.
 
 The protocol functions below take the display first and everything else as
-keywords; their defaults follow the literature (see ../shared/REFERENCE.md):
+keywords; their defaults follow the studies named below: Marques, Schrimpf &
+DiCarlo 2021 (the Brain-Score V1 benchmarks, bioRxiv 2021.03.01.433495),
+Cavanaugh, Bair & Movshon 2002 (J Neurophysiol 88:2530) and the Allen Brain
+Observatory's visual coding protocols (de Vries et al. 2020, Nat Neurosci 23:138):
 
 ======================  ============================================================
 orientation_tuning      orientation × phase × sf, full contrast (Marques et al. 2021)
@@ -35,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from stimuli._shared import html as _html
 from stimuli._shared.validation import (
     as_rng,
     check_array,
@@ -289,6 +293,25 @@ class Protocol:
         return (
             f"Protocol({self.name!r}, {len(self)} {what} on {d.rows}x{d.cols} px at "
             f"{d.pixels_per_degree:g} px/deg; {params})"
+        )
+
+    def _repr_html_(self) -> str:
+        """Notebook view: name, size, display and parameters, then the first condition rows."""
+        d = self.display
+        height, width = d.size_degrees
+        what = "images" if self.kind == "image" else "movies"
+        if self.kind == "movie" and self._stimulus_shape is not None:
+            what = f"movies of {self._stimulus_shape[0]} frames"
+        details = [f"{len(self)} {what}",
+                   f"display {d.rows} × {d.cols} px at {d.pixels_per_degree:g} px/deg "
+                   f"({height:g} × {width:g} deg)"]
+        if self.kind == "movie":
+            details.append(f"{d.frame_rate:g} frames/s")
+        params = [(key, _format(value)) for key, value in self.params.items()]
+        return _html.block(
+            _html.title(f"Protocol {self.name!r}", details),
+            _html.key_values(params) if params else "",
+            _html.columns_table(self.conditions.to_dict(), caption="conditions"),
         )
 
 

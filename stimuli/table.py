@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from stimuli._shared import html as _html
 from stimuli._shared.io import atomic_open
 
 
@@ -122,3 +123,109 @@ class Table(Mapping):
 
     def __repr__(self) -> str:
         return f"Table({len(self)} rows: {', '.join(self.names)})"
+
+    # ------------------------------------------------------------------ interchange
+    def to_xarray(self, dim: str = "row"):
+        """The table as an ``xarray.Dataset``: one data variable per column along ``dim``.
+
+        The xarray counterpart of :meth:`to_pandas` (which pandas' own
+        ``DataFrame.to_xarray`` would give with a ``dim`` named ``index``).  For a
+        table with one row per unit (tuning properties, Gabor fits) pass
+        ``dim="neuroid"`` to line it up with :meth:`analysis.Recording.to_xarray`.
+
+        Parameters
+        ----------
+        dim : str
+            Name of the row dimension; no column may have that name.
+
+        Returns
+        -------
+        xarray.Dataset
+            Column order and dtypes kept; :meth:`from_xarray` inverts it exactly.
+
+        Raises
+        ------
+        ValueError
+            If ``dim`` is empty or a column has the same name.
+        ImportError
+            If xarray is not installed (``pip install 'v1model[xarray]'``).
+
+        Examples
+        --------
+        >>> t = Table({"orientation": [0.0, 90.0], "osi": [0.8, 0.3]})
+        >>> ds = t.to_xarray(dim="neuroid")
+        >>> list(ds.data_vars), ds.sizes["neuroid"]
+        (['orientation', 'osi'], 2)
+        >>> Table.from_xarray(ds)["osi"].tolist()
+        [0.8, 0.3]
+        """
+        xr = _import_xarray("Table.to_xarray")
+        if not isinstance(dim, str) or not dim:
+            raise ValueError(f"dim must be a non-empty string, got {dim!r}")
+        if dim in self._columns:
+            raise ValueError(f"dim must differ from the column names, got {dim!r}, a column")
+        return xr.Dataset({name: (dim, col) for name, col in self._columns.items()})
+
+    @classmethod
+    def from_xarray(cls, dataset) -> Table:
+        """A table from a one-dimensional ``xarray.Dataset`` (one column per data variable).
+
+        Parameters
+        ----------
+        dataset : xarray.Dataset
+            All data variables 1-D along the same dimension.  Coordinates are not
+            read; object-dtype strings become fixed-width strings.
+
+        Returns
+        -------
+        Table
+
+        Raises
+        ------
+        TypeError
+            If ``dataset`` is not a Dataset.
+        ValueError
+            If a data variable is not 1-D or they lie along different dimensions.
+        ImportError
+            If xarray is not installed.
+
+        Examples
+        --------
+        >>> import xarray as xr
+        >>> Table.from_xarray(xr.Dataset({"sf": ("row", [1.0, 2.0])})).names
+        ('sf',)
+        """
+        xr = _import_xarray("Table.from_xarray")
+        if not isinstance(dataset, xr.Dataset):
+            raise TypeError(f"dataset must be an xarray.Dataset, got {type(dataset).__name__}")
+        columns: dict[str, np.ndarray] = {}
+        dims = set()
+        for name, var in dataset.data_vars.items():
+            if var.ndim != 1:
+                raise ValueError(
+                    f"dataset variable {name!r} must be 1-D, got dims {tuple(var.dims)}"
+                )
+            dims.add(var.dims[0])
+            values = np.asarray(var.values)
+            columns[str(name)] = values.astype(str) if values.dtype.hasobject else values
+        if len(dims) > 1:
+            raise ValueError(
+                f"dataset variables must share one dimension, got {sorted(map(str, dims))}"
+            )
+        return cls(columns)
+
+
+    # ------------------------------------------------------------------ notebook display
+    def _repr_html_(self) -> str:
+        """Notebook view: row and column counts, then the first rows with units and dtypes."""
+        return _html.block(
+            _html.title("Table", [f"{len(self)} rows", f"{len(self.names)} columns"]),
+            _html.columns_table(self._columns),
+        )
+
+def _import_xarray(what: str):
+    try:
+        import xarray
+    except ImportError as exc:  # pragma: no cover - depends on environment
+        raise ImportError(f"{what} needs xarray: pip install 'v1model[xarray]'") from exc
+    return xarray

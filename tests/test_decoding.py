@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.optimize
+import scipy.stats
 
 from analysis.decoding import (
     LinearClassifier,
@@ -94,6 +95,26 @@ def test_wilson_interval_properties(k, n):
     assert low99 <= low and high99 >= high
     low4, high4 = wilson_interval(4 * k, 4 * n)
     assert high4 - low4 < high - low
+
+
+@pytest.mark.parametrize("k, n, confidence", [(8, 10, 0.95), (1, 30, 0.9), (57, 60, 0.99),
+                                               (17, 40, 0.5)])
+def test_wilson_interval_is_wilsons_formula(k, n, confidence):
+    """Wilson (1927): (p + z²/2n ± z sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)."""
+    z = scipy.stats.norm.ppf(0.5 + confidence / 2)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    assert wilson_interval(k, n, confidence=confidence) == pytest.approx(
+        (centre - half, centre + half), rel=1e-9)
+
+
+def test_wilson_interval_always_holds_the_observed_proportion():
+    for n in range(1, 61):
+        for k in range(n + 1):
+            low, high = wilson_interval(k, n)
+            assert 0.0 <= low <= k / n <= high <= 1.0
+            assert (low == 0.0) == (k == 0) and (high == 1.0) == (k == n)
 
 
 def test_wilson_interval_covers_about_95_percent():

@@ -92,6 +92,17 @@ def test_guide_snippets_run(page):
     assert result.failed == 0, f"{result.failed} doctest example(s) in docs/{page} failed"
 
 
+def test_formats_page_snippets_run():
+    """docs/formats.rst exports to xarray and NWB: it needs both optional extras."""
+    pytest.importorskip("xarray")
+    pytest.importorskip("pynwb")
+    result = doctest.testfile(str(DOCS / "formats.rst"), module_relative=False,
+                              optionflags=doctest.NORMALIZE_WHITESPACE, verbose=False,
+                              report=True)
+    assert result.attempted >= 10
+    assert result.failed == 0, f"{result.failed} doctest example(s) in docs/formats.rst failed"
+
+
 @pytest.mark.parametrize("package", PACKAGES)
 def test_public_names_have_a_summary_line(package):
     """autosummary tables show each name's first docstring line; none may be empty."""

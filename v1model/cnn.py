@@ -34,6 +34,7 @@ from stimuli._shared.validation import (
     check_range,
 )
 from stimuli.display import Display
+from v1model._repr import model_repr_html
 from v1model.base import check_layer
 from v1model.layers import (
     Adam,
@@ -530,6 +531,7 @@ class CNN:
     """
 
     temporal = False
+    _repr_html_ = model_repr_html
 
     def __init__(self, network: Network, display: Display, *,
                  class_names: Sequence[str] | None = None, meta: dict | None = None) -> None:

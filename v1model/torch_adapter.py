@@ -28,6 +28,7 @@ import numpy as np
 
 from stimuli._shared.validation import check_images, check_int
 from stimuli.display import Display
+from v1model._repr import model_repr_html
 from v1model.base import check_layer
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "TorchModel", "to_torch"]
@@ -88,6 +89,7 @@ class TorchModel:
     """
 
     temporal = False
+    _repr_html_ = model_repr_html
 
     def __init__(self, module, display: Display, *, layers: Sequence[str],
                  device: str = "cpu", normalization=None, in_channels: int | None = None) -> None:

@@ -2,7 +2,8 @@
 
 Each helper takes the parameter's *name* so the error tells the user which
 argument was wrong and what was expected.  ``v1model`` and ``analysis`` import
-these too (they may import ``stimuli``; see DESIGN.md).
+these too (dependencies point one way: ``stimuli`` imports neither of the
+other two packages, which may both import it).
 """
 
 from __future__ import annotations
