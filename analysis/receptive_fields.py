@@ -50,6 +50,7 @@ from stimuli._validation import (
 from stimuli.display import Display
 from stimuli.noise import sparse_noise, white_noise
 from stimuli.protocols import rf_mapping
+from stimuli.resources import MAX_IMAGES
 from stimuli.table import Table
 from v1model.base import check_layer
 
@@ -333,6 +334,12 @@ def _check_common(model, layer: str, n_images, batch_size) -> tuple[int, int]:
     check_layer(model, layer)
     n_images = check_int("n_images", n_images, minimum=4)
     batch_size = check_int("batch_size", batch_size, minimum=1)
+    if n_images > MAX_IMAGES:
+        raise ValueError(f"n_images must be at most {MAX_IMAGES} "
+                         f"(stimuli.resources.MAX_IMAGES), got {n_images}")
+    # a batch of images in float32 and its float64 copy
+    model.display.check_memory("one batch of noise images", min(batch_size, n_images), 12,
+                               "lower batch_size")
     return n_images, batch_size
 
 

@@ -32,12 +32,14 @@ from stimuli.protocols import (
     static_gratings,
     white_noise_sequence,
 )
+from stimuli.resources import MemoryBudgetError, memory_budget, set_memory_budget
 from stimuli.table import Table
 from stimuli.transforms import rotate, scale, translate
 
 __all__ = [
     "Dataset",
     "Display",
+    "MemoryBudgetError",
     "Protocol",
     "Table",
     "annulus_tuning",
@@ -52,6 +54,7 @@ __all__ = [
     "gabor_patch",
     "grating",
     "list_protocols",
+    "memory_budget",
     "natural_image",
     "natural_image_names",
     "natural_patches_dataset",
@@ -62,6 +65,7 @@ __all__ = [
     "rf_mapping",
     "rotate",
     "scale",
+    "set_memory_budget",
     "sf_tuning",
     "shapes_dataset",
     "size_tuning",

@@ -26,6 +26,7 @@ from stimuli._validation import (
     check_real,
 )
 from stimuli.natural import _check_names, _draw_patches, _source, _to_contrast
+from stimuli.resources import array_nbytes, check_memory
 
 #: Shape classes :func:`shapes_dataset` can draw, in label order by default.
 SHAPE_CLASSES: tuple[str, ...] = ("disk", "ring", "square", "triangle", "cross", "bar")
@@ -209,6 +210,9 @@ def shapes_dataset(
     noise = check_nonnegative("noise", noise)
     test_fraction = check_range("test_fraction", test_fraction, 0.0, 1.0, closed="neither")
     n_test = _n_test(n_per_class, test_fraction, "n_per_class")
+    check_memory(f"shapes_dataset: {len(classes) * n_per_class} images of {size} x {size} px",
+                 array_nbytes((len(classes) * n_per_class, size, size), np.float64) * 2,
+                 "lower n_per_class or size")
     gen = as_rng(rng)
 
     n_classes = len(classes)
@@ -327,6 +331,9 @@ def natural_patches_dataset(
     whiten = check_bool("whiten", whiten)
     min_std = check_nonnegative("min_std", min_std)
     n_test = _n_test(n_per_class, test_fraction, "n_per_class")
+    check_memory(f"natural_patches_dataset: {len(sources) * n_per_class} patches of {size} x "
+                 f"{size} px", array_nbytes((len(sources) * n_per_class, size, size),
+                                            np.float64) * 2, "lower n_per_class or size")
     n_train = n_per_class - n_test
     gen = as_rng(rng)
 

@@ -129,6 +129,7 @@ def white_noise(
     truncation = check_range("truncation", truncation, *TRUNCATION_RANGE)
     rng = as_rng(rng)
 
+    display.check_memory("white_noise images", n, 12, "lower n")
     rows, cols = display.shape
     grid = (n, -(-rows // px), -(-cols // px))
     if kind == "binary":
@@ -229,6 +230,7 @@ def sparse_noise(
     contrast = _check_contrast(contrast)
     rng = as_rng(rng)
 
+    display.check_memory("sparse_noise images", n, 16, "lower n")
     rows, cols = display.shape
     grid_rows, grid_cols = rows // px, cols // px
     if grid_rows == 0 or grid_cols == 0:
@@ -314,6 +316,7 @@ def pink_noise(
     exponent = check_real("exponent", exponent)
     contrast = _check_contrast(contrast)
     rng = as_rng(rng)
+    display.check_memory("pink_noise images", n, 24, "lower n")
     rows, cols = display.shape
     if rows * cols < 2:
         raise ValueError(f"display must have at least 2 pixels for pink noise, got {display.shape}")

@@ -49,6 +49,7 @@ from stimuli._validation import (
 from stimuli.display import Display
 from stimuli.gratings import drifting_grating, grating
 from stimuli.noise import NOISE_KINDS, white_noise
+from stimuli.resources import MAX_IMAGES, array_nbytes, check_memory
 from stimuli.table import Table
 
 __all__ = [
@@ -235,6 +236,9 @@ class Protocol:
         scalar = isinstance(index, numbers.Integral) and not isinstance(index, bool)
         idx = check_index("index", index, len(self), "stimuli", allow_empty=True)
         shape = self.stimulus_shape
+        check_memory(f"protocol {self.name!r}: {len(idx)} stimuli of shape {shape}",
+                     array_nbytes((len(idx), *shape), np.float32),
+                     "ask for fewer stimuli at a time (batches) or use a smaller display")
         out = np.empty((len(idx), *shape), dtype=np.float32)
         for k, i in enumerate(idx):
             stimulus = self._render_row(int(i))
@@ -1122,6 +1126,8 @@ def white_noise_sequence(
         # Renders one image so that a check size of a fractional pixel fails now, not
         # in the middle of a run.
         white_noise(display, 1, kind=kind, contrast=contrast, check_size=check_size, rng=0)
+    if n > MAX_IMAGES:
+        raise ValueError(f"n must be at most {MAX_IMAGES} (stimuli.resources.MAX_IMAGES), got {n}")
     seed_param = int(rng) if isinstance(rng, numbers.Integral) and not isinstance(
         rng, bool) else None
     seeds = as_rng(rng).integers(0, 2**63 - 1, size=n, dtype=np.int64)

@@ -82,6 +82,7 @@ from stimuli._validation import (
     check_real,
 )
 from stimuli.display import Display
+from stimuli.resources import MAX_NEURON_STEPS, MAX_SIMULATION_STEPS, check_memory
 from v1model.base import check_layer
 from v1model.cells import half_wave
 from v1model.v1 import V1Model
@@ -228,6 +229,28 @@ class SpikeTrains:
         return counts.reshape(self.n_conditions, self.n_units) / self.duration
 
 
+#: Smallest integration step accepted, in seconds.
+MIN_DT = 1e-6
+
+
+def _check_simulation_size(n: int, steps: int, n_frames: int, n_simple: int, n_complex: int,
+                           sim_dt: float) -> None:
+    """Refuse runs that cannot finish or fit before brian2 allocates anything."""
+    neurons = n * (n_simple + n_complex)
+    if steps > MAX_SIMULATION_STEPS:
+        raise ValueError(f"the simulation would take {steps} steps of {sim_dt:g} s, more than "
+                         f"{MAX_SIMULATION_STEPS} (stimuli.resources.MAX_SIMULATION_STEPS): "
+                         f"shorten the stimuli or raise dt")
+    if float(steps) * neurons > MAX_NEURON_STEPS:
+        raise ValueError(f"the simulation would take {steps} steps x {neurons} neurons, more than "
+                         f"{MAX_NEURON_STEPS:g} neuron-steps (stimuli.resources.MAX_NEURON_STEPS):"
+                         f" simulate fewer stimuli per batch, fewer units, or raise dt")
+    # the drive as float32, float64 and brian2's copy, plus per-neuron state
+    check_memory(f"a spiking simulation of {n} stimuli x {n_frames} frames x {n_simple} simple "
+                 f"neurons", 20.0 * n * n_frames * n_simple + 200.0 * neurons,
+                 "simulate fewer stimuli per batch (batch_size) or shorter stimuli")
+
+
 class SpikingV1:
     """LIF simple cells driven by a V1 model's Gabor filters and spiking complex cells.
 
@@ -365,6 +388,9 @@ class SpikingV1:
         self.target = check_choice("target", target, TARGETS)
         frame_dt = 1.0 / display.frame_rate
         dt = check_positive("dt", dt)
+        if dt < MIN_DT:
+            raise ValueError(f"dt must be at least {MIN_DT:g} s (the membrane time constants are "
+                             f"milliseconds), got {dt:g}")
         self.steps_per_frame = math.ceil(frame_dt / dt - 1e-9)
         self.sim_dt = frame_dt / self.steps_per_frame
         self.tau_m = check_positive("tau_m", tau_m)
@@ -686,6 +712,8 @@ class SpikingV1:
         n, n_frames, n_simple = drive.shape
         n_complex = self.n_units("complex")
         duration = n_frames / self.display.frame_rate
+        _check_simulation_size(n, n_frames * self.steps_per_frame, n_frames,
+                               n_simple, n_complex, self.sim_dt)
         _n_bins(self.bin_width, duration, self.sim_dt)
         # replicate the populations once per stimulus; synapses stay within a stimulus
         offsets = np.arange(n)[:, None]
