@@ -20,6 +20,7 @@ import json
 import os
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -719,14 +720,40 @@ class CNN:
         FileNotFoundError
             If there is no such file.
         ValueError
-            If the file is not a saved network or its weights do not fit its architecture.
+            If the file is not a saved network, its metadata lacks the architecture
+            (``spec``) or display, or its weights do not fit its architecture (checked
+            from the file's directory, before the weights are decompressed).
         """
-        arrays, meta = load_npz(path, FILE_KIND)
-        network = Network.from_spec(meta["spec"], rng=0)
+        where = repr(os.fspath(path))
+        built: dict[str, Any] = {}
+
+        def check(headers: dict, meta: dict) -> None:
+            for key in ("spec", "display"):
+                if key not in meta:
+                    raise ValueError(f"{where} is an incomplete CNN file: its metadata has no "
+                                     f"{key!r}")
+            try:
+                built["network"] = Network.from_spec(meta["spec"], rng=0)
+                d = meta["display"]
+                built["display"] = Display(tuple(d["shape"]), d["pixels_per_degree"],
+                                           d["frame_rate"])
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+                raise ValueError(f"{where} has an invalid CNN architecture or display: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+            _check_weight_headers(where, headers, built["network"])
+
+        arrays, meta = load_npz(path, FILE_KIND, check=check)
+        network = built["network"]
         network.set_parameters(arrays)
-        display = Display(tuple(meta["display"]["shape"]), meta["display"]["pixels_per_degree"],
-                          meta["display"]["frame_rate"])
-        return cls(network, display, class_names=meta.get("class_names"), meta=meta.get("meta"))
+        class_names = meta.get("class_names")
+        if class_names is not None and (not isinstance(class_names, list) or not all(
+                isinstance(c, str) for c in class_names)):
+            raise ValueError(f"{where} has invalid class_names: {class_names!r}")
+        extra = meta.get("meta")
+        if extra is not None and not isinstance(extra, dict):
+            raise ValueError(f"{where} has invalid meta: expected an object, got "
+                             f"{type(extra).__name__}")
+        return cls(network, built["display"], class_names=class_names, meta=extra)
 
     def load_weights(self, path: str | os.PathLike) -> None:
         """Load the weights of a saved network into this model's architecture.
@@ -736,8 +763,27 @@ class CNN:
         ValueError
             If a layer is missing or has another shape (the message names it).
         """
-        arrays, _ = load_npz(path, FILE_KIND)
+        where = repr(os.fspath(path))
+        arrays, _ = load_npz(path, FILE_KIND, check=lambda headers, meta: _check_weight_headers(
+            where, headers, self.network))
         self.network.set_parameters(arrays)
+
+
+def _check_weight_headers(where: str, headers: dict, network: Network) -> None:
+    """Stored weight names, shapes and dtypes must fit ``network`` (before any is read)."""
+    own = network.parameters()
+    missing = sorted(set(own) - set(headers))
+    extra = sorted(set(headers) - set(own))
+    if missing or extra:
+        raise ValueError(f"{where}: weights do not fit this architecture: missing {missing}, "
+                         f"unexpected {extra}")
+    for key, (shape, dtype) in headers.items():
+        if tuple(shape) != own[key].shape:
+            raise ValueError(f"{where}: weights do not fit this architecture: layer {key} has "
+                             f"shape {tuple(shape)} in the weights but {own[key].shape} in the "
+                             f"network")
+        if dtype.kind != "f":
+            raise ValueError(f"{where}: layer {key} has dtype {dtype}, expected floating point")
 
 
 def load_pretrained_cnn() -> CNN:
