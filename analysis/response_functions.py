@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
+from analysis._peaks import first_peak
 from stimuli._validation import check_array, check_choice, check_range
 from stimuli.table import Table
 
@@ -307,7 +308,9 @@ def size_tuning(recording, *, baseline: float = 0.0, reduce: str = "mean") -> Ta
     -------
     Table
         One row per unit: ``unit``; ``gsf_radius`` (deg; the smallest radius whose
-        response is the peak) and ``gsf_diameter`` (= 2 × radius, the measure
+        response is the peak, i.e. within a relative 1e-4 of the maximum response:
+        near-ties are resolved towards the smaller radius, see
+        :func:`analysis._peaks.first_peak`) and ``gsf_diameter`` (= 2 × radius, the measure
         Cavanaugh et al. report); ``peak`` and ``plateau`` (baseline-subtracted
         responses at the GSF and at the largest radius); ``ssi`` =
         ``(peak − plateau) / peak``; ``peak_at_largest`` (True when the response still
@@ -339,7 +342,9 @@ def size_tuning(recording, *, baseline: float = 0.0, reduce: str = "mean") -> Ta
     if np.any(levels <= 0):
         raise ValueError(f"radius must be > 0, got minimum {levels.min()}")
     curves = curves - baseline
-    peak_idx = np.argmax(curves, axis=0)            # first (smallest) radius at the maximum
+    # first (smallest) radius within PEAK_RTOL of the maximum: near-flat curves give the
+    # same GSF whatever rounding noise (thread count, BLAS) did to the plateau
+    peak_idx = first_peak(curves, axis=0)
     units = np.arange(curves.shape[1])
     peak = curves[peak_idx, units]
     plateau = curves[-1]

@@ -45,6 +45,7 @@ import numpy as np
 import scipy.sparse
 
 from analysis import _fitting
+from analysis._peaks import first_peak
 from analysis.recording import Recording
 from stimuli._validation import check_array, check_choice, check_range, check_real
 from stimuli.table import Table
@@ -321,7 +322,9 @@ def preferred_orientation(responses: Any, orientations: Any) -> float | np.ndarr
 def preferred_orientation_argmax(responses: Any, orientations: Any) -> float | np.ndarray:
     """Preferred orientation as the sampled orientation with the largest response.
 
-    Ties go to the first such orientation in the order given.
+    Ties and near-ties (responses within a relative 1e-4 of the maximum, see
+    :func:`analysis._peaks.first_peak`) go to the first such orientation in the order
+    given, so rounding noise never decides the preference.
 
     Parameters
     ----------
@@ -348,7 +351,7 @@ def preferred_orientation_argmax(responses: Any, orientations: Any) -> float | n
     r, theta, squeeze = _check_curves(
         responses, orientations, samples_name="orientations", nonnegative=False
     )
-    pref = _wrap(theta[np.argmax(r, axis=1)], ORIENTATION_PERIOD)
+    pref = _wrap(theta[first_peak(r, axis=1)], ORIENTATION_PERIOD)
     return _out(pref, squeeze)
 
 
@@ -1326,7 +1329,7 @@ def orientation_tuning(
         cv = pref = two_point = bw_s = np.empty(0)
         bw_s_ok = np.empty(0, dtype=bool)
     cols["preferred_orientation"] = _nan_unless(responsive, rows, pref)
-    argmax = _wrap(theta[np.argmax(r, axis=1)], ORIENTATION_PERIOD)
+    argmax = _wrap(theta[first_peak(r, axis=1)], ORIENTATION_PERIOD)
     cols["preferred_orientation_argmax"] = np.where(responsive, argmax, np.nan)
     cols["circular_variance"] = _nan_unless(responsive, rows, cv)
     cols["global_osi"] = 1.0 - cols["circular_variance"]
