@@ -21,9 +21,11 @@ from stimuli._validation import (
     check_array,
     check_bool,
     check_int,
+    check_mapping,
     check_nonnegative,
     check_range,
     check_real,
+    check_strings,
 )
 from stimuli.natural import _check_names, _draw_patches, _source, _to_contrast
 from stimuli.resources import array_nbytes, check_memory
@@ -79,7 +81,10 @@ class Dataset:
     params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        names = tuple(self.class_names)
+        names = check_strings("class_names", self.class_names)
+        object.__setattr__(self, "params", check_mapping("params", self.params))
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a string, got {self.name!r}")
         if not names or not all(isinstance(c, str) for c in names):
             raise ValueError(f"class_names must be a non-empty tuple of str, got {names!r}")
         object.__setattr__(self, "class_names", names)

@@ -42,6 +42,7 @@ from stimuli._validation import (
     check_display,
     check_index,
     check_int,
+    check_mapping,
     check_nonnegative,
     check_positive,
     check_range,
@@ -168,7 +169,7 @@ class Protocol:
         self.display = display
         self.conditions = conditions
         self.kind = check_choice("kind", kind, ("image", "movie"))
-        self.params = dict(params or {})
+        self.params = check_mapping("params", params, optional=True) or {}
         self._render = render
         if stimulus_shape is None and self.kind == "image":
             stimulus_shape = display.shape
@@ -177,6 +178,9 @@ class Protocol:
         self._stimulus_shape = stimulus_shape
 
     def _check_shape(self, shape: Sequence[int]) -> tuple[int, ...]:
+        if not isinstance(shape, Sequence) or not all(
+                isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in shape):
+            raise TypeError(f"stimulus_shape must be a sequence of integers, got {shape!r}")
         shape = tuple(int(s) for s in shape)
         ok = (shape == self.display.shape if self.kind == "image"
               else len(shape) == 3 and shape[1:] == self.display.shape and shape[0] >= 1)

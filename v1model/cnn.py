@@ -30,9 +30,12 @@ from stimuli._validation import (
     RngLike,
     as_rng,
     check_array,
+    check_count,
     check_images,
     check_int,
+    check_mapping,
     check_range,
+    check_strings,
 )
 from stimuli.display import Display
 from v1model.base import check_layer
@@ -99,6 +102,14 @@ class Network:
 
     def __init__(self, stages: Sequence[tuple[str, Sequence[Layer]]],
                  input_shape: Sequence[int]) -> None:
+        if not isinstance(stages, Sequence) or not all(
+                isinstance(s, Sequence) and len(s) == 2 and isinstance(s[1], Sequence)
+                for s in stages):
+            raise TypeError(f"stages must be a sequence of (name, [layers]) pairs, got "
+                            f"{stages!r:.80}")
+        if not isinstance(input_shape, Sequence) or not input_shape:
+            raise TypeError(f"input_shape must be a non-empty sequence of integers, got "
+                            f"{input_shape!r}")
         self.stages = [(str(name), list(layers)) for name, layers in stages]
         self.names = tuple(name for name, _ in self.stages)
         if not self.names:
@@ -348,6 +359,7 @@ def default_cnn_spec(n_classes: int, *, input_size: int = 32, conv1_channels: in
     c1 = check_int("conv1_channels", conv1_channels, minimum=1)
     c2 = check_int("conv2_channels", conv2_channels, minimum=1)
     fc = check_int("fc_units", fc_units, minimum=1)
+    dropout = check_range("dropout", dropout, 0.0, 1.0, closed="left")
     flat = c2 * (input_size // 4) ** 2
     return {
         "input_shape": [1, input_size, input_size],
@@ -382,6 +394,10 @@ def _as_network_input(network: Network, images: np.ndarray, name: str) -> np.nda
         raise ValueError(f"{name} must match the network input {network.input_shape}, got "
                          f"per-sample shape {arr.shape[1:]}")
     return arr
+
+
+#: Upper bound on training epochs (the shipped network trains for 20).
+MAX_EPOCHS = 10_000
 
 
 def train(network: Network, images: np.ndarray, labels: np.ndarray, *, epochs: int = 10,
@@ -435,6 +451,14 @@ def train(network: Network, images: np.ndarray, labels: np.ndarray, *, epochs: i
     >>> len(history["loss"])
     2
     """
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be a v1model.cnn.Network, got {type(network).__name__}")
+    if optimizer is not None and not isinstance(optimizer, _Optimizer):
+        raise TypeError(f"optimizer must be a v1model.layers.SGD or Adam, got {optimizer!r}")
+    if validation is not None and (not isinstance(validation, Sequence)
+                                   or len(validation) != 2):
+        raise TypeError(f"validation must be an (images, labels) pair, got {validation!r}")
+    epochs = check_count("epochs", epochs, maximum=MAX_EPOCHS)
     x = _as_network_input(network, images, "images")
     y = np.asarray(labels)
     if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
@@ -545,6 +569,9 @@ class CNN:
         self.network = network
         self.display = display
         n_out = network.shapes[network.names[-1]]
+        if class_names is not None:
+            class_names = check_strings("class_names", class_names)
+        meta = check_mapping("meta", meta, optional=True)
         self.class_names = tuple(class_names) if class_names is not None else None
         if self.class_names is not None and (len(n_out) != 1 or len(self.class_names) != n_out[0]):
             raise ValueError(f"class_names has {len(self.class_names)} names but the network "

@@ -77,7 +77,9 @@ from stimuli._validation import (
     as_rng,
     check_array,
     check_choice,
+    check_int,
     check_nonnegative,
+    check_path,
     check_positive,
     check_real,
 )
@@ -135,6 +137,7 @@ class SpikeTrains:
     resolution: float
 
     def __post_init__(self) -> None:
+        _check_spike_trains(self)
         order = np.lexsort((self.times, self.unit, self.condition))
         for name, dtype in (("times", np.float64), ("condition", np.int64), ("unit", np.int64)):
             arr = np.asarray(getattr(self, name), dtype=dtype)[order]
@@ -227,6 +230,34 @@ class SpikeTrains:
         flat = self.condition * self.n_units + self.unit
         counts = np.bincount(flat, minlength=self.n_conditions * self.n_units)
         return counts.reshape(self.n_conditions, self.n_units) / self.duration
+
+
+def _check_spike_trains(st: SpikeTrains) -> None:
+    """Validate (and normalise in place) the fields of a new SpikeTrains."""
+    n_conditions = check_int("n_conditions", st.n_conditions, minimum=1)
+    n_units = check_int("n_units", st.n_units, minimum=1)
+    duration = check_positive("duration", st.duration)
+    resolution = check_positive("resolution", st.resolution)
+    times = check_array("times", st.times, ndim=1, shape_doc="(n_spikes,)", nonempty=False,
+                        dtype=np.float64)
+    for name in ("condition", "unit"):
+        arr = check_array(name, getattr(st, name), ndim=1, shape_doc="(n_spikes,)",
+                          nonempty=False)
+        if arr.size and not np.issubdtype(arr.dtype, np.integer):
+            raise TypeError(f"{name} must hold integer indices, got dtype {arr.dtype}")
+        if arr.shape != times.shape:
+            raise ValueError(f"{name} must have one entry per spike time {times.shape}, got "
+                             f"{arr.shape}")
+        bound = n_conditions if name == "condition" else n_units
+        if arr.size and (arr.min() < 0 or arr.max() >= bound):
+            raise ValueError(f"{name} must be in [0, {bound}), got values in "
+                             f"[{arr.min()}, {arr.max()}]")
+    if times.size and (times.min() < 0 or times.max() > duration):
+        raise ValueError(f"times must be in [0, duration={duration:g}] s, got values in "
+                         f"[{times.min():g}, {times.max():g}]")
+    for name, value in (("n_conditions", n_conditions), ("n_units", n_units),
+                        ("duration", duration), ("resolution", resolution), ("times", times)):
+        object.__setattr__(st, name, value)
 
 
 #: Smallest integration step accepted, in seconds.
@@ -391,7 +422,7 @@ class SpikingV1:
         if dt < MIN_DT:
             raise ValueError(f"dt must be at least {MIN_DT:g} s (the membrane time constants are "
                              f"milliseconds), got {dt:g}")
-        self.steps_per_frame = math.ceil(frame_dt / dt - 1e-9)
+        self.steps_per_frame = max(1, math.ceil(frame_dt / dt - 1e-9))
         self.sim_dt = frame_dt / self.steps_per_frame
         self.tau_m = check_positive("tau_m", tau_m)
         self.refractory = check_nonnegative("refractory", refractory)
@@ -409,7 +440,7 @@ class SpikingV1:
         if self.bin_width < self.sim_dt * (1 - 1e-9):
             raise ValueError(f"bin_width must be at least one simulation step ({self.sim_dt:g} s), "
                              f"got {self.bin_width}")
-        self.cache_dir = None if cache_dir is None else str(cache_dir)
+        self.cache_dir = None if cache_dir is None else check_path("cache_dir", cache_dir)
         self.seed = int(as_rng(rng).integers(2**62))
         self._pool_radius = None if pool_radius is None else check_positive("pool_radius",
                                                                             pool_radius)
