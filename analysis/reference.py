@@ -25,7 +25,7 @@ from importlib import resources
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from stimuli._validation import as_rng, check_array, check_int
+from stimuli._validation import as_rng, check_array, check_count, check_int
 
 __all__ = ["ReferenceDistribution", "SimilarityScore", "list_references",
            "reference_distribution", "similarity_score"]
@@ -234,8 +234,11 @@ def reference_distribution(name: str) -> ReferenceDistribution:
     ('histogram', 'c/deg', 'De Valois')
     """
     props = _load()["properties"]
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a reference property name (str), got {name!r}")
     if name not in props:
-        raise ValueError(f"unknown reference property {name!r}; known: {', '.join(props)}")
+        raise ValueError(f"name: unknown reference property {name!r}; known: "
+                         f"{', '.join(props)}")
     entry = dict(props[name])
     kind = entry.pop("kind")
     if kind not in _KINDS:  # pragma: no cover - guards the data file
@@ -344,7 +347,7 @@ def similarity_score(values, name: str, *, n_boot: int = 1000, rng=None) -> Simi
     """
     ref = reference_distribution(name)
     x = check_array("values", values, ndim=1, shape_doc="(n,)", dtype=np.float64)
-    n_boot = check_int("n_boot", n_boot, minimum=1)
+    n_boot = check_count("n_boot", n_boot, maximum=10**6)
     gen = as_rng(rng)
     n = x.size
     ks_full = float(_ks(x[None], ref)[0])

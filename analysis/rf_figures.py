@@ -14,7 +14,15 @@ import numpy as np
 
 from analysis.gabor_fit import GaborFit
 from analysis.reference import reference_distribution
-from stimuli._validation import check_array, check_int
+from stimuli._validation import (
+    as_rng,
+    check_array,
+    check_bool,
+    check_count,
+    check_int,
+    check_positive,
+    check_strings,
+)
 
 __all__ = ["plot_cka_matrix", "plot_gabor_fit", "plot_invariance", "plot_nx_ny",
            "plot_rf_mosaic"]
@@ -80,6 +88,11 @@ def plot_rf_mosaic(maps, *, unit_info: Mapping[str, np.ndarray] | None = None,
                              else pixels_per_degree)
         maps = maps.maps
     maps = check_array("maps", maps, ndim=3, shape_doc="(n, rows, cols)", dtype=np.float64)
+    if unit_info is not None and not isinstance(unit_info, Mapping):
+        raise TypeError(f"unit_info must be a mapping of name to per-unit array, got "
+                        f"{type(unit_info).__name__}")
+    if pixels_per_degree is not None:
+        pixels_per_degree = check_positive("pixels_per_degree", pixels_per_degree)
     n = maps.shape[0]
     units = np.arange(n) if units is None else check_array("units", units, ndim=1,
                                                              shape_doc="(n,)")
@@ -217,9 +230,11 @@ def plot_nx_ny(nx, ny, *, ax=None, label: str = "model", reference: bool = True,
     ny = check_array("ny", ny, ndim=1, shape_doc="(n,)", dtype=np.float64)
     if nx.shape != ny.shape:
         raise ValueError(f"nx and ny must have the same length, got {nx.size} and {ny.size}")
+    reference = check_bool("reference", reference)
+    n_reference = check_count("n_reference", n_reference, maximum=10**6)
+    gen = as_rng(rng)
     ax = plt.gca() if ax is None else ax
     if reference:
-        gen = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
         rx, ry = reference_distribution("ringach_nx"), reference_distribution("ringach_ny")
         ax.scatter(rx.sample(n_reference, rng=gen), ry.sample(n_reference, rng=gen), s=8,
                    color="0.7", label=f"macaque (approx.; {rx.source.split(',')[0]})")
@@ -331,11 +346,12 @@ def plot_cka_matrix(matrix, row_labels: Sequence[str], col_labels: Sequence[str]
     >>> plt.close(fig)
     """
     m = check_array("matrix", matrix, ndim=2, shape_doc="(r, c)", dtype=np.float64)
-    rows = [str(s) for s in row_labels]
-    cols = rows if col_labels is None else [str(s) for s in col_labels]
+    annotate = check_bool("annotate", annotate)
+    rows = list(check_strings("row_labels", row_labels))
+    cols = rows if col_labels is None else list(check_strings("col_labels", col_labels))
     if len(rows) != m.shape[0] or len(cols) != m.shape[1]:
-        raise ValueError(f"labels ({len(rows)} rows, {len(cols)} columns) must match the "
-                         f"matrix shape {m.shape}")
+        raise ValueError(f"row_labels and col_labels ({len(rows)} rows, {len(cols)} columns) "
+                         f"must match the matrix shape {m.shape}")
     ax = plt.gca() if ax is None else ax
     image = ax.imshow(m, vmin=0.0, vmax=1.0, cmap="viridis")
     ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)

@@ -47,7 +47,14 @@ import scipy.sparse
 from analysis import _fitting
 from analysis._peaks import first_peak
 from analysis.recording import Recording
-from stimuli._validation import check_array, check_choice, check_range, check_real
+from stimuli._validation import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_range,
+    check_real,
+    check_strings,
+)
 from stimuli.table import Table
 
 ORIENTATION_PERIOD = 180.0
@@ -1054,7 +1061,7 @@ def _stimulus_values(conditions: Table, by: str) -> np.ndarray:
     elif by not in names:
         hint = " (or 'direction')" if by == "orientation" else ""
         raise ValueError(
-            f"recording.conditions has no {by!r}{hint} column; its columns are "
+            f"by: recording.conditions has no {by!r}{hint} column; its columns are "
             f"{', '.join(names) or '(none)'}"
         )
     else:
@@ -1075,15 +1082,18 @@ def _codes(column: np.ndarray) -> np.ndarray:
 def _average_curves(
     recording: Any, by: str, average: Sequence[str] | str
 ) -> _Averaged:
-    if isinstance(average, str):
-        average = (average,)
-    average = tuple(average)
+    average = check_strings("average", average)
     if by in average:
         raise ValueError(f"average must not contain the tuning variable {by!r}, got {average}")
     conditions, responses = _check_recording(recording)
     values_per_stim = _stimulus_values(conditions, by)
     values, value_idx = np.unique(values_per_stim, return_inverse=True)
     value_idx = value_idx.ravel()
+    unknown = [c for c in average if c not in conditions.names and c not in DEFAULT_AVERAGE]
+    if unknown:
+        raise ValueError(f"average names {unknown[0]!r}, which is not a condition column "
+                         f"({', '.join(conditions.names)}) nor one of the default nuisance "
+                         f"columns {DEFAULT_AVERAGE}")
     averaged = [c for c in average if c in conditions.names]
     if by == "orientation" and "direction" in conditions.names:
         averaged.append("direction")  # pool the two directions of each orientation
@@ -1298,6 +1308,7 @@ def orientation_tuning(
     ([30.0, 120.0], [True, True])
     """
     check_choice("negative", negative, ("raise", "shift"))
+    fit = check_bool("fit", fit)
     curves = _average_curves(recording, "orientation", average)
     theta = curves.values
     if len(theta) < 2:

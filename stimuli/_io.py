@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from stimuli._validation import check_path
 from stimuli.resources import check_memory
 
 
@@ -36,7 +37,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
     If ``path`` is a symbolic link, the file it points to is replaced (the link
     stays a link), as ``open(path, "w")`` would.
     """
-    path = os.fspath(path)
+    path = check_path("path", path)
     if os.path.islink(path):
         path = os.path.realpath(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -140,7 +141,7 @@ def load_npz(
         ``check``, or would need more memory than the budget (then a
         :class:`stimuli.resources.MemoryBudgetError`).
     """
-    path = os.fspath(path)
+    path = check_path("path", path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path!r}")
     try:

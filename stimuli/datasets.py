@@ -107,7 +107,8 @@ class Dataset:
                 )
             if y.min() < 0 or y.max() >= len(names):
                 raise ValueError(
-                    f"y_{split} labels must be in [0, {len(names) - 1}] (one per class name), "
+                    f"y_{split} labels must be in [0, {len(names) - 1}] (one per entry of "
+                    f"class_names), "
                     f"got range [{y.min()}, {y.max()}]"
                 )
             if shape is not None and x.shape[1:] != shape:
@@ -212,7 +213,7 @@ def shapes_dataset(
     classes = _check_classes("classes", classes, SHAPE_CLASSES)
     r_lo, r_hi = _check_interval("radius", radius, 0.0, 0.5)
     c_lo, c_hi = _check_interval("contrast", contrast, 0.0, 1.0)
-    noise = check_nonnegative("noise", noise)
+    noise = check_range("noise", noise, 0.0, 100.0)  # contrast units: 100 is all noise
     test_fraction = check_range("test_fraction", test_fraction, 0.0, 1.0, closed="neither")
     n_test = _n_test(n_per_class, test_fraction, "n_per_class")
     check_memory(f"shapes_dataset: {len(classes) * n_per_class} images of {size} x {size} px",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stimuli._validation import check_int, check_positive
-from stimuli.resources import MAX_DISPLAY_SIDE, array_nbytes, check_memory
+from stimuli.resources import MAX_DISPLAY_SIDE, MAX_FRAMES, array_nbytes, check_memory
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,9 @@ class Display:
     def n_frames(self, duration: float) -> int:
         """``round(duration * frame_rate)`` frames; at least one frame is required."""
         duration = check_positive("duration", duration)
+        if duration * self.frame_rate > MAX_FRAMES:
+            raise ValueError(f"duration must be at most {MAX_FRAMES / self.frame_rate:g} s "
+                             f"({MAX_FRAMES} frames, stimuli.resources.MAX_FRAMES), got {duration}")
         frames = int(round(duration * self.frame_rate))
         if frames < 1:
             raise ValueError(

@@ -140,8 +140,8 @@ def white_noise(
     values = values.astype(np.float32)
     if px == 1:
         return values
-    images = np.repeat(np.repeat(values, px, axis=1), px, axis=2)
-    return np.ascontiguousarray(images[:, :rows, :cols])
+    # index, not np.repeat: a check larger than the display must not build a huge array
+    return np.ascontiguousarray(values[:, np.arange(rows) // px][:, :, np.arange(cols) // px])
 
 
 def _truncated_normal(rng: np.random.Generator, shape: tuple[int, ...], bound: float) -> np.ndarray:

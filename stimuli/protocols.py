@@ -1027,6 +1027,8 @@ def rf_mapping(
     base = dict(method=method, grid=list(grid), extent=[height, width])
 
     if method == "gratings":
+        if isinstance(polarities, (str, bytes)) or not isinstance(polarities, Sequence):
+            raise TypeError(f"polarities must be a sequence of +1/-1, got {polarities!r}")
         if square_size is not None or tuple(polarities) != (1, -1):
             raise ValueError("square_size and polarities apply to method='sparse_noise' only")
         radius = min(cell_h, cell_w) / 2 if radius is None else check_positive("radius", radius)

@@ -22,8 +22,9 @@ is a guard against mistakes of orders of magnitude, not an exact accountant.
 
 Beside the budget, a few counts have fixed upper bounds because no experiment
 needs more and a larger value is almost certainly a typo: :data:`MAX_DISPLAY_SIDE`
-pixels per side of a display, :data:`MAX_IMAGES` images in a noise set or stimulus
-sequence, :data:`MAX_SIMULATION_STEPS` integration steps of
+pixels per side of a display, :data:`MAX_FRAMES` frames of a movie,
+:data:`MAX_IMAGES` images in a noise set or stimulus sequence,
+:data:`MAX_SIMULATION_STEPS` integration steps of
 one spiking run and :data:`MAX_NEURON_STEPS` neuron-steps (neurons × steps).
 """
 
@@ -40,6 +41,7 @@ __all__ = [
     "DEFAULT_FRACTION",
     "ENV_VAR",
     "MAX_DISPLAY_SIDE",
+    "MAX_FRAMES",
     "MAX_IMAGES",
     "MAX_NEURON_STEPS",
     "MAX_SIMULATION_STEPS",
@@ -59,6 +61,8 @@ MAX_DISPLAY_SIDE = 16384
 #: Largest number of images in one noise set or stimulus sequence (reverse correlation
 #: of V1 uses 10**4 to 10**5).
 MAX_IMAGES = 10**7
+#: Largest number of frames of one movie (about 4.6 hours at 60 frames/s).
+MAX_FRAMES = 10**6
 #: Largest number of integration steps in one spiking simulation (10**7 steps of
 #: 0.1 ms are 1000 s of simulated time; the numpy target needs roughly an hour).
 MAX_SIMULATION_STEPS = 10**7

@@ -55,5 +55,11 @@ class Model(Protocol):
 
 
 def check_layer(model, layer: str) -> str:
-    """Raise ``ValueError`` naming the model's layers if ``layer`` is not one of them."""
+    """Raise ``ValueError`` naming the model's layers if ``layer`` is not one of them.
+
+    A ``model`` without the :class:`Model` interface is a ``TypeError`` naming it.
+    """
+    if not hasattr(model, "layers"):
+        raise TypeError(f"model must provide the v1model interface (display, layers, "
+                        f"responses); {type(model).__name__} has no layers")
     return check_choice("layer", layer, model.layers)

@@ -246,8 +246,8 @@ def _check_spike_trains(st: SpikeTrains) -> None:
         if arr.size and not np.issubdtype(arr.dtype, np.integer):
             raise TypeError(f"{name} must hold integer indices, got dtype {arr.dtype}")
         if arr.shape != times.shape:
-            raise ValueError(f"{name} must have one entry per spike time {times.shape}, got "
-                             f"{arr.shape}")
+            raise ValueError(f"{name} must have one entry per spike time (times has shape "
+                             f"{times.shape}), got {arr.shape}")
         bound = n_conditions if name == "condition" else n_units
         if arr.size and (arr.min() < 0 or arr.max() >= bound):
             raise ValueError(f"{name} must be in [0, {bound}), got values in "
