@@ -622,3 +622,22 @@ if __name__ == "__main__":  # python tests/test_api_fuzz.py [--all]: print the c
     for line in found:
         print(line)
     print(f"calls: {len(everything)}; " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: v1model.V1Model(D, sigma_y=math.nan), ValueError, "sigma_y must be finite"),
+    (lambda: v1model.V1Model(D, ny=-1.0), ValueError, "ny must be positive"),
+    (lambda: analysis.naka_rushton([0.1], c50=0.1, n=2.0, r_max=math.nan), ValueError,
+     "r_max must be finite"),
+    (lambda: analysis.orientation_tuning(_fixtures()["ori_rec"], average=["bogus"]),
+     ValueError, "average names 'bogus'"),
+    (lambda: v1model.SpikeTrains(np.array([0.1]), np.array([0]), np.array([0]),
+                                 n_conditions=1, n_units=1, duration=-1, resolution=1e-3),
+     ValueError, "duration must be positive"),
+    (lambda: analysis.size_tuning(_fixtures()["size_rec"], baseline="1.0"), TypeError,
+     "baseline must be a real number"),
+    (lambda: stimuli.white_noise(D, 2, rng=-1), ValueError, "rng must be a non-negative"),
+], ids=["sigma_y", "ny", "r_max", "average", "duration", "baseline", "seed"])
+def test_the_examples_of_issue_19(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

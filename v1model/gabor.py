@@ -560,6 +560,9 @@ class GaborBank:
         """
         dtype = self.dtype
         images = check_images("images", images, self.display, dtype=dtype)
+        # the output plus one group's complex spectra
+        self.display.check_memory("GaborBank responses", images.shape[0] * self.n_filters,
+                                  3 * dtype.itemsize, "pass fewer images at a time")
         out = np.empty((images.shape[0], self.n_filters, *self.display.shape), dtype=dtype)
         for members, filters in self._groups:
             out[:, members] = filters(images)
