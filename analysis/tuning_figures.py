@@ -51,6 +51,8 @@ def _axis_label(name: str) -> str:
 
 #: Most panels per row of a tuning grid.
 MAX_COLUMNS = 100
+#: Most bins of a histogram.
+MAX_BINS = 10_000
 
 def _curves_from(
     data: Any, by: str, average: Sequence[str]
@@ -458,8 +460,9 @@ def plot_property_histogram(
     [0.333, 0.667]
     """
     vals = check_array("values", values, ndim=1, shape_doc="(n,)", dtype=np.float64)
-    if bins is not None and not (isinstance(bins, (int, np.integer)) and bins >= 1
-                                 and not isinstance(bins, bool)):
+    if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
+        bins = check_count("bins", bins, maximum=MAX_BINS)
+    elif bins is not None:
         bins = check_array("bins", bins, ndim=1, shape_doc="(n_edges,)", dtype=np.float64)
         if len(bins) < 2 or np.any(np.diff(bins) <= 0):
             raise ValueError("bins must be a positive count or at least 2 increasing edges")

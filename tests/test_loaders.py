@@ -346,3 +346,69 @@ def test_saving_through_a_symlink_writes_the_target(tmp_path):
     with _io.atomic_open(link) as fh:  # text files too
         fh.write("plain")
     assert link.is_symlink() and target.read_text() == "plain"
+
+
+# ------------------------------------------------------------------ every metadata field
+def _saved_files(tmp_path):
+    from v1model.hmax import HMAX, load_prototypes, save_prototypes
+
+    files = {}
+    path = tmp_path / "rec.npz"
+    Recording({"sf": [1.0, 2.0]}, [[1.0], [2.0]], unit_info={"x": [0.0]}).save(path)
+    files[path] = Recording.load
+    path = tmp_path / "rf.npz"
+    reverse_correlation(_Pixel(), "px", n_images=40, rng=0).save(path)
+    files[path] = ReceptiveFields.load
+    path = tmp_path / "cnn.npz"
+    CNN(Network.from_spec(default_cnn_spec(3, input_size=16, conv1_channels=2,
+                                           conv2_channels=2, fc_units=4), rng=0),
+        Display((16, 16), 8)).save(path)
+    files[path] = CNN.load
+    path = tmp_path / "hmax.npz"
+    HMAX(Display((64, 64), 32), prototypes=[np.ones((2, 4, 3, 3))]).save(path)
+    files[path] = HMAX.load
+    path = tmp_path / "protos.npz"
+    save_prototypes(path, [np.ones((2, 4, 3, 3))])
+    files[path] = load_prototypes
+    return files
+
+
+def _key_paths(meta, prefix=()):
+    items = (meta.items() if isinstance(meta, dict)
+             else enumerate(meta) if isinstance(meta, list) else [])
+    for key, value in items:
+        yield (*prefix, key)
+        if isinstance(value, (dict, list)) and len(prefix) < 3:
+            yield from _key_paths(value, (*prefix, key))
+
+
+@pytest.mark.slow  # about 1000 loads: 10-30 s
+@pytest.mark.filterwarnings("ignore")
+def test_malformed_metadata_is_always_a_value_or_type_error(tmp_path):
+    """Every metadata field of every saved kind, deleted or replaced by a wrong value."""
+    tried = 0
+    for path, load in _saved_files(tmp_path).items():
+        with np.load(path) as data:
+            meta = json.loads(str(data["__meta__"]))
+        for keys in _key_paths(meta):
+            if keys == ("kind",):
+                continue
+            for bad in (None, "x", [], {}, 1e300, -1, [1, 2], {"a": 1}, True, "<delete>"):
+                def change(arrays, m, keys=keys, bad=bad):
+                    target = m
+                    for k in keys[:-1]:
+                        target = target[k]
+                    if bad == "<delete>":
+                        target.pop(keys[-1])
+                    else:
+                        target[keys[-1]] = bad
+
+                bad_path = tmp_path / f"bad-{path.name}"
+                bad_path.write_bytes(path.read_bytes())
+                _rewrite(bad_path, change)
+                tried += 1
+                try:
+                    load(bad_path)
+                except (ValueError, TypeError):
+                    pass
+    assert tried > 500

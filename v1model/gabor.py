@@ -111,8 +111,9 @@ def kernel_size(pixels_per_degree: float, sigma_x: float, sigma_y: float) -> int
     # the small tolerance keeps 3σ = 12.000000000000002 px from growing the kernel
     half = N_SIGMA * max(sx, sy) * ppd - 1e-9
     if half > MAX_KERNEL_SIZE:
-        raise ValueError(f"sigma_x and sigma_y ({sx:g}, {sy:g} deg at {ppd:g} pixels per degree) "
-                         f"give a kernel wider than {MAX_KERNEL_SIZE} pixels")
+        raise ValueError(f"sigma_x and sigma_y ({sx:g}, {sy:g} deg) at pixels_per_degree "
+                         f"(gabor_kernel's display_or_ppd) {ppd:g} give a kernel wider than "
+                         f"{MAX_KERNEL_SIZE} pixels")
     return 2 * math.ceil(half) + 1
 
 
