@@ -202,7 +202,13 @@ def memory_budget() -> int:
 
 
 def format_bytes(nbytes: float) -> str:
-    """A byte count for people: ``format_bytes(3 * 2**30)`` → ``'3.0 GiB'``."""
+    """A byte count for people, in binary units.
+
+    Examples
+    --------
+    >>> format_bytes(3 * 2**30), format_bytes(512)
+    ('3.0 GiB', '512 B')
+    """
     value = float(nbytes)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if abs(value) < 1024 or unit == "PiB":
@@ -249,5 +255,11 @@ def check_memory(what: str, nbytes: float, hint: str) -> None:
 
 
 def array_nbytes(shape: Any, dtype: Any = np.float32) -> float:
-    """Bytes of an array of ``shape`` and ``dtype``, as a float (no integer overflow)."""
+    """Bytes of an array of ``shape`` and ``dtype``, as a float (no integer overflow).
+
+    Examples
+    --------
+    >>> array_nbytes((10**6, 10**6, 10**6), np.float64)
+    8e+18
+    """
     return float(math.prod(float(s) for s in shape)) * np.dtype(dtype).itemsize

@@ -493,9 +493,17 @@ class GaborBank:
         kernels = []
         for i in range(len(table)):
             row = table.row(i)
-            kernel = gabor_kernel(ppd, orientation=row["orientation"], sf=row["sf"],
-                                  phase=row["phase"], sigma_x=row["sigma_x"],
-                                  sigma_y=row["sigma_y"], norm=self.norm)
+            try:
+                kernel = gabor_kernel(ppd, orientation=row["orientation"], sf=row["sf"],
+                                      phase=row["phase"], sigma_x=row["sigma_x"],
+                                      sigma_y=row["sigma_y"], norm=self.norm)
+            except ValueError as exc:
+                raise ValueError(
+                    f"filter {i} (sf {row['sf']:g} c/deg, from sfs/parameters; envelope "
+                    f"sigma_x, sigma_y = "
+                    f"{row['sigma_x']:g}, {row['sigma_y']:g} deg, i.e. nx, ny = "
+                    f"{row['sigma_x'] * row['sf']:g}, {row['sigma_y'] * row['sf']:g} cycles) "
+                    f"on the display at {ppd:g} pixels_per_degree: {exc}") from exc
             kernels.append(kernel)
             sizes.append(kernel.shape[0])
         self.parameters = table.with_columns(size=np.array(sizes, dtype=int))
