@@ -19,7 +19,6 @@ from stimuli._validation import (
     check_array,
     check_bool,
     check_count,
-    check_int,
     check_positive,
     check_strings,
 )
@@ -98,7 +97,8 @@ def plot_rf_mosaic(maps, *, unit_info: Mapping[str, np.ndarray] | None = None,
                                                              shape_doc="(n,)")
     if len(units) != n:
         raise ValueError(f"units must give one number per map ({n}), got {len(units)}")
-    ncols = int(np.ceil(np.sqrt(n))) if ncols is None else check_int("ncols", ncols, minimum=1)
+    ncols = int(np.ceil(np.sqrt(n))) if ncols is None else check_count("ncols", ncols,
+                                                                        maximum=100)
     nrows = -(-n // ncols)
     fig = plt.figure(figsize=(1.8 * ncols, 1.8 * nrows)) if fig is None else fig
     fig.clear()

@@ -509,15 +509,41 @@ def cases(base_errors=None):
     return out
 
 
+@contextlib.contextmanager
+def _address_space_limit(extra):
+    """Cap this process's address space at its current size + ``extra`` bytes (Linux).
+
+    An allocation that escapes the memory budget then fails with MemoryError (and is
+    reported as unclear) instead of filling the machine's RAM.
+    """
+    try:
+        import resource
+
+        with open("/proc/self/status") as fh:
+            size = next(int(line.split()[1]) * 1024 for line in fh
+                        if line.startswith("VmSize"))
+        old = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (size + extra, old[1]))
+    except (ImportError, OSError, ValueError, StopIteration):
+        yield
+        return
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, old)
+
+
 @pytest.fixture
 def isolated(tmp_path, monkeypatch):
-    """Run in a scratch directory with a small memory budget and the Agg backend."""
+    """Scratch directory, a small memory budget, a hard memory cap and the Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg")
+    _fixtures()  # built before the cap
     monkeypatch.chdir(tmp_path)
     previous = set_memory_budget("256 MiB")
-    yield
+    with _address_space_limit(2 * 2**30):
+        yield
     set_memory_budget(previous)
 
 
