@@ -536,16 +536,22 @@ def _address_space_limit(extra):
 
 @pytest.fixture
 def isolated(tmp_path, monkeypatch):
-    """Scratch directory, a small memory budget, a hard memory cap and the Agg backend."""
+    """Scratch directory, a small memory budget and the Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg")
-    _fixtures()  # built before the cap
+    _fixtures()
     monkeypatch.chdir(tmp_path)
     previous = set_memory_budget("256 MiB")
+    yield
+    set_memory_budget(previous)
+
+
+@pytest.fixture
+def capped(isolated):
+    """``isolated`` plus a hard memory cap, for random values (the cap costs CPU time)."""
     with _address_space_limit(2 * 2**30):
         yield
-    set_memory_budget(previous)
 
 
 def walk(selected):
@@ -569,7 +575,7 @@ def test_every_parameter_of_the_public_api_rejects_bad_values_by_name(isolated):
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore")
-def test_full_walk(isolated):
+def test_full_walk(capped):
     selected = cases()
     results, problems = walk(selected)
     assert not problems, f"{len(problems)} of {len(selected)} calls:\n" + "\n".join(problems)
@@ -616,7 +622,7 @@ _SETTINGS = dict(deadline=None, database=None,
 @pytest.mark.filterwarnings("ignore")
 @settings(max_examples=150, derandomize=True, **_SETTINGS)
 @given(data=st.data())
-def test_random_bad_values(isolated, data):
+def test_random_bad_values(capped, data):
     """Hypothesis draws a parameter and a bad value; numbers may be legitimately valid.
 
     Derandomized in the default suite (the same 150 draws every run); the slow variant
@@ -629,7 +635,7 @@ def test_random_bad_values(isolated, data):
 @pytest.mark.filterwarnings("ignore")
 @settings(max_examples=2000, **_SETTINGS)
 @given(data=st.data())
-def test_random_bad_values_slow(isolated, data):
+def test_random_bad_values_slow(capped, data):
     _random_case(data)
 
 
