@@ -270,13 +270,14 @@ def _read_data(path: str, name: str, archive: zipfile.ZipFile, info: zipfile.Zip
     return out
 
 
-def expect_arrays(path: str | os.PathLike, headers: dict[str, ArrayHeader], *,
-                  required: Mapping[str, tuple[Any, str]] = {},
-                  optional: Mapping[str, tuple[Any, str]] = {},
+def expect_arrays(where: str, headers: dict[str, ArrayHeader], *,
+                  required: Mapping[str, tuple[Any, str]] | None = None,
+                  optional: Mapping[str, tuple[Any, str]] | None = None,
                   extra: Callable[[str], tuple[Any, str] | None] | None = None) -> None:
     """Check stored array headers against what a loader expects, before any data is read.
 
-    ``required`` and ``optional`` map a key to ``(shape, kinds)``: ``shape`` is a
+    ``where`` names the file in messages (e.g. ``repr(path)``).  ``required`` and
+    ``optional`` map a key to ``(shape, kinds)``: ``shape`` is a
     tuple whose entries are ints or None (any length), or None for any shape;
     ``kinds`` the allowed ``dtype.kind`` letters (``"f"``, ``"iu"``...).  ``extra``
     maps any other key to such a spec, or None if that key is not allowed.
@@ -286,7 +287,8 @@ def expect_arrays(path: str | os.PathLike, headers: dict[str, ArrayHeader], *,
     ValueError
         Naming the file and the first missing, unexpected or mis-shaped array.
     """
-    where = path if isinstance(path, str) and path.endswith(":") else repr(os.fspath(path))
+    required = required or {}
+    optional = optional or {}
     for key in required:
         if key not in headers:
             raise ValueError(f"{where} is incomplete: it has no array {key!r}")
