@@ -92,6 +92,8 @@ def _check_labels(name: str, y: Any, n: int) -> np.ndarray:
         raise ValueError(f"{name} must be 1-D (one label per sample), got shape {y.shape}")
     if len(y) != n:
         raise ValueError(f"{name} has {len(y)} labels but there are {n} samples")
+    if y.dtype.kind not in "biufUS":
+        raise TypeError(f"{name} must hold integer, float or string labels, got dtype {y.dtype}")
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
         raise ValueError(f"{name} must not contain NaN or infinite labels")
     return y

@@ -73,8 +73,9 @@ def transform_images(images: np.ndarray, display: Any, transform: str, amount: f
     """
     check_choice("transform", transform, TRANSFORMS)
     amount = check_real("amount", amount)
+    direction = check_real("direction", direction)  # checked even where unused
     if transform == "translate":
-        theta = np.deg2rad(check_real("direction", direction))
+        theta = np.deg2rad(direction)
         dx, dy = amount * np.cos(theta), amount * np.sin(theta)
         # exact zeros keep whole-pixel shifts exact (cos 90° is not exactly 0 in floats)
         dx, dy = (0.0 if abs(v) < 1e-12 else float(v) for v in (dx, dy))

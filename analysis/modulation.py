@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis._peaks import first_peak
 from analysis.recording import Recording
 from stimuli._shared.validation import check_nonnegative
 from stimuli.table import Table
@@ -125,8 +126,8 @@ def modulation_ratio(recording: Recording, *, discard: float = 0.0) -> Table:
         if discard:
             raise ValueError("discard applies to recordings with a time axis only")
         f0, f1, groups = _phase_f0_f1(recording)
-    # preferred condition: the largest F0 + F1
-    best = np.argmax(f0 + f1, axis=0)
+    # preferred condition: the largest F0 + F1 (the first within a relative 1e-4)
+    best = first_peak(f0 + f1, axis=0)
     units = np.arange(recording.n_units)
     f0u, f1u = f0[best, units], f1[best, units]
     ratio, positive = _ratio(f0u, f1u, float(np.abs(recording.responses).max()))

@@ -36,10 +36,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from stimuli._io import atomic_path
-from stimuli._validation import check_positive
 
 from analysis.recording import Recording
+from stimuli._shared.io import atomic_path
+from stimuli._shared.validation import check_positive
 from v1model.spiking import SpikeTrains
 
 __all__ = ["read_nwb", "read_nwb_spike_trains", "write_nwb"]
@@ -135,6 +135,10 @@ def write_nwb(
         raise TypeError(
             f"session_start_time must be a timezone-aware datetime, got {session_start_time!r}"
         )
+    for label, text in (("session_description", session_description),
+                        ("identifier", identifier)):
+        if text is not None and not isinstance(text, str):
+            raise TypeError(f"{label} must be a str or None, got {type(text).__name__}")
     meta = recording.meta
     if session_description is None:
         session_description = (f"{meta['model']} {meta['layer']} responses to "

@@ -330,6 +330,12 @@ class FiringRateMap:
         return np.maximum(self.slope * r + self.offset, 0.0)
 
 
+def _check_rate_map(rate_map: Any) -> None:
+    if rate_map is not None and not isinstance(rate_map, FiringRateMap):
+        raise TypeError(f"rate_map must be a FiringRateMap (fit_firing_rate_map) or None, got "
+                        f"{type(rate_map).__name__}")
+
+
 def fit_firing_rate_map(recording: Recording, *, blank: Any = None) -> FiringRateMap:
     """Fit Brain-Score's response → firing-rate map on an orientation recording.
 
@@ -832,9 +838,10 @@ def compute_property(name: str, recording: Recording, *, method: str = "ours",
     >>> round(float(compute_property("circular_variance", rec, method="brainscore").values[0]), 2)
     0.23
     """
-    if name not in _SPECS:
-        raise ValueError(f"unknown property {name!r}; known: {', '.join(_SPECS)}")
+    if not isinstance(name, str) or name not in _SPECS:
+        raise ValueError(f"name: unknown property {name!r}; known: {', '.join(_SPECS)}")
     check_choice("method", method, METHODS)
+    _check_rate_map(rate_map)
     spec = _SPECS[name]
     recording = _static(recording, f"property {name!r}")
     base = _blank(blank, recording.n_units)
@@ -894,6 +901,9 @@ def marques_properties(recordings: Mapping[str, Recording], *, method: str = "ou
     ['circular_variance', 'cv_bandwidth_ratio', 'max_dc']
     """
     check_choice("method", method, METHODS)
+    _check_rate_map(rate_map)
+    if not isinstance(include_extra, bool):
+        raise TypeError(f"include_extra must be a bool, got {include_extra!r:.60}")
     if not isinstance(recordings, Mapping) or not recordings:
         raise ValueError("recordings must be a non-empty mapping of group name to Recording, "
                          f"with keys among {', '.join(GROUPS)}")

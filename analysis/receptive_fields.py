@@ -40,7 +40,7 @@ from scipy.optimize import least_squares
 
 from analysis.gabor_fit import fit_gabors
 from analysis.runner import run_protocol
-from stimuli._shared.io import load_npz, save_npz
+from stimuli._shared.io import expect_arrays, load_npz, save_npz
 from stimuli._shared.validation import (
     as_rng,
     check_bool,
@@ -52,6 +52,7 @@ from stimuli._shared.validation import (
 from stimuli.display import Display
 from stimuli.noise import sparse_noise, white_noise
 from stimuli.protocols import rf_mapping
+from stimuli.resources import MAX_IMAGES
 from stimuli.table import Table
 from v1model.base import check_layer
 
@@ -203,7 +204,8 @@ class ReceptiveFields:
         ValueError
             If the file is truncated, corrupt or holds something else.
         """
-        arrays, header = load_npz(path, _KIND)
+        arrays, header = load_npz(path, _KIND, check=lambda headers, meta: _check_rf_headers(
+            path, headers, meta))
         try:
             if header["format_version"] != 1:
                 raise ValueError(f"unsupported format version {header['format_version']!r}")
@@ -214,6 +216,7 @@ class ReceptiveFields:
                     for i, name in enumerate(header["unit_info_names"])}
             convergence = Table({name: arrays[f"convergence_{i}"]
                                  for i, name in enumerate(header["convergence_names"])})
+            _check_rf_values(arrays)
             return cls(maps=arrays["maps"], unit_info=info, display=display,
                        n_images=int(header["n_images"]), method=header["method"],
                        responsive=arrays["responsive"], split_half_r=arrays["split_half_r"],
@@ -229,6 +232,42 @@ class ReceptiveFields:
         return (f"ReceptiveFields({self.method}, {self.n_units} units of layer "
                 f"{self.meta.get('layer')!r}, {self.n_images} images, maps "
                 f"{self.maps.shape[1]}x{self.maps.shape[2]}, median split-half r {med})")
+
+
+def _check_rf_headers(path: Any, headers: dict, meta: dict) -> None:
+    """Keys, shapes and dtypes of a stored ReceptiveFields, before any map is decompressed."""
+    where = repr(os.fspath(path))
+    try:
+        rows, cols = (int(v) for v in meta["display"]["shape"])
+        info_names = list(meta["unit_info_names"])
+        conv_names = list(meta["convergence_names"])
+        maps = headers["maps"][0]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{where} is not a valid receptive-field file (corrupt): missing or "
+                         f"malformed {exc}") from exc
+    if len(maps) != 3:
+        raise ValueError(f"{where}: maps must have shape (n_units, rows, cols), got {maps}")
+    n = maps[0]
+    real, map_shape = "fiu", (n, rows, cols)
+    expect_arrays(
+        where, headers,
+        required={"maps": (map_shape, real), "responsive": ((n,), "b"),
+                  "split_half_r": ((n,), real),
+                  **{f"unit_info_{i}": ((n,), real + "bUS") for i in range(len(info_names))},
+                  **{f"convergence_{i}": (None, real) for i in range(len(conv_names))}},
+        optional={"on_maps": (map_shape, real), "off_maps": (map_shape, real)})
+    if ("on_maps" in headers) != ("off_maps" in headers):
+        raise ValueError(f"{where}: on_maps and off_maps come together")
+
+
+def _check_rf_values(arrays: dict) -> None:
+    """Maps must be finite (split-half r may be NaN for unresponsive units)."""
+    for key in ("maps", "on_maps", "off_maps"):
+        if key in arrays and not np.all(np.isfinite(arrays[key])):
+            raise ValueError(f"{key} must be finite, got NaN or infinite values")
+    r = arrays["split_half_r"]
+    if np.any(np.isinf(r)) or np.any(np.abs(r[np.isfinite(r)]) > 1 + 1e-6):
+        raise ValueError("split_half_r must be correlations in [-1, 1] or NaN")
 
 
 @dataclass(frozen=True, eq=False)
@@ -415,6 +454,12 @@ def _check_common(model, layer: str, n_images, batch_size) -> tuple[int, int]:
     check_layer(model, layer)
     n_images = check_int("n_images", n_images, minimum=4)
     batch_size = check_int("batch_size", batch_size, minimum=1)
+    if n_images > MAX_IMAGES:
+        raise ValueError(f"n_images must be at most {MAX_IMAGES} "
+                         f"(stimuli.resources.MAX_IMAGES), got {n_images}")
+    # a batch of images in float32 and its float64 copy
+    model.display.check_memory("one batch of noise images", min(batch_size, n_images), 12,
+                               "lower batch_size")
     return n_images, batch_size
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from stimuli._shared import html as _html
-from stimuli._shared.io import load_npz, save_npz
+from stimuli._shared.io import expect_arrays, load_npz, save_npz
 from stimuli._shared.validation import check_array, check_index, check_positive
 from stimuli.table import Table, _import_xarray
 
@@ -323,8 +323,9 @@ class Recording:
         >>> Recording.load(path).meta["layer"]
         'c1'
         """
-        arrays, header = load_npz(path, _KIND)
         where = repr(os.fspath(path))
+        arrays, header = load_npz(path, _KIND, check=lambda headers, meta: _check_headers(
+            where, headers, meta))
         try:
             version = header["format_version"]
             if version != _FORMAT_VERSION:
@@ -536,6 +537,35 @@ class Recording:
             parts.append(_html.columns_table(self.unit_info,
                                              caption=f"unit_info: {self.n_units} units"))
         return _html.block(*parts)
+
+def _names(where: str, meta: dict, key: str) -> list[str]:
+    names = meta.get(key)
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{where} is not a valid recording file (corrupt): {key} must be a "
+                         f"list of strings, got {names!r}")
+    return names
+
+
+def _check_headers(where: str, headers: dict, meta: dict) -> None:
+    """Keys, shapes and dtypes of a stored recording, from the file's directory alone."""
+    conditions = _names(where, meta, "condition_names")
+    infos = _names(where, meta, "unit_info_names")
+    response = headers.get("responses")
+    if response is None:
+        raise ValueError(f"{where} is not a valid recording file (incomplete): it has no array "
+                         f"'responses'")
+    shape = response[0]
+    if len(shape) not in (2, 3):
+        raise ValueError(f"{where}: responses must have shape (n_stimuli, n_units[, n_time]), "
+                         f"got {shape}")
+    numeric = "biuf"
+    expect_arrays(
+        f"{where} is not a valid recording file:", headers, required={"responses": (None, numeric),
+                                  **{f"condition_{i}": ((shape[0],), numeric + "US")
+                                     for i in range(len(conditions))},
+                                  **{f"unit_info_{i}": ((shape[1],), numeric + "US")
+                                     for i in range(len(infos))}})
+
 
 def _check_storable(name: str, arr: np.ndarray) -> None:
     """Reject arrays that cannot be written to ``.npz`` without pickle."""

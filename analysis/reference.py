@@ -25,7 +25,7 @@ from importlib import resources
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from stimuli._shared.validation import as_rng, check_array, check_choice, check_int
+from stimuli._shared.validation import as_rng, check_array, check_choice, check_count, check_int
 
 __all__ = ["COLLECTIONS", "ReferenceDistribution", "SimilarityScore", "list_references",
            "reference_distribution", "similarity_score"]
@@ -43,7 +43,7 @@ _CEILINGS = ("bootstrap", "split_half")
 
 @lru_cache(maxsize=4)
 def _load(collection: str = "macaque_v1") -> dict:
-    if collection not in COLLECTIONS:
+    if not isinstance(collection, str) or collection not in COLLECTIONS:
         raise ValueError(f"collection must be one of {', '.join(map(repr, COLLECTIONS))}; "
                          f"got {collection!r}")
     text = resources.files("analysis").joinpath("data", COLLECTIONS[collection]).read_text("utf-8")
@@ -300,6 +300,7 @@ def list_references(collection: str = "macaque_v1") -> tuple[str, ...]:
     >>> "surround_diameter" in list_references("marques2021")
     True
     """
+    check_choice("collection", collection, COLLECTIONS)
     return tuple(_load(collection)["properties"])
 
 
@@ -337,10 +338,13 @@ def reference_distribution(name: str, *, collection: str = "macaque_v1") -> Refe
     >>> ref.n, ref.approximate, len(ref.counts)
     (363, False, 12)
     """
+    check_choice("collection", collection, COLLECTIONS)
     props = _load(collection)["properties"]
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a reference property name (str), got {name!r}")
     if name not in props:
-        raise ValueError(f"unknown reference property {name!r} in collection {collection!r}; "
-                         f"known: {', '.join(props)}")
+        raise ValueError(f"name: unknown reference property {name!r} in collection "
+                         f"{collection!r}; known: {', '.join(props)}")
     entry = dict(props[name])
     kind = entry.pop("kind")
     if kind not in _KINDS:  # pragma: no cover - guards the data file
@@ -528,7 +532,7 @@ def similarity_score(values, name: str, *, method: str = "ks", n_boot: int = 100
     """
     check_choice("method", method, _METHODS)
     check_choice("ceiling", ceiling, _CEILINGS)
-    n_boot = check_int("n_boot", n_boot, minimum=1)
+    n_boot = check_count("n_boot", n_boot, maximum=10**6)
     gen = as_rng(rng)
     if method == "brainscore":
         return _brainscore_score(values, name, n_boot, gen, ceiling)

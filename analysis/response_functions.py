@@ -21,7 +21,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-from stimuli._shared.validation import check_array, check_choice, check_range
+from analysis._peaks import first_peak
+from analysis.recording import Recording
+from stimuli._shared.validation import check_array, check_choice, check_range, check_real
 from stimuli.table import Table
 
 __all__ = ["NakaRushtonFit", "contrast_response", "fit_naka_rushton", "naka_rushton",
@@ -102,7 +104,14 @@ def naka_rushton(contrasts, *, c50: float, n: float, r_max: float,
         raise ValueError(f"contrasts must be >= 0, got minimum {c.min()}")
     c50 = check_range("c50", c50, 0.0, np.inf, closed="neither")
     n = check_range("n", n, 0.0, np.inf, closed="neither")
-    return _nr(c, np.log(c50), n, float(r_max), float(baseline))
+    r_max = check_real("r_max", r_max)
+    baseline = check_real("baseline", baseline)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = _nr(c, np.log(c50), n, r_max, baseline)
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"r_max={r_max:g}, baseline={baseline:g}, c50={c50:g} and n={n:g} "
+                         f"overflow float64 for these contrasts")
+    return out
 
 
 def _nr(c: np.ndarray, log_c50: float, n: float, r_max: float, baseline: float) -> np.ndarray:
@@ -213,6 +222,9 @@ def _curve(recording, column: str, *, reduce: str = "mean") -> tuple[np.ndarray,
     column that varies within a level raises ``ValueError``.
     """
     reduce = check_choice("reduce", reduce, ("mean", "max"))
+    if not isinstance(recording, Recording):
+        raise TypeError(f"recording must be an analysis.recording.Recording, got "
+                        f"{type(recording).__name__}")
     conditions = recording.conditions
     if column not in conditions.names:
         raise ValueError(f"recording has no {column!r} condition column; columns are "
@@ -307,7 +319,9 @@ def size_tuning(recording, *, baseline: float = 0.0, reduce: str = "mean") -> Ta
     -------
     Table
         One row per unit: ``unit``; ``gsf_radius`` (deg; the smallest radius whose
-        response is the peak) and ``gsf_diameter`` (= 2 × radius, the measure
+        response is the peak, i.e. within a relative 1e-4 of the maximum response:
+        near-ties are resolved towards the smaller radius, see
+        :func:`analysis._peaks.first_peak`) and ``gsf_diameter`` (= 2 × radius, the measure
         Cavanaugh et al. report); ``peak`` and ``plateau`` (baseline-subtracted
         responses at the GSF and at the largest radius); ``ssi`` =
         ``(peak − plateau) / peak``; ``peak_at_largest`` (True when the response still
@@ -330,16 +344,18 @@ def size_tuning(recording, *, baseline: float = 0.0, reduce: str = "mean") -> Ta
     >>> row["gsf_radius"], row["ssi"], row["responsive"]
     (0.5, 0.25, True)
     """
-    baseline = float(np.asarray(baseline)) if np.ndim(baseline) == 0 else None
-    if baseline is None or not np.isfinite(baseline):
-        raise ValueError("baseline must be a finite scalar")
+    baseline = check_real("baseline", baseline)
     levels, curves = _curve(recording, "radius", reduce=reduce)
     if levels.size < 3:
         raise ValueError(f"size tuning needs at least 3 radii, got {levels.size}")
     if np.any(levels <= 0):
         raise ValueError(f"radius must be > 0, got minimum {levels.min()}")
     curves = curves - baseline
-    peak_idx = np.argmax(curves, axis=0)            # first (smallest) radius at the maximum
+    if not np.all(np.isfinite(curves)):
+        raise ValueError(f"baseline {baseline:g} overflows the responses")
+    # first (smallest) radius within PEAK_RTOL of the maximum: near-flat curves give the
+    # same GSF whatever rounding noise (thread count, BLAS) did to the plateau
+    peak_idx = first_peak(curves, axis=0)
     units = np.arange(curves.shape[1])
     peak = curves[peak_idx, units]
     plateau = curves[-1]

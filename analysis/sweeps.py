@@ -40,7 +40,7 @@ from analysis.recording import Recording
 from analysis.runner import run_protocol
 from analysis.tuning import orientation_tuning
 from stimuli._shared.io import atomic_open
-from stimuli._shared.validation import check_bool, check_choice, check_int
+from stimuli._shared.validation import check_bool, check_choice, check_int, check_path
 from stimuli.display import Display
 from stimuli.protocols import list_protocols
 from stimuli.table import Table
@@ -483,6 +483,9 @@ def cell_key(cell: Mapping[str, Any]) -> str:
     >>> len(cell_key({"layer": "simple"}))
     16
     """
+    if not isinstance(cell, Mapping):
+        raise TypeError(f"cell must be a mapping describing a sweep cell, got "
+                        f"{type(cell).__name__}")
     canonical = _json_value("cell", cell)
     text = json.dumps({"format_version": _FORMAT_VERSION, "cell": canonical}, sort_keys=True,
                       separators=(",", ":"), allow_nan=False)
@@ -702,7 +705,7 @@ def load_sweep(out_dir: str | os.PathLike) -> Table:
     >>> load_sweep(out)["layer"].tolist()
     ['complex']
     """
-    root = os.fspath(out_dir)
+    root = check_path("out_dir", out_dir)
     if not os.path.isfile(os.path.join(root, _MANIFEST)):
         raise FileNotFoundError(f"{root!r} has no {_MANIFEST}: it is not a sweep directory")
     keys = list(_read_manifest(root))
@@ -990,7 +993,7 @@ def _layers(layers: Any, factory: Any, model_name: str) -> list[str]:
         raise ValueError(f"layers lists a layer twice: {list(layers)}")
     if known:
         for layer in layers:
-            check_choice("layer", layer, known)
+            check_choice("layers", layer, known)
     return list(layers)
 
 

@@ -50,8 +50,16 @@ import numpy as np
 import scipy.sparse
 
 from analysis import _fitting
+from analysis._peaks import first_peak
 from analysis.recording import Recording
-from stimuli._shared.validation import check_array, check_choice, check_range, check_real
+from stimuli._shared.validation import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_range,
+    check_real,
+    check_strings,
+)
 from stimuli.table import Table
 
 ORIENTATION_PERIOD = 180.0
@@ -334,7 +342,9 @@ def preferred_orientation(responses: Any, orientations: Any) -> float | np.ndarr
 def preferred_orientation_argmax(responses: Any, orientations: Any) -> float | np.ndarray:
     """Preferred orientation as the sampled orientation with the largest response.
 
-    Ties go to the first such orientation in the order given.
+    Ties and near-ties (responses within a relative 1e-4 of the maximum, see
+    :func:`analysis._peaks.first_peak`) go to the first such orientation in the order
+    given, so rounding noise never decides the preference.
 
     Parameters
     ----------
@@ -361,7 +371,7 @@ def preferred_orientation_argmax(responses: Any, orientations: Any) -> float | n
     r, theta, squeeze = _check_curves(
         responses, orientations, samples_name="orientations", nonnegative=False
     )
-    pref = _wrap(theta[np.argmax(r, axis=1)], ORIENTATION_PERIOD)
+    pref = _wrap(theta[first_peak(r, axis=1)], ORIENTATION_PERIOD)
     return _out(pref, squeeze)
 
 
@@ -1170,7 +1180,7 @@ def _stimulus_values(conditions: Table, by: str) -> np.ndarray:
     elif by not in names:
         hint = " (or 'direction')" if by == "orientation" else ""
         raise ValueError(
-            f"recording.conditions has no {by!r}{hint} column; its columns are "
+            f"by: recording.conditions has no {by!r}{hint} column; its columns are "
             f"{', '.join(names) or '(none)'}"
         )
     else:
@@ -1191,15 +1201,18 @@ def _codes(column: np.ndarray) -> np.ndarray:
 def _average_curves(
     recording: Any, by: str, average: Sequence[str] | str
 ) -> _Averaged:
-    if isinstance(average, str):
-        average = (average,)
-    average = tuple(average)
+    average = check_strings("average", average)
     if by in average:
         raise ValueError(f"average must not contain the tuning variable {by!r}, got {average}")
     conditions, responses = _check_recording(recording)
     values_per_stim = _stimulus_values(conditions, by)
     values, value_idx = np.unique(values_per_stim, return_inverse=True)
     value_idx = value_idx.ravel()
+    unknown = [c for c in average if c not in conditions.names and c not in DEFAULT_AVERAGE]
+    if unknown:
+        raise ValueError(f"average names {unknown[0]!r}, which is not a condition column "
+                         f"({', '.join(conditions.names)}) nor one of the default nuisance "
+                         f"columns {DEFAULT_AVERAGE}")
     averaged = [c for c in average if c in conditions.names]
     if by == "orientation" and "direction" in conditions.names:
         averaged.append("direction")  # pool the two directions of each orientation
@@ -1421,6 +1434,7 @@ def orientation_tuning(
     ([30.0, 120.0], [True, True])
     """
     check_choice("negative", negative, ("raise", "shift"))
+    fit = check_bool("fit", fit)
     curves = _average_curves(recording, "orientation", average)
     theta = curves.values
     if len(theta) < 2:
@@ -1456,7 +1470,7 @@ def orientation_tuning(
         cv = pref = two_point = bw_s = bound = np.empty(0)
         bw_s_ok = sharp = floor = np.empty(0, dtype=bool)
     cols["preferred_orientation"] = _nan_unless(responsive, rows, pref)
-    argmax = _wrap(theta[np.argmax(r, axis=1)], ORIENTATION_PERIOD)
+    argmax = _wrap(theta[first_peak(r, axis=1)], ORIENTATION_PERIOD)
     cols["preferred_orientation_argmax"] = np.where(responsive, argmax, np.nan)
     cols["circular_variance"] = _nan_unless(responsive, rows, cv)
     cols["global_osi"] = 1.0 - cols["circular_variance"]

@@ -41,6 +41,7 @@ from stimuli.protocols import (
     texture_families,
     white_noise_sequence,
 )
+from stimuli.resources import MemoryBudgetError, memory_budget, set_memory_budget
 from stimuli.table import Table
 from stimuli.textures import TEXTURE_FAMILIES, spectrally_matched_noise, texture_pair
 from stimuli.transforms import rotate, scale, translate
@@ -49,6 +50,7 @@ __all__ = [
     "TEXTURE_FAMILIES",
     "Dataset",
     "Display",
+    "MemoryBudgetError",
     "Protocol",
     "Table",
     "annulus_tuning",
@@ -66,6 +68,7 @@ __all__ = [
     "gabor_patch",
     "grating",
     "list_protocols",
+    "memory_budget",
     "natural_image",
     "natural_image_names",
     "natural_patches_dataset",
@@ -76,6 +79,7 @@ __all__ = [
     "rf_mapping",
     "rotate",
     "scale",
+    "set_memory_budget",
     "sf_tuning",
     "shapes_dataset",
     "size_tuning",

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from stimuli._validation import check_array, check_choice, check_positive
+from stimuli._shared.validation import check_array, check_choice, check_positive
 
 __all__ = [
     "from_psychopy_grating",

@@ -21,11 +21,14 @@ from stimuli._shared.validation import (
     check_array,
     check_bool,
     check_int,
+    check_mapping,
     check_nonnegative,
     check_range,
     check_real,
+    check_strings,
 )
 from stimuli.natural import _check_names, _draw_patches, _source, _to_contrast
+from stimuli.resources import array_nbytes, check_memory
 
 #: Shape classes :func:`shapes_dataset` can draw, in label order by default.
 SHAPE_CLASSES: tuple[str, ...] = ("disk", "ring", "square", "triangle", "cross", "bar")
@@ -78,7 +81,10 @@ class Dataset:
     params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        names = tuple(self.class_names)
+        names = check_strings("class_names", self.class_names)
+        object.__setattr__(self, "params", check_mapping("params", self.params))
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a string, got {self.name!r}")
         if not names or not all(isinstance(c, str) for c in names):
             raise ValueError(f"class_names must be a non-empty tuple of str, got {names!r}")
         object.__setattr__(self, "class_names", names)
@@ -101,7 +107,8 @@ class Dataset:
                 )
             if y.min() < 0 or y.max() >= len(names):
                 raise ValueError(
-                    f"y_{split} labels must be in [0, {len(names) - 1}] (one per class name), "
+                    f"y_{split} labels must be in [0, {len(names) - 1}] (one per entry of "
+                    f"class_names), "
                     f"got range [{y.min()}, {y.max()}]"
                 )
             if shape is not None and x.shape[1:] != shape:
@@ -206,9 +213,12 @@ def shapes_dataset(
     classes = _check_classes("classes", classes, SHAPE_CLASSES)
     r_lo, r_hi = _check_interval("radius", radius, 0.0, 0.5)
     c_lo, c_hi = _check_interval("contrast", contrast, 0.0, 1.0)
-    noise = check_nonnegative("noise", noise)
+    noise = check_range("noise", noise, 0.0, 100.0)  # contrast units: 100 is all noise
     test_fraction = check_range("test_fraction", test_fraction, 0.0, 1.0, closed="neither")
     n_test = _n_test(n_per_class, test_fraction, "n_per_class")
+    check_memory(f"shapes_dataset: {len(classes) * n_per_class} images of {size} x {size} px",
+                 array_nbytes((len(classes) * n_per_class, size, size), np.float64) * 2,
+                 "lower n_per_class or size")
     gen = as_rng(rng)
 
     n_classes = len(classes)
@@ -327,6 +337,9 @@ def natural_patches_dataset(
     whiten = check_bool("whiten", whiten)
     min_std = check_nonnegative("min_std", min_std)
     n_test = _n_test(n_per_class, test_fraction, "n_per_class")
+    check_memory(f"natural_patches_dataset: {len(sources) * n_per_class} patches of {size} x "
+                 f"{size} px", array_nbytes((len(sources) * n_per_class, size, size),
+                                            np.float64) * 2, "lower n_per_class or size")
     n_train = n_per_class - n_test
     gen = as_rng(rng)
 

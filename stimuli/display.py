@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from stimuli._shared.validation import check_int, check_positive
+from stimuli.resources import MAX_DISPLAY_SIDE, MAX_FRAMES, array_nbytes, check_memory
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,8 @@ class Display:
     Parameters
     ----------
     shape : tuple of int
-        ``(rows, cols)`` in pixels, both >= 1.
+        ``(rows, cols)`` in pixels, both >= 1 and at most
+        :data:`stimuli.resources.MAX_DISPLAY_SIDE` (16384).
     pixels_per_degree : float
         Pixels per degree of visual angle, > 0.
     frame_rate : float, optional
@@ -52,6 +54,10 @@ class Display:
             raise ValueError(f"shape must be (rows, cols), got {self.shape!r}")
         rows = check_int("shape[0] (rows)", shape[0], minimum=1)
         cols = check_int("shape[1] (cols)", shape[1], minimum=1)
+        for name, side in (("shape[0] (rows)", rows), ("shape[1] (cols)", cols)):
+            if side > MAX_DISPLAY_SIDE:
+                raise ValueError(f"{name} must be at most {MAX_DISPLAY_SIDE} pixels "
+                                 f"(stimuli.resources.MAX_DISPLAY_SIDE), got {side}")
         object.__setattr__(self, "shape", (rows, cols))
         object.__setattr__(
             self, "pixels_per_degree", check_positive("pixels_per_degree", self.pixels_per_degree)
@@ -95,6 +101,9 @@ class Display:
     def n_frames(self, duration: float) -> int:
         """``round(duration * frame_rate)`` frames; at least one frame is required."""
         duration = check_positive("duration", duration)
+        if duration * self.frame_rate > MAX_FRAMES:
+            raise ValueError(f"duration must be at most {MAX_FRAMES / self.frame_rate:g} s "
+                             f"({MAX_FRAMES} frames, stimuli.resources.MAX_FRAMES), got {duration}")
         frames = int(round(duration * self.frame_rate))
         if frames < 1:
             raise ValueError(
@@ -111,10 +120,38 @@ class Display:
         >>> x[0].tolist(), y[:, 0].tolist()
         ([-1.0, 0.0, 1.0], [1.0, 0.0, -1.0])
         """
+        self.check_memory("coordinates", 2, np.dtype(dtype).itemsize)
         ppd = self.pixels_per_degree
         xs = (np.arange(self.cols, dtype=dtype) - (self.cols - 1) / 2) / ppd
         ys = ((self.rows - 1) / 2 - np.arange(self.rows, dtype=dtype)) / ppd
         return np.meshgrid(xs.astype(dtype), ys.astype(dtype))
+
+    def check_memory(self, what: str, n: int, bytes_per_pixel: float = 4.0,
+                     hint: str = "use a display with fewer pixels") -> None:
+        """Check ``n`` arrays of this display's shape against the memory budget.
+
+        Parameters
+        ----------
+        what : str
+            What would be allocated (named in the error).
+        n : int
+            Number of ``(rows, cols)`` arrays (images, frames).
+        bytes_per_pixel : float
+            Bytes per pixel of each array (4 for float32).
+        hint : str
+            How the caller can ask for less.
+
+        Raises
+        ------
+        stimuli.resources.MemoryBudgetError
+            If the arrays would exceed :func:`stimuli.resources.memory_budget`.
+
+        Examples
+        --------
+        >>> Display((64, 64), 16).check_memory("3 images", 3)
+        """
+        check_memory(f"{what} ({n} x {self.rows} x {self.cols} px)",
+                     array_nbytes((n, self.rows, self.cols), np.uint8) * bytes_per_pixel, hint)
 
     def position_to_pixel(self, x: float, y: float) -> tuple[float, float]:
         """A visual-field position in degrees → fractional ``(row, col)``."""

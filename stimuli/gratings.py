@@ -756,6 +756,8 @@ def drifting_grating(
     waveform = check_choice("waveform", waveform, WAVEFORMS)
     center = _check_center(center)
     radius, edge_width, inner = _check_aperture(radius, edge_width, inner_radius)
+    display.check_memory("drifting_grating frames", n_frames if frames is None else np.size(frames),
+                         4, "lower duration or ask for fewer frames")
     index, scalar = _frame_indices(frames, n_frames)
 
     xr, _ = _rotated(display, direction, center)
@@ -857,6 +859,9 @@ def counterphase_grating(
     waveform = check_choice("waveform", waveform, WAVEFORMS)
     center = _check_center(center)
     radius, edge_width, inner = _check_aperture(radius, edge_width, inner_radius)
+    display.check_memory("counterphase_grating frames",
+                         n_frames if frames is None else np.size(frames), 8,
+                         "lower duration or ask for fewer frames")
     index, scalar = _frame_indices(frames, n_frames)
 
     xr, _ = _rotated(display, orientation, center)

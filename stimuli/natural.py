@@ -40,6 +40,7 @@ from stimuli._shared.validation import (
     check_range,
 )
 from stimuli.display import Display
+from stimuli.resources import array_nbytes, check_memory
 
 # Checked by hand against scikit-image 0.26: each of these loads from the wheel without
 # network access (tests/test_natural.py loads every one).  Kept explicit on purpose.
@@ -293,6 +294,8 @@ def random_patches(
     whiten = check_bool("whiten", whiten)
     linear = check_bool("linear", linear)
     min_std = check_nonnegative("min_std", min_std)
+    check_memory(f"random_patches: {n} patches of {shape[0]} x {shape[1]} px",
+                 array_nbytes((n, *shape), np.float64), "lower n or shape")
     gen = as_rng(rng)
     images = [_source(name, linear, whiten) for name in names]
     for name, img in zip(names, images, strict=True):

@@ -128,6 +128,7 @@ def white_noise(
     truncation = check_range("truncation", truncation, *TRUNCATION_RANGE)
     rng = as_rng(rng)
 
+    display.check_memory("white_noise images", n, 12, "lower n")
     rows, cols = display.shape
     grid = (n, -(-rows // px), -(-cols // px))
     if kind == "binary":
@@ -138,8 +139,8 @@ def white_noise(
     values = values.astype(np.float32)
     if px == 1:
         return values
-    images = np.repeat(np.repeat(values, px, axis=1), px, axis=2)
-    return np.ascontiguousarray(images[:, :rows, :cols])
+    # index, not np.repeat: a check larger than the display must not build a huge array
+    return np.ascontiguousarray(values[:, np.arange(rows) // px][:, :, np.arange(cols) // px])
 
 
 def _truncated_normal(rng: np.random.Generator, shape: tuple[int, ...], bound: float) -> np.ndarray:
@@ -228,6 +229,7 @@ def sparse_noise(
     contrast = _check_contrast(contrast)
     rng = as_rng(rng)
 
+    display.check_memory("sparse_noise images", n, 16, "lower n")
     rows, cols = display.shape
     grid_rows, grid_cols = rows // px, cols // px
     if grid_rows == 0 or grid_cols == 0:
@@ -313,6 +315,7 @@ def pink_noise(
     exponent = check_real("exponent", exponent)
     contrast = _check_contrast(contrast)
     rng = as_rng(rng)
+    display.check_memory("pink_noise images", n, 24, "lower n")
     rows, cols = display.shape
     if rows * cols < 2:
         raise ValueError(f"display must have at least 2 pixels for pink noise, got {display.shape}")

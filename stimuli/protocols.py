@@ -43,9 +43,11 @@ from stimuli._shared.validation import (
     as_rng,
     check_array,
     check_choice,
+    check_count,
     check_images,
     check_index,
     check_int,
+    check_mapping,
     check_nonnegative,
     check_positive,
     check_range,
@@ -53,6 +55,7 @@ from stimuli._shared.validation import (
 from stimuli.display import Display, check_display
 from stimuli.gratings import drifting_grating, grating
 from stimuli.noise import NOISE_KINDS, white_noise
+from stimuli.resources import MAX_IMAGES, array_nbytes, check_memory
 from stimuli.table import Table
 
 __all__ = [
@@ -171,7 +174,7 @@ class Protocol:
         self.display = display
         self.conditions = conditions
         self.kind = check_choice("kind", kind, ("image", "movie"))
-        self.params = dict(params or {})
+        self.params = check_mapping("params", params, optional=True) or {}
         self._render = render
         if stimulus_shape is None and self.kind == "image":
             stimulus_shape = display.shape
@@ -180,6 +183,9 @@ class Protocol:
         self._stimulus_shape = stimulus_shape
 
     def _check_shape(self, shape: Sequence[int]) -> tuple[int, ...]:
+        if not isinstance(shape, Sequence) or not all(
+                isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in shape):
+            raise TypeError(f"stimulus_shape must be a sequence of integers, got {shape!r}")
         shape = tuple(int(s) for s in shape)
         ok = (shape == self.display.shape if self.kind == "image"
               else len(shape) == 3 and shape[1:] == self.display.shape and shape[0] >= 1)
@@ -239,6 +245,9 @@ class Protocol:
         scalar = isinstance(index, numbers.Integral) and not isinstance(index, bool)
         idx = check_index("index", index, len(self), "stimuli", allow_empty=True)
         shape = self.stimulus_shape
+        check_memory(f"protocol {self.name!r}: {len(idx)} stimuli of shape {shape}",
+                     array_nbytes((len(idx), *shape), np.float32),
+                     "ask for fewer stimuli at a time (batches) or use a smaller display")
         out = np.empty((len(idx), *shape), dtype=np.float32)
         for k, i in enumerate(idx):
             stimulus = self._render_row(int(i))
@@ -1042,6 +1051,8 @@ def rf_mapping(
     base = dict(method=method, grid=list(grid), extent=[height, width])
 
     if method == "gratings":
+        if isinstance(polarities, (str, bytes)) or not isinstance(polarities, Sequence):
+            raise TypeError(f"polarities must be a sequence of +1/-1, got {polarities!r}")
         if square_size is not None or tuple(polarities) != (1, -1):
             raise ValueError("square_size and polarities apply to method='sparse_noise' only")
         radius = min(cell_h, cell_w) / 2 if radius is None else check_positive("radius", radius)
@@ -1145,6 +1156,8 @@ def white_noise_sequence(
         # Renders one image so that a check size of a fractional pixel fails now, not
         # in the middle of a run.
         white_noise(display, 1, kind=kind, contrast=contrast, check_size=check_size, rng=0)
+    if n > MAX_IMAGES:
+        raise ValueError(f"n must be at most {MAX_IMAGES} (stimuli.resources.MAX_IMAGES), got {n}")
     seed_param = int(rng) if isinstance(rng, numbers.Integral) and not isinstance(
         rng, bool) else None
     seeds = as_rng(rng).integers(0, 2**63 - 1, size=n, dtype=np.int64)
@@ -1583,7 +1596,7 @@ def blank_screen(display: Display, *, n: int = 1) -> Protocol:
     (1, 0.0)
     """
     display = check_display(display)
-    n = check_int("n", n, minimum=1)
+    n = check_count("n", n, maximum=MAX_IMAGES)
     conditions = Table({"repeat": np.arange(n, dtype=np.int64), "contrast": np.zeros(n)})
     return Protocol("blank_screen", display, conditions, _blank_row, params={"n": n})
 

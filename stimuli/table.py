@@ -40,6 +40,9 @@ class Table(Mapping):
     """
 
     def __init__(self, columns: Mapping[str, Any]):
+        if not isinstance(columns, Mapping):
+            raise TypeError(f"columns must be a mapping of column name to 1-D array, got "
+                            f"{type(columns).__name__}")
         cols: dict[str, np.ndarray] = {}
         length = None
         for key, value in dict(columns).items():

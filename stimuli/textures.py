@@ -39,7 +39,15 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
-from stimuli._shared.validation import RngLike, as_rng, check_array, check_range
+from stimuli._shared.validation import (
+    RngLike,
+    as_rng,
+    check_array,
+    check_count,
+    check_int,
+    check_range,
+)
+from stimuli.resources import MAX_DISPLAY_SIDE
 
 __all__ = ["TEXTURE_FAMILIES", "spectrally_matched_noise", "texture_pair"]
 
@@ -135,7 +143,13 @@ def texture_pair(name: str, shape: tuple[int, int], *, row: int, col: int, seed:
     _check_name("name", name)
     rms_contrast = check_range("rms_contrast", rms_contrast, 0.0, 1.0, closed="right")
     source = _load(name, False)
-    rows, cols = int(shape[0]), int(shape[1])
+    if not isinstance(shape, (tuple, list)) or len(shape) != 2:
+        raise TypeError(f"shape must be a pair of ints (rows, cols), got {shape!r:.60}")
+    rows = check_count("shape[0]", shape[0], maximum=MAX_DISPLAY_SIDE)
+    cols = check_count("shape[1]", shape[1], maximum=MAX_DISPLAY_SIDE)
+    row = check_int("row", row, minimum=0)
+    col = check_int("col", col, minimum=0)
+    seed = check_int("seed", seed, minimum=0)
     if not (0 <= row <= source.shape[0] - rows and 0 <= col <= source.shape[1] - cols):
         raise ValueError(f"a {rows}x{cols} crop at (row={row}, col={col}) does not fit inside "
                          f"{name!r} of shape {source.shape}")

@@ -240,7 +240,7 @@ def test_dataset_validates_and_reprs():
         (lambda: shapes_dataset(4, radius=(0.1, 0.6)), ValueError, "radius"),
         (lambda: shapes_dataset(4, contrast=(0.0, 1.0)), ValueError, "contrast must satisfy"),
         (lambda: shapes_dataset(4, contrast=(0.5,)), ValueError, "contrast must be a pair"),
-        (lambda: shapes_dataset(4, noise=-0.1), ValueError, "noise must be non-negative"),
+        (lambda: shapes_dataset(4, noise=-0.1), ValueError, r"noise must be in \[0.0, 100.0\]"),
         (lambda: shapes_dataset(4, noise=np.nan), ValueError, "noise must be finite"),
         (lambda: shapes_dataset(4, test_fraction=1.0), ValueError, "test_fraction must be in"),
         (lambda: shapes_dataset(4, test_fraction=0.0), ValueError, "test_fraction"),

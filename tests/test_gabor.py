@@ -173,7 +173,7 @@ def test_bank_rejects_bad_parameters(kwargs, error, match):
         (16, dict(size=11), "size must be at least 25 px"),
         (16, dict(sigma_x=math.nan), "sigma_x must be finite"),
         (16, dict(phase=360.0), r"phase must be in \[0.0, 360.0\)"),
-        (0, dict(), "pixels_per_degree must be positive"),
+        (0, dict(), "display_or_ppd must be positive"),
         # nx = 0.005 cycles: the DC-free even filter has nothing left
         (400, dict(sigma_x=0.01, sf=0.5), "barely responds to its own grating"),
     ],

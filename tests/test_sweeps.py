@@ -305,7 +305,7 @@ BAD_ARGUMENTS = [  # (id, changed arguments, error, message)
     ("factory-without-layers", {"model": _tiny_factory, "layers": None},
      ValueError, "pass layers"),
     ("no-layers", {"layers": []}, ValueError, "layers is empty"),
-    ("unknown-layer", {"layers": ["simple", "nope"]}, ValueError, "layer must be one of"),
+    ("unknown-layer", {"layers": ["simple", "nope"]}, ValueError, "layers must be one of"),
     ("unknown-summary", {"summary": "analysis.sweeps.no_summary"}, ValueError,
      "unknown summary"),
     ("bad-units", {"units": "middle"}, ValueError, "units must be one of"),

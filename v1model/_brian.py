@@ -221,6 +221,7 @@ def simulate(
             net, monitors = _build(drive, frame_dt, sim_dt, n_simple, n_complex, pre, post,
                                    weight, params)
             net.run(to_brian(duration, "second"), namespace={})
+            _check_completed(duration)
             out = tuple(
                 (np.asarray(m.i[:], dtype=np.int64), from_brian(m.t[:], "second").reshape(-1))
                 for m in monitors
@@ -229,6 +230,24 @@ def simulate(
             if state is not None:
                 device.set_random_state(state)
     return out  # type: ignore[return-value]
+
+
+def _check_completed(duration: float) -> None:
+    """Raise if the run just finished stopped early instead of simulating ``duration``.
+
+    brian2 answers a Ctrl-C during ``Network.run`` by stopping at the end of the
+    current step and returning normally. :func:`_target` switches that off (the
+    ``core.stop_on_keyboard_interrupt`` preference), so a SIGINT raises
+    KeyboardInterrupt at once; this check is the second line of defence, for a stop
+    requested any other way (another handler calling ``brian2.stop()``, a maximum
+    run time): truncated spike trains must never be returned as a complete run.
+    """
+    fraction = getattr(get_device(), "_last_run_completed_fraction", 1.0)
+    if fraction is not None and fraction < 1.0 - 1e-9:
+        done = f"stopped after {100 * fraction:.1f}% of {duration:g} s"
+        if brian2.Network._globally_stopped:
+            raise KeyboardInterrupt(f"brian2 simulation interrupted: {done}")
+        raise RuntimeError(f"brian2 simulation {done}; its spikes are incomplete")
 
 
 def _build(drive, frame_dt, sim_dt, n_simple, n_complex, pre, post, weight, params):
@@ -293,8 +312,13 @@ def _target(target: str, cache_dir: str | None) -> Iterator[str | None]:
             "layer runs on brian2's runtime device or its own cpp_standalone device"
         )
     base = os.path.abspath(cache_dir) if cache_dir is not None else default_cache_dir()
-    saved = {key: prefs[key] for key in ("codegen.target", "codegen.runtime.cython.cache_dir")}
+    saved = {key: prefs[key] for key in ("codegen.target", "codegen.runtime.cython.cache_dir",
+                                         "core.stop_on_keyboard_interrupt")}
     try:
+        # brian2 turns the first Ctrl-C during a run into "stop early and return": the
+        # caller would get truncated spike trains that look complete. Let SIGINT raise
+        # KeyboardInterrupt as everywhere else (in cpp_standalone it kills the binary).
+        prefs["core.stop_on_keyboard_interrupt"] = False
         if target == "cpp_standalone":
             os.makedirs(base, exist_ok=True)
             project = tempfile.mkdtemp(prefix=f"standalone-{os.getpid()}-{next(_STANDALONE_RUNS)}-",

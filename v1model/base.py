@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from stimuli._shared.validation import as_rng, check_choice, check_int
+from stimuli._shared.validation import as_rng, check_choice, check_count, check_strings
 
 
 @runtime_checkable
@@ -58,12 +58,18 @@ class Model(Protocol):
 
 
 def check_layer(model, layer: str) -> str:
-    """Raise ``ValueError`` naming the model's layers if ``layer`` is not one of them."""
+    """Raise ``ValueError`` naming the model's layers if ``layer`` is not one of them.
+
+    A ``model`` without the :class:`Model` interface is a ``TypeError`` naming it.
+    """
+    if not hasattr(model, "layers"):
+        raise TypeError(f"model must provide the v1model interface (display, layers, "
+                        f"responses); {type(model).__name__} has no layers")
     return check_choice("layer", layer, model.layers)
 
 
 def _fail(model: Any, message: str, kind: type[Exception] = ValueError) -> Exception:
-    return kind(f"{type(model).__name__} does not meet the Model contract: {message}")
+    return kind(f"model {type(model).__name__} does not meet the Model contract: {message}")
 
 
 def _check_attributes(model: Any) -> tuple[str, ...]:
@@ -186,13 +192,13 @@ def check_model(model: Any, *, layers: Sequence[str] | None = None, n_images: in
     ...     layers = ("a",)
     >>> check_model(Broken())
     Traceback (most recent call last):
-    TypeError: Broken does not meet the Model contract: missing 'display', 'temporal', \
+    TypeError: model Broken does not meet the Model contract: missing 'display', 'temporal', \
 'responses', 'unit_info' (see v1model.base.Model)
     """
     known = _check_attributes(model)
-    n_images = check_int("n_images", n_images, minimum=1)
+    n_images = check_count("n_images", n_images, maximum=10_000)
     chosen = known if layers is None else tuple(check_choice("layers", layer, known)
-                                                 for layer in layers)
+                                                 for layer in check_strings("layers", layers))
     shape = tuple(int(v) for v in model.display.shape)
     images = as_rng(rng).uniform(-1.0, 1.0, (n_images, *shape)).astype(np.float32)
     unknown = "_no_such_layer_"

@@ -25,7 +25,14 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from stimuli._shared.validation import check_array, check_nonnegative, check_positive, check_real
+from stimuli._shared.validation import (
+    check_array,
+    check_nonnegative,
+    check_positive,
+    check_range,
+    check_real,
+)
+from stimuli.resources import MAX_DISPLAY_SIDE
 
 
 def _maps(name: str, value: Any, ndim: int = 4, shape_doc: str = "(n, channels, rows, cols)"):
@@ -78,13 +85,23 @@ def half_wave(
         linear = linear.astype(np.float64)
     threshold = check_real("threshold", threshold)
     gain = check_positive("gain", gain)
-    exponent = check_positive("exponent", exponent)
+    exponent = check_range("exponent", exponent, 0.0, MAX_EXPONENT, closed="right")
     out = np.maximum(linear - linear.dtype.type(threshold), 0)
     if exponent != 1.0:
         out **= linear.dtype.type(exponent)
     if gain != 1.0:
         out *= linear.dtype.type(gain)
+    _check_overflow(out, "threshold, gain and exponent")
     return out
+
+
+#: Largest exponent of a power-law nonlinearity (V1 fits give 1-5; Albrecht & Hamilton 1982).
+MAX_EXPONENT = 16.0
+
+
+def _check_overflow(out: np.ndarray, names: str) -> None:
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"{names} overflow {out.dtype} for these inputs; use smaller values")
 
 
 def energy(even: Any, odd: Any) -> np.ndarray:
@@ -150,6 +167,9 @@ def window_pixels(window: float, pixels_per_degree: float) -> int:
     """
     width = check_positive("window", window) * check_positive("pixels_per_degree",
                                                                pixels_per_degree)
+    if width > 2 * MAX_DISPLAY_SIDE:
+        raise ValueError(f"window ({window} deg at pixels_per_degree={pixels_per_degree}) spans "
+                         f"more than {2 * MAX_DISPLAY_SIDE} pixels")
     return 2 * max(0, math.ceil((width - 1) / 2 - 1e-9)) + 1
 
 
@@ -197,7 +217,13 @@ def max_pool(
     if np.any(simple < 0):
         raise ValueError("simple must be non-negative (rectified simple-cell responses)")
     channels = simple.shape[1]
-    windows = np.broadcast_to(np.asarray(window, dtype=float), (channels,))
+    try:
+        if isinstance(window, (str, bytes)):
+            raise TypeError
+        windows = np.broadcast_to(np.asarray(window, dtype=float), (channels,))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"window must be a number or {channels} numbers (one per channel), "
+                        f"got {window!r:.60}") from exc
     sides = np.array([window_pixels(w, pixels_per_degree) for w in windows])
     over_phase = simple.max(axis=2)
     out = np.empty_like(over_phase)
@@ -278,9 +304,11 @@ def divisive_normalization(
     if np.any(drive < 0):
         raise ValueError("drive must be non-negative (rectified or energy responses)")
     sigma = check_positive("sigma", sigma)
-    exponent = check_positive("exponent", exponent)
+    exponent = check_range("exponent", exponent, 0.0, MAX_EXPONENT, closed="right")
     gain = check_positive("gain", gain)
     pool_sigma = check_nonnegative("pool_sigma", pool_sigma)
+    if pixels_per_degree is not None:
+        pixels_per_degree = check_positive("pixels_per_degree", pixels_per_degree)
     channels = drive.shape[1]
     if weights is None:
         w = np.full(channels, 1.0 / channels)
@@ -299,5 +327,8 @@ def divisive_normalization(
             raise ValueError("pool_sigma > 0 needs pixels_per_degree")
         px = pool_sigma * check_positive("pixels_per_degree", pixels_per_degree)
         pool = ndimage.gaussian_filter(pool, sigma=(0, px, px), mode="constant", cval=0.0)
-    denominator = dtype(sigma ** exponent) + pool
-    return dtype(gain) * powered / denominator[:, None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        denominator = dtype(np.float64(sigma) ** exponent) + pool
+        out = dtype(gain) * powered / denominator[:, None]
+    _check_overflow(out, "sigma, gain and exponent")
+    return out

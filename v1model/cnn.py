@@ -20,6 +20,7 @@ import json
 import os
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -29,9 +30,12 @@ from stimuli._shared.validation import (
     RngLike,
     as_rng,
     check_array,
+    check_count,
     check_images,
     check_int,
+    check_mapping,
     check_range,
+    check_strings,
 )
 from stimuli.display import Display
 from v1model._repr import model_repr_html
@@ -99,6 +103,14 @@ class Network:
 
     def __init__(self, stages: Sequence[tuple[str, Sequence[Layer]]],
                  input_shape: Sequence[int]) -> None:
+        if not isinstance(stages, Sequence) or not all(
+                isinstance(s, Sequence) and len(s) == 2 and isinstance(s[1], Sequence)
+                for s in stages):
+            raise TypeError(f"stages must be a sequence of (name, [layers]) pairs, got "
+                            f"{stages!r:.80}")
+        if not isinstance(input_shape, Sequence) or not input_shape:
+            raise TypeError(f"input_shape must be a non-empty sequence of integers, got "
+                            f"{input_shape!r}")
         self.stages = [(str(name), list(layers)) for name, layers in stages]
         self.names = tuple(name for name, _ in self.stages)
         if not self.names:
@@ -348,6 +360,7 @@ def default_cnn_spec(n_classes: int, *, input_size: int = 32, conv1_channels: in
     c1 = check_int("conv1_channels", conv1_channels, minimum=1)
     c2 = check_int("conv2_channels", conv2_channels, minimum=1)
     fc = check_int("fc_units", fc_units, minimum=1)
+    dropout = check_range("dropout", dropout, 0.0, 1.0, closed="left")
     flat = c2 * (input_size // 4) ** 2
     return {
         "input_shape": [1, input_size, input_size],
@@ -382,6 +395,10 @@ def _as_network_input(network: Network, images: np.ndarray, name: str) -> np.nda
         raise ValueError(f"{name} must match the network input {network.input_shape}, got "
                          f"per-sample shape {arr.shape[1:]}")
     return arr
+
+
+#: Upper bound on training epochs (the shipped network trains for 20).
+MAX_EPOCHS = 10_000
 
 
 def train(network: Network, images: np.ndarray, labels: np.ndarray, *, epochs: int = 10,
@@ -435,6 +452,14 @@ def train(network: Network, images: np.ndarray, labels: np.ndarray, *, epochs: i
     >>> len(history["loss"])
     2
     """
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be a v1model.cnn.Network, got {type(network).__name__}")
+    if optimizer is not None and not isinstance(optimizer, _Optimizer):
+        raise TypeError(f"optimizer must be a v1model.layers.SGD or Adam, got {optimizer!r}")
+    if validation is not None and (not isinstance(validation, Sequence)
+                                   or len(validation) != 2):
+        raise TypeError(f"validation must be an (images, labels) pair, got {validation!r}")
+    epochs = check_count("epochs", epochs, maximum=MAX_EPOCHS)
     x = _as_network_input(network, images, "images")
     y = np.asarray(labels)
     if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
@@ -546,6 +571,9 @@ class CNN:
         self.network = network
         self.display = display
         n_out = network.shapes[network.names[-1]]
+        if class_names is not None:
+            class_names = check_strings("class_names", class_names)
+        meta = check_mapping("meta", meta, optional=True)
         self.class_names = tuple(class_names) if class_names is not None else None
         if self.class_names is not None and (len(n_out) != 1 or len(self.class_names) != n_out[0]):
             raise ValueError(f"class_names has {len(self.class_names)} names but the network "
@@ -721,14 +749,40 @@ class CNN:
         FileNotFoundError
             If there is no such file.
         ValueError
-            If the file is not a saved network or its weights do not fit its architecture.
+            If the file is not a saved network, its metadata lacks the architecture
+            (``spec``) or display, or its weights do not fit its architecture (checked
+            from the file's directory, before the weights are decompressed).
         """
-        arrays, meta = load_npz(path, FILE_KIND)
-        network = Network.from_spec(meta["spec"], rng=0)
+        where = repr(os.fspath(path))
+        built: dict[str, Any] = {}
+
+        def check(headers: dict, meta: dict) -> None:
+            for key in ("spec", "display"):
+                if key not in meta:
+                    raise ValueError(f"{where} is an incomplete CNN file: its metadata has no "
+                                     f"{key!r}")
+            try:
+                built["network"] = Network.from_spec(meta["spec"], rng=0)
+                d = meta["display"]
+                built["display"] = Display(tuple(d["shape"]), d["pixels_per_degree"],
+                                           d["frame_rate"])
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+                raise ValueError(f"{where} has an invalid CNN architecture or display: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+            _check_weight_headers(where, headers, built["network"])
+
+        arrays, meta = load_npz(path, FILE_KIND, check=check)
+        network = built["network"]
         network.set_parameters(arrays)
-        display = Display(tuple(meta["display"]["shape"]), meta["display"]["pixels_per_degree"],
-                          meta["display"]["frame_rate"])
-        return cls(network, display, class_names=meta.get("class_names"), meta=meta.get("meta"))
+        class_names = meta.get("class_names")
+        if class_names is not None and (not isinstance(class_names, list) or not all(
+                isinstance(c, str) for c in class_names)):
+            raise ValueError(f"{where} has invalid class_names: {class_names!r}")
+        extra = meta.get("meta")
+        if extra is not None and not isinstance(extra, dict):
+            raise ValueError(f"{where} has invalid meta: expected an object, got "
+                             f"{type(extra).__name__}")
+        return cls(network, built["display"], class_names=class_names, meta=extra)
 
     def load_weights(self, path: str | os.PathLike) -> None:
         """Load the weights of a saved network into this model's architecture.
@@ -738,8 +792,27 @@ class CNN:
         ValueError
             If a layer is missing or has another shape (the message names it).
         """
-        arrays, _ = load_npz(path, FILE_KIND)
+        where = repr(os.fspath(path))
+        arrays, _ = load_npz(path, FILE_KIND, check=lambda headers, meta: _check_weight_headers(
+            where, headers, self.network))
         self.network.set_parameters(arrays)
+
+
+def _check_weight_headers(where: str, headers: dict, network: Network) -> None:
+    """Stored weight names, shapes and dtypes must fit ``network`` (before any is read)."""
+    own = network.parameters()
+    missing = sorted(set(own) - set(headers))
+    extra = sorted(set(headers) - set(own))
+    if missing or extra:
+        raise ValueError(f"{where}: weights do not fit this architecture: missing {missing}, "
+                         f"unexpected {extra}")
+    for key, (shape, dtype) in headers.items():
+        if tuple(shape) != own[key].shape:
+            raise ValueError(f"{where}: weights do not fit this architecture: layer {key} has "
+                             f"shape {tuple(shape)} in the weights but {own[key].shape} in the "
+                             f"network")
+        if dtype.kind != "f":
+            raise ValueError(f"{where}: layer {key} has dtype {dtype}, expected floating point")
 
 
 def load_pretrained_cnn() -> CNN:

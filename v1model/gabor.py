@@ -48,6 +48,7 @@ from stimuli._shared.validation import (
     check_range,
 )
 from stimuli.display import Display
+from stimuli.resources import MAX_DISPLAY_SIDE
 from stimuli.table import Table
 from v1model._fft import FourierFilters
 
@@ -72,7 +73,11 @@ _DEGENERATE = 1e-4
 def _pixels_per_degree(display_or_ppd: Display | float) -> float:
     if isinstance(display_or_ppd, Display):
         return float(display_or_ppd.pixels_per_degree)
-    return check_positive("pixels_per_degree", display_or_ppd)
+    return check_positive("display_or_ppd", display_or_ppd)
+
+
+#: Widest kernel, in pixels, a Gabor filter may have (twice the largest display side).
+MAX_KERNEL_SIZE = 2 * MAX_DISPLAY_SIDE
 
 
 def kernel_size(pixels_per_degree: float, sigma_x: float, sigma_y: float) -> int:
@@ -104,7 +109,12 @@ def kernel_size(pixels_per_degree: float, sigma_x: float, sigma_y: float) -> int
     sx = check_positive("sigma_x", sigma_x)
     sy = check_positive("sigma_y", sigma_y)
     # the small tolerance keeps 3σ = 12.000000000000002 px from growing the kernel
-    return 2 * math.ceil(N_SIGMA * max(sx, sy) * ppd - 1e-9) + 1
+    half = N_SIGMA * max(sx, sy) * ppd - 1e-9
+    if half > MAX_KERNEL_SIZE:
+        raise ValueError(f"sigma_x and sigma_y ({sx:g}, {sy:g} deg) at pixels_per_degree "
+                         f"(gabor_kernel's display_or_ppd) {ppd:g} give a kernel wider than "
+                         f"{MAX_KERNEL_SIZE} pixels")
+    return 2 * math.ceil(half) + 1
 
 
 def gabor_kernel(
@@ -170,7 +180,7 @@ def gabor_kernel(
     if sf >= ppd / 2:
         raise ValueError(
             f"sf must be below the Nyquist frequency {ppd / 2} c/deg of a display at "
-            f"{ppd} pixels per degree, got {sf}"
+            f"{ppd} pixels per degree (display_or_ppd), got {sf}"
         )
     minimum = kernel_size(ppd, sigma_x, sigma_y)
     if size is None:
@@ -218,9 +228,17 @@ def _gabor(
     return kernel / np.sqrt(np.sum(kernel * kernel))
 
 
+def _floats(name: str, values: Any) -> np.ndarray:
+    """``values`` as a 1-D float array; anything that is not numbers is a TypeError naming it."""
+    try:
+        arr = np.atleast_1d(np.asarray(values, dtype=float))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a sequence of numbers, got {values!r:.60}") from exc
+    return check_array(name, arr, ndim=1, shape_doc="(k,)")
+
+
 def _as_angles(name: str, values: Any, high: float) -> np.ndarray:
-    arr = check_array(name, np.atleast_1d(np.asarray(values, dtype=float)), ndim=1,
-                      shape_doc="(k,)")
+    arr = _floats(name, values)
     bad = (arr < 0) | (arr >= high)
     if np.any(bad):
         raise ValueError(f"{name} must be in [0, {high:g}) degrees, got {arr[bad][0]}")
@@ -245,13 +263,14 @@ def _envelopes(
             "not both"
         )
     if by_sigma:
-        sx = check_positive("sigma_x", sigma_x if sigma_x is not None else sigma_y)
-        sy = check_positive("sigma_y", sigma_y if sigma_y is not None else sigma_x)
-        return np.full(sf.shape, sx), np.full(sf.shape, sy)
+        sy = check_positive("sigma_y", sigma_y) if sigma_y is not None else None
+        sx = check_positive("sigma_x", sigma_x) if sigma_x is not None else sy
+        return np.full(sf.shape, sx), np.full(sf.shape, sx if sy is None else sy)
     if not by_cycles:
         nx = ny = DEFAULT_N_CYCLES
-    cx = check_positive("nx", nx if nx is not None else ny)
-    cy = check_positive("ny", ny if ny is not None else nx)
+    cy = check_positive("ny", ny) if ny is not None else None
+    cx = check_positive("nx", nx) if nx is not None else cy
+    cy = cx if cy is None else cy
     return cx / sf, cy / sf
 
 
@@ -352,7 +371,8 @@ def filter_parameters(
         given = [k for k, v in grid.items() if v is not None]
         if given:
             raise ValueError(
-                f"give either parameters (a per-filter table) or grid arguments, not both; "
+                f"give either parameters (a per-filter table; V1Model's population) or grid "
+                f"arguments, not both; "
                 f"got parameters and {', '.join(given)}"
             )
         if not isinstance(parameters, Mapping):
@@ -370,8 +390,7 @@ def filter_parameters(
     else:
         ori_grid = _as_angles("orientations", DEFAULT_ORIENTATIONS if orientations is None
                               else orientations, 180.0)
-        sf_grid = check_array("sfs", np.atleast_1d(np.asarray(
-            DEFAULT_SFS if sfs is None else sfs, dtype=float)), ndim=1, shape_doc="(k,)")
+        sf_grid = _floats("sfs", DEFAULT_SFS if sfs is None else sfs)
         if np.any(sf_grid <= 0):
             raise ValueError(f"sfs must be positive, got {sf_grid[sf_grid <= 0][0]}")
         phase_grid = _as_angles("phases", DEFAULT_PHASES if phases is None else phases, 360.0)
@@ -460,6 +479,12 @@ class GaborBank:
             raise TypeError(f"display must be a stimuli.display.Display, got {type(display)}")
         self.display = display
         self.norm = check_choice("norm", norm, _NORMS)
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError as exc:
+            raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from exc
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {dtype}")
         table = filter_parameters(orientations=orientations, sfs=sfs, phases=phases,
                                   sigma_x=sigma_x, sigma_y=sigma_y, nx=nx, ny=ny,
                                   parameters=parameters)
@@ -468,9 +493,17 @@ class GaborBank:
         kernels = []
         for i in range(len(table)):
             row = table.row(i)
-            kernel = gabor_kernel(ppd, orientation=row["orientation"], sf=row["sf"],
-                                  phase=row["phase"], sigma_x=row["sigma_x"],
-                                  sigma_y=row["sigma_y"], norm=self.norm)
+            try:
+                kernel = gabor_kernel(ppd, orientation=row["orientation"], sf=row["sf"],
+                                      phase=row["phase"], sigma_x=row["sigma_x"],
+                                      sigma_y=row["sigma_y"], norm=self.norm)
+            except ValueError as exc:
+                raise ValueError(
+                    f"filter {i} (sf {row['sf']:g} c/deg, from sfs/parameters; envelope "
+                    f"sigma_x, sigma_y = "
+                    f"{row['sigma_x']:g}, {row['sigma_y']:g} deg, i.e. nx, ny = "
+                    f"{row['sigma_x'] * row['sf']:g}, {row['sigma_y'] * row['sf']:g} cycles) "
+                    f"on the display at {ppd:g} pixels_per_degree: {exc}") from exc
             kernels.append(kernel)
             sizes.append(kernel.shape[0])
         self.parameters = table.with_columns(size=np.array(sizes, dtype=int))
@@ -536,6 +569,9 @@ class GaborBank:
         """
         dtype = self.dtype
         images = check_images("images", images, self.display, dtype=dtype)
+        # the output plus one group's complex spectra
+        self.display.check_memory("GaborBank responses", images.shape[0] * self.n_filters,
+                                  3 * dtype.itemsize, "pass fewer images at a time")
         out = np.empty((images.shape[0], self.n_filters, *self.display.shape), dtype=dtype)
         for members, filters in self._groups:
             out[:, members] = filters(images)

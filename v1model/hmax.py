@@ -64,6 +64,7 @@ from stimuli._shared.validation import (
     as_rng,
     check_array,
     check_choice,
+    check_count,
     check_images,
     check_int,
     check_positive,
@@ -1161,6 +1162,12 @@ class HMAX:
                  s1: Mapping[str, Any] | None = None, c1: Mapping[str, Any] | None = None):
         if not isinstance(display, Display):
             raise TypeError(f"display must be a Display, got {display!r}")
+        for name, value in (("s1", s1), ("c1", c1)):
+            if value is not None and not isinstance(value, Mapping):
+                raise TypeError(f"{name} must be a mapping of stage parameters, got {value!r}")
+        if stages is not None and (isinstance(stages, (str, bytes))
+                                   or not isinstance(stages, Sequence)):
+            raise TypeError(f"stages must be a sequence of (name, stage) pairs, got {stages!r}")
         self.display = display
         if stages is None:
             s1 = dict(s1 or {})
@@ -1490,7 +1497,7 @@ def imprint_prototypes(model: HMAX, images: Any, *, n_per_size: int,
     """
     if not isinstance(model, HMAX):
         raise TypeError(f"model must be an HMAX, got {type(model).__name__}")
-    n_per_size = check_int("n_per_size", n_per_size, minimum=1)
+    n_per_size = check_count("n_per_size", n_per_size, maximum=10**6)  # Serre: 1000s
     sizes = _as_tuple("sizes", sizes, check_int, minimum=1)
     rng = as_rng(rng)
     check_layer(model, layer)

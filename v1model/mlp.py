@@ -53,6 +53,8 @@ def mlp_spec(n_classes: int, *, input_size: int = 32, hidden: Sequence[int] = (2
     """
     n_classes = check_int("n_classes", n_classes, minimum=2)
     input_size = check_int("input_size", input_size, minimum=1)
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
+        raise TypeError(f"hidden must be a sequence of layer widths, got {hidden!r}")
     hidden = [check_int(f"hidden[{i}]", h, minimum=1) for i, h in enumerate(hidden)]
     if not hidden:
         raise ValueError("hidden must list at least one layer width")

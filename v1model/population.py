@@ -46,6 +46,7 @@ import numpy as np
 from scipy import stats
 
 from stimuli._shared.validation import RngLike, as_rng, check_choice, check_int
+from stimuli.resources import MAX_IMAGES
 from stimuli.table import Table
 
 #: De Valois, Yund & Hepler 1982: centres (deg) of the preferred-orientation bins.
@@ -148,6 +149,8 @@ def sample_population(
     True
     """
     n = check_int("n", n, minimum=1)
+    if n > MAX_IMAGES:
+        raise ValueError(f"n must be at most {MAX_IMAGES} cells, got {n}")
     source = check_choice("source", source, SOURCES)
     gen = as_rng(rng)
     if source == "macaque":

@@ -77,11 +77,14 @@ from stimuli._shared.validation import (
     as_rng,
     check_array,
     check_choice,
+    check_int,
     check_nonnegative,
+    check_path,
     check_positive,
     check_real,
 )
 from stimuli.display import Display
+from stimuli.resources import MAX_NEURON_STEPS, MAX_SIMULATION_STEPS, check_memory
 from v1model.base import check_layer
 from v1model.cells import half_wave
 from v1model.v1 import V1Model
@@ -134,6 +137,7 @@ class SpikeTrains:
     resolution: float
 
     def __post_init__(self) -> None:
+        _check_spike_trains(self)
         order = np.lexsort((self.times, self.unit, self.condition))
         for name, dtype in (("times", np.float64), ("condition", np.int64), ("unit", np.int64)):
             arr = np.asarray(getattr(self, name), dtype=dtype)[order]
@@ -226,6 +230,56 @@ class SpikeTrains:
         flat = self.condition * self.n_units + self.unit
         counts = np.bincount(flat, minlength=self.n_conditions * self.n_units)
         return counts.reshape(self.n_conditions, self.n_units) / self.duration
+
+
+def _check_spike_trains(st: SpikeTrains) -> None:
+    """Validate (and normalise in place) the fields of a new SpikeTrains."""
+    n_conditions = check_int("n_conditions", st.n_conditions, minimum=1)
+    n_units = check_int("n_units", st.n_units, minimum=1)
+    duration = check_positive("duration", st.duration)
+    resolution = check_positive("resolution", st.resolution)
+    times = check_array("times", st.times, ndim=1, shape_doc="(n_spikes,)", nonempty=False,
+                        dtype=np.float64)
+    for name in ("condition", "unit"):
+        arr = check_array(name, getattr(st, name), ndim=1, shape_doc="(n_spikes,)",
+                          nonempty=False)
+        if arr.size and not np.issubdtype(arr.dtype, np.integer):
+            raise TypeError(f"{name} must hold integer indices, got dtype {arr.dtype}")
+        if arr.shape != times.shape:
+            raise ValueError(f"{name} must have one entry per spike time (times has shape "
+                             f"{times.shape}), got {arr.shape}")
+        bound = n_conditions if name == "condition" else n_units
+        if arr.size and (arr.min() < 0 or arr.max() >= bound):
+            raise ValueError(f"{name} must be in [0, {bound}), got values in "
+                             f"[{arr.min()}, {arr.max()}]")
+    if times.size and (times.min() < 0 or times.max() > duration):
+        raise ValueError(f"times must be in [0, duration={duration:g}] s, got values in "
+                         f"[{times.min():g}, {times.max():g}]")
+    for name, value in (("n_conditions", n_conditions), ("n_units", n_units),
+                        ("duration", duration), ("resolution", resolution), ("times", times)):
+        object.__setattr__(st, name, value)
+
+
+#: Smallest integration step accepted, in seconds.
+MIN_DT = 1e-6
+
+
+def _check_simulation_size(n: int, steps: int, n_frames: int, n_simple: int, n_complex: int,
+                           sim_dt: float) -> None:
+    """Refuse runs that cannot finish or fit before brian2 allocates anything."""
+    neurons = n * (n_simple + n_complex)
+    if steps > MAX_SIMULATION_STEPS:
+        raise ValueError(f"the simulation would take {steps} steps of {sim_dt:g} s, more than "
+                         f"{MAX_SIMULATION_STEPS} (stimuli.resources.MAX_SIMULATION_STEPS): "
+                         f"shorten the stimuli or raise dt")
+    if float(steps) * neurons > MAX_NEURON_STEPS:
+        raise ValueError(f"the simulation would take {steps} steps x {neurons} neurons, more than "
+                         f"{MAX_NEURON_STEPS:g} neuron-steps (stimuli.resources.MAX_NEURON_STEPS):"
+                         f" simulate fewer stimuli per batch, fewer units, or raise dt")
+    # the drive as float32, float64 and brian2's copy, plus per-neuron state
+    check_memory(f"a spiking simulation of {n} stimuli x {n_frames} frames x {n_simple} simple "
+                 f"neurons", 20.0 * n * n_frames * n_simple + 200.0 * neurons,
+                 "simulate fewer stimuli per batch (batch_size) or shorter stimuli")
 
 
 class SpikingV1:
@@ -365,7 +419,10 @@ class SpikingV1:
         self.target = check_choice("target", target, TARGETS)
         frame_dt = 1.0 / display.frame_rate
         dt = check_positive("dt", dt)
-        self.steps_per_frame = math.ceil(frame_dt / dt - 1e-9)
+        if dt < MIN_DT:
+            raise ValueError(f"dt must be at least {MIN_DT:g} s (the membrane time constants are "
+                             f"milliseconds), got {dt:g}")
+        self.steps_per_frame = max(1, math.ceil(frame_dt / dt - 1e-9))
         self.sim_dt = frame_dt / self.steps_per_frame
         self.tau_m = check_positive("tau_m", tau_m)
         self.refractory = check_nonnegative("refractory", refractory)
@@ -383,7 +440,7 @@ class SpikingV1:
         if self.bin_width < self.sim_dt * (1 - 1e-9):
             raise ValueError(f"bin_width must be at least one simulation step ({self.sim_dt:g} s), "
                              f"got {self.bin_width}")
-        self.cache_dir = None if cache_dir is None else str(cache_dir)
+        self.cache_dir = None if cache_dir is None else check_path("cache_dir", cache_dir)
         self.seed = int(as_rng(rng).integers(2**62))
         self._pool_radius = None if pool_radius is None else check_positive("pool_radius",
                                                                             pool_radius)
@@ -686,6 +743,8 @@ class SpikingV1:
         n, n_frames, n_simple = drive.shape
         n_complex = self.n_units("complex")
         duration = n_frames / self.display.frame_rate
+        _check_simulation_size(n, n_frames * self.steps_per_frame, n_frames,
+                               n_simple, n_complex, self.sim_dt)
         _n_bins(self.bin_width, duration, self.sim_dt)
         # replicate the populations once per stimulus; synapses stay within a stimulus
         offsets = np.arange(n)[:, None]

@@ -164,6 +164,9 @@ class V1Model:
     ):
         if not isinstance(display, Display):
             raise TypeError(f"display must be a stimuli.display.Display, got {type(display)}")
+        if population is not None and not isinstance(population, Mapping):
+            raise TypeError(f"population must be a Table or mapping of columns, got "
+                            f"{type(population).__name__}")
         self.display = display
         self.complex_kind = check_choice("complex_kind", complex_kind, COMPLEX_KINDS)
         if pool_window is not None:

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,10 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from stimuli._shared.io import jsonable
-from stimuli._shared.validation import (
-    check_choice,
-    check_real,
-)
+from stimuli._shared.validation import check_choice, check_real, check_strings
 
 __all__ = ["LEARNED_MARGIN", "VERDICTS", "Check", "ClaimResult", "verdict_from_checks"]
 
@@ -163,6 +160,16 @@ class ClaimResult:
         return f"ClaimResult({self.number}: {self.title!r}, verdict={self.verdict!r})"
 
 
+def _check_list(name: str, value: Any) -> list[Check]:
+    if isinstance(value, (str, bytes, Check)) or not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be a sequence of Check, got {value!r:.60}")
+    out = list(value)
+    bad = [v for v in out if not isinstance(v, Check)]
+    if bad:
+        raise TypeError(f"{name} must contain Check objects only, got {bad[0]!r:.60}")
+    return out
+
+
 def verdict_from_checks(checks: Sequence[Check], *, required: Sequence[str] = (),
                         gates: Sequence[Check] = ()) -> tuple[str, str]:
     """Combine checks into a verdict and a sentence that justifies it.
@@ -207,7 +214,9 @@ def verdict_from_checks(checks: Sequence[Check], *, required: Sequence[str] = ()
     >>> verdict_from_checks([a], gates=[Check("g", "accuracy above chance", 0.0, 0.1)])[0]
     'inconclusive'
     """
-    checks = list(checks)
+    checks = _check_list("checks", checks)
+    gates = _check_list("gates", gates)
+    required = check_strings("required", required)
     if not checks:
         raise ValueError("checks must not be empty")
     names = [c.name for c in checks]

@@ -14,7 +14,13 @@ import numpy as np
 
 from analysis.gabor_fit import GaborFit
 from analysis.reference import reference_distribution
-from stimuli._shared.validation import check_array, check_int
+from stimuli._shared.validation import (
+    as_rng,
+    check_array,
+    check_bool,
+    check_count,
+    check_positive,
+)
 
 __all__ = ["plot_gabor_fit", "plot_nx_ny", "plot_rf_mosaic"]
 
@@ -79,12 +85,18 @@ def plot_rf_mosaic(maps, *, unit_info: Mapping[str, np.ndarray] | None = None,
                              else pixels_per_degree)
         maps = maps.maps
     maps = check_array("maps", maps, ndim=3, shape_doc="(n, rows, cols)", dtype=np.float64)
+    if unit_info is not None and not isinstance(unit_info, Mapping):
+        raise TypeError(f"unit_info must be a mapping of name to per-unit array, got "
+                        f"{type(unit_info).__name__}")
+    if pixels_per_degree is not None:
+        pixels_per_degree = check_positive("pixels_per_degree", pixels_per_degree)
     n = maps.shape[0]
     units = np.arange(n) if units is None else check_array("units", units, ndim=1,
                                                              shape_doc="(n,)")
     if len(units) != n:
         raise ValueError(f"units must give one number per map ({n}), got {len(units)}")
-    ncols = int(np.ceil(np.sqrt(n))) if ncols is None else check_int("ncols", ncols, minimum=1)
+    ncols = int(np.ceil(np.sqrt(n))) if ncols is None else check_count("ncols", ncols,
+                                                                        maximum=100)
     nrows = -(-n // ncols)
     fig = plt.figure(figsize=(1.8 * ncols, 1.8 * nrows)) if fig is None else fig
     fig.clear()
@@ -216,9 +228,11 @@ def plot_nx_ny(nx, ny, *, ax=None, label: str = "model", reference: bool = True,
     ny = check_array("ny", ny, ndim=1, shape_doc="(n,)", dtype=np.float64)
     if nx.shape != ny.shape:
         raise ValueError(f"nx and ny must have the same length, got {nx.size} and {ny.size}")
+    reference = check_bool("reference", reference)
+    n_reference = check_count("n_reference", n_reference, maximum=10**6)
+    gen = as_rng(rng)
     ax = plt.gca() if ax is None else ax
     if reference:
-        gen = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
         rx, ry = reference_distribution("ringach_nx"), reference_distribution("ringach_ny")
         ax.scatter(rx.sample(n_reference, rng=gen), ry.sample(n_reference, rng=gen), s=8,
                    color="0.7", label=f"macaque (approx.; {rx.source.split(',')[0]})")

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from stimuli._shared.validation import check_array
+from stimuli._shared.validation import check_array, check_bool, check_strings
 
 __all__ = ["plot_cka_matrix", "plot_invariance"]
 
@@ -115,11 +115,12 @@ def plot_cka_matrix(matrix, row_labels: Sequence[str], col_labels: Sequence[str]
     >>> plt.close(fig)
     """
     m = check_array("matrix", matrix, ndim=2, shape_doc="(r, c)", dtype=np.float64)
-    rows = [str(s) for s in row_labels]
-    cols = rows if col_labels is None else [str(s) for s in col_labels]
+    annotate = check_bool("annotate", annotate)
+    rows = list(check_strings("row_labels", row_labels))
+    cols = rows if col_labels is None else list(check_strings("col_labels", col_labels))
     if len(rows) != m.shape[0] or len(cols) != m.shape[1]:
-        raise ValueError(f"labels ({len(rows)} rows, {len(cols)} columns) must match the "
-                         f"matrix shape {m.shape}")
+        raise ValueError(f"row_labels and col_labels ({len(rows)} rows, {len(cols)} columns) "
+                         f"must match the matrix shape {m.shape}")
     ax = plt.gca() if ax is None else ax
     image = ax.imshow(m, vmin=0.0, vmax=1.0, cmap="viridis")
     ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)

@@ -7,7 +7,7 @@ Labels and titles are built from the data's own variable names and units.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -18,7 +18,13 @@ from matplotlib.figure import Figure
 from analysis import tuning
 from analysis.recording import Recording
 from analysis.reference import ReferenceDistribution, reference_distribution
-from stimuli._shared.validation import check_array, check_int
+from stimuli._shared.validation import (
+    check_array,
+    check_bool,
+    check_count,
+    check_int,
+    check_strings,
+)
 
 UNITS = {
     "orientation": "deg",
@@ -43,6 +49,11 @@ def _axis_label(name: str) -> str:
     return f"{name} ({unit})" if unit else name
 
 
+#: Most panels per row of a tuning grid.
+MAX_COLUMNS = 100
+#: Most bins of a histogram.
+MAX_BINS = 10_000
+
 def _curves_from(
     data: Any, by: str, average: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[str], dict]:
@@ -50,33 +61,41 @@ def _curves_from(
     if isinstance(data, Recording):
         averaged = tuning._average_curves(data, by, average)
         return averaged.values, averaged.mean, averaged.sem, averaged.averaged, data.meta
+    if tuple(check_strings("average", average)) != tuning.DEFAULT_AVERAGE and not isinstance(
+            data, Recording):
+        raise ValueError("average applies to a Recording; a (values, mean) curve is already "
+                         "averaged")
     if not isinstance(data, tuple | list) or len(data) not in (2, 3):
         raise TypeError(
             "recording_or_curve must be a Recording or a tuple (values, mean) or "
             f"(values, mean, sem) such as tuning_curves() returns, got {type(data).__name__}"
         )
-    values = check_array("values", data[0], ndim=1, shape_doc="(n_values,)", dtype=np.float64)
-    mean = check_array("mean", data[1], ndim=(1, 2), shape_doc="(n_values,) or (n_units, n_values)",
-                       dtype=np.float64)
+    values = check_array("recording_or_curve values", data[0], ndim=1, shape_doc="(n_values,)",
+                         dtype=np.float64)
+    mean = check_array("recording_or_curve mean", data[1], ndim=(1, 2),
+                       shape_doc="(n_values,) or (n_units, n_values)", dtype=np.float64)
     mean = np.atleast_2d(mean)
     sem = None
     if len(data) == 3 and data[2] is not None:
-        sem = np.atleast_2d(check_array("sem", data[2], ndim=(1, 2), dtype=np.float64))
+        sem = np.atleast_2d(check_array("recording_or_curve sem", data[2], ndim=(1, 2),
+                                        dtype=np.float64))
         if sem.shape != mean.shape:
-            raise ValueError(f"sem must have the shape of mean {mean.shape}, got {sem.shape}")
+            raise ValueError(f"recording_or_curve sem must have the shape of mean {mean.shape}, "
+                             f"got {sem.shape}")
         if np.any(sem < 0):
-            raise ValueError("sem must be non-negative")
+            raise ValueError("recording_or_curve sem must be non-negative")
     if mean.shape[1] != len(values):
         raise ValueError(
-            f"values has {len(values)} entries but mean has {mean.shape[1]} along its last axis"
+            f"recording_or_curve: values has {len(values)} entries but mean has {mean.shape[1]} "
+            "along its last axis"
         )
     return values, mean, sem, [], {}
 
 
-def _check_unit(unit: Any, n_units: int) -> int:
-    unit = check_int("unit", unit, minimum=0)
+def _check_unit(unit: Any, n_units: int, name: str = "unit") -> int:
+    unit = check_int(name, unit, minimum=0)
     if unit >= n_units:
-        raise IndexError(f"unit {unit} is out of range for {n_units} unit(s)")
+        raise IndexError(f"{name} {unit} is out of range for {n_units} unit(s)")
     return unit
 
 
@@ -153,7 +172,11 @@ def _draw_curve(ax: Axes, by: str, values, y, e, *, polar: bool, show_fit: bool)
     return handles
 
 
-def _check_polar(by: str, polar: bool) -> None:
+def _check_polar(by: str, polar: bool, show_fit: bool = False) -> None:
+    if not isinstance(by, str):
+        raise TypeError(f"by must be a condition name (str), got {by!r}")
+    check_bool("polar", polar)
+    check_bool("show_fit", show_fit)
     if polar and by not in ANGULAR_PERIOD:
         raise ValueError(f"polar plots need an angular variable (orientation or direction), "
                          f"got by={by!r}")
@@ -223,7 +246,7 @@ def plot_tuning_curve(
     >>> ax.get_xlabel()
     'orientation (deg)'
     """
-    _check_polar(by, polar)
+    _check_polar(by, polar, show_fit)
     values, mean, sem, averaged, meta = _curves_from(recording_or_curve, by, average)
     unit = _check_unit(unit, len(mean))
     if ax is None:
@@ -292,9 +315,9 @@ def plot_tuning_grid(
     """
     if not isinstance(recording, Recording):
         raise TypeError(f"recording must be a Recording, got {type(recording).__name__}")
-    ncols = check_int("ncols", ncols, minimum=1)
+    ncols = check_count("ncols", ncols, maximum=MAX_COLUMNS)
     max_units = check_int("max_units", max_units, minimum=1)
-    _check_polar(by, polar)
+    _check_polar(by, polar, show_fit)
     values, mean, sem, averaged, meta = _curves_from(recording, by, average)
     if units is None:
         if len(mean) > max_units:
@@ -303,7 +326,9 @@ def plot_tuning_grid(
                 "the units to draw (e.g. units=range(16)) or raise max_units"
             )
         units = range(len(mean))
-    units = [_check_unit(u, len(mean)) for u in units]
+    if isinstance(units, (str, bytes)) or not isinstance(units, Iterable):
+        raise TypeError(f"units must be a sequence of unit indices, got {units!r}")
+    units = [_check_unit(u, len(mean), f"units[{i}]") for i, u in enumerate(units)]
     if not units:
         raise ValueError("units must not be empty")
     nrows = -(-len(units) // ncols)
@@ -439,6 +464,12 @@ def plot_property_histogram(
     [0.333, 0.667]
     """
     vals = check_array("values", values, ndim=1, shape_doc="(n,)", dtype=np.float64)
+    if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
+        bins = check_count("bins", bins, maximum=MAX_BINS)
+    elif bins is not None:
+        bins = check_array("bins", bins, ndim=1, shape_doc="(n_edges,)", dtype=np.float64)
+        if len(bins) < 2 or np.any(np.diff(bins) <= 0):
+            raise ValueError("bins must be a positive count or at least 2 increasing edges")
     if reference is None:
         edges = np.histogram_bin_edges(vals, bins="auto" if bins is None else bins)
         ref_counts = None

@@ -9,7 +9,7 @@ other two packages, which may both import it).
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,8 @@ RngLike = None | int | np.random.Generator
 def as_rng(rng: RngLike, name: str = "rng") -> np.random.Generator:
     """Return a ``numpy.random.Generator`` from ``None``, an int seed or a Generator."""
     if rng is None or isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        if rng is not None and rng < 0:
+            raise ValueError(f"{name} must be a non-negative integer seed, got {rng}")
         return np.random.default_rng(rng)
     if isinstance(rng, np.random.Generator):
         return rng
@@ -82,6 +84,49 @@ def check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return bool(value)
+
+
+def check_mapping(name: str, value: Any, *, optional: bool = False) -> dict | None:
+    """A mapping (dict-like), returned as a dict; None too if ``optional``."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a mapping (dict), got {type(value).__name__}")
+    return dict(value)
+
+
+def check_count(name: str, value: Any, *, minimum: int = 1, maximum: int) -> int:
+    """An integer in ``[minimum, maximum]``: counts with a sensible upper bound."""
+    value = check_int(name, value, minimum=minimum)
+    if value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {value}")
+    return value
+
+
+def check_strings(name: str, value: Any, *, allow_empty: bool = True) -> tuple[str, ...]:
+    """A string or a sequence of strings, returned as a tuple of str."""
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, Iterable) or isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a string or a sequence of strings, got {value!r}")
+    out = tuple(value)
+    if not all(isinstance(v, str) for v in out):
+        raise TypeError(f"{name} must contain strings only, got {out!r}")
+    if not out and not allow_empty:
+        raise ValueError(f"{name} must not be empty")
+    return out
+
+
+def check_path(name: str, value: Any) -> str:
+    """A non-empty str or os.PathLike, returned as str."""
+    import os
+
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {value!r}")
+    path = os.fspath(value)
+    if not isinstance(path, str) or not path:
+        raise ValueError(f"{name} must be a non-empty path, got {value!r}")
+    return path
 
 
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:

@@ -1,0 +1,90 @@
+"""Ctrl-C during a brian2 simulation raises KeyboardInterrupt instead of truncating it.
+
+brian2 answers the first SIGINT of a run by stopping at the end of the current step
+and returning normally; ``v1model._brian.simulate`` turns that off, so nothing
+downstream ever sees a partial spike train presented as a complete one.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# The child announces when brian2's Network.run has started, then runs a long
+# simulation (20 s of biological time on the numpy target: tens of seconds of wall time).
+CHILD = textwrap.dedent("""
+    import sys
+    import brian2
+    import numpy as np
+    from stimuli.display import Display
+    from v1model.spiking import SpikingV1
+
+    original = brian2.Network.run
+    def announcing_run(self, *args, **kwargs):
+        print("running", flush=True)
+        return original(self, *args, **kwargs)
+    brian2.Network.run = announcing_run
+
+    model = SpikingV1(Display((32, 32), 16), v1={"orientations": [0], "sfs": [2]},
+                      static_duration=20.0, target="numpy", rng=0)
+    try:
+        trains = model.spike_trains(np.zeros((1, 32, 32)), "simple")
+    except KeyboardInterrupt as exc:
+        print(f"interrupted: {exc}", flush=True)
+        sys.exit(130)
+    print(f"completed {trains.duration} s with {len(trains.times)} spikes", flush=True)
+""")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigint_during_simulation_raises_keyboard_interrupt(tmp_path):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    proc = subprocess.Popen([sys.executable, "-c", CHILD], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()  # blocks until the run starts (or the child dies)
+        assert line.strip() == "running", proc.stderr.read()
+        time.sleep(0.5)
+        start = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        elapsed = time.perf_counter() - start
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, (out, err)
+    assert out.startswith("interrupted"), (out, err)
+    assert "completed" not in out
+    assert elapsed < 10.0  # stops within a few simulation steps, not at the end of 20 s
+
+
+def test_a_stopped_run_is_an_error_not_a_short_result(monkeypatch):
+    """Any early stop (here brian2.stop() from inside the run) raises; no partial spikes."""
+    brian2 = pytest.importorskip("brian2")
+    import numpy as np
+
+    from stimuli.display import Display
+    from v1model.spiking import SpikingV1
+
+    original = brian2.Network.run
+
+    def stopping_run(self, *args, **kwargs):
+        # a network_operation that requests a stop after the first step
+        op = brian2.NetworkOperation(lambda: setattr(brian2.Network, "_globally_stopped", True),
+                                     name="test_stopper")
+        self.add(op)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(brian2.Network, "run", stopping_run)
+    model = SpikingV1(Display((32, 32), 16), v1={"orientations": [0], "sfs": [2]},
+                      static_duration=0.1, target="numpy", rng=0)
+    with pytest.raises(KeyboardInterrupt, match="interrupted: stopped after"):
+        model.spike_trains(np.zeros((1, 32, 32)), "simple")
+    assert brian2.prefs["core.stop_on_keyboard_interrupt"] is True  # restored
