@@ -1,24 +1,26 @@
 """How run time and memory grow with units, images and image size: log-log slopes.
 
-Run:  python benchmarks/bench_scaling.py [--long]
+Run:  PYTHONPATH=. python benchmarks/bench_scaling.py [--long]   (from the repository root)
 
 Three axes, each against the bare float32 arithmetic of the same sizes measured
 in the same run, each printed as a table and a log-log slope (time ∝ size^slope):
 
 units (10² → 3·10³; 10⁴ with ``--long``)
     ``run_protocol`` of the orientation protocol (288 gratings, 64 x 64 px at
-    16 px/deg) through ``V1Model.from_population(display, sample_population(N),
-    stride=64)`` — one recorded position per channel, so the model takes the
-    ``GaborBank.at`` route (one BLAS product of image patches with the stacked
-    filters).  Baseline: ``(images, pixels) @ (pixels, N)`` in float32.  Ideal
+    16 px/deg) through the simple layer of ``V1Model.from_population(display,
+    sample_population(N))`` at its centre pixel via ``GaborBank.at`` (one BLAS
+    product of image patches with the stacked filters; ``_centre.CentreSimple``,
+    the path round 2 wires into ``V1Model`` — today's ``V1Model`` sizes its
+    chunks for full maps and is orders of magnitude slower, see
+    ``bench_speed_limit.py``).  Baseline: ``(images, pixels) @ (pixels, N)`` in float32.  Ideal
     slope 1.0; fixed costs (rendering) make it lower at small N.
 images (10² → 10⁴ white-noise images; 10⁵ with ``--long``)
     ``analysis.receptive_fields.reverse_correlation`` for 1,000 population units
-    (32 x 32 px, stride 32), each size in a fresh process so that its peak RSS is
-    its own.  Baseline: the two float32 products the method cannot avoid —
-    responses ``(n, pixels) @ (pixels, units)`` and the response-weighted sum
-    ``(units, n) @ (n, pixels)`` — in chunks of 500.  Ideal slope 1.0 in time and
-    0 in peak RSS (the images are streamed).
+    (32 x 32 px, centre pixel, ``CentreSimple`` as above), each size in a fresh
+    process so that its peak RSS is its own.  Baseline: the two float32 products
+    the method cannot avoid — responses ``(n, pixels) @ (pixels, units)`` and the
+    response-weighted sum ``(units, n) @ (n, pixels)`` — in chunks of 500.  Ideal
+    slope 1.0 in time and 0 in peak RSS (the images are streamed).
 image size (32 → 128 px; 256 with ``--long``)
     ``run_protocol`` (72 gratings) through ``V1Model(display, stride=4)``, simple
     layer, against the bare float32 FFT filtering of the same images with the
@@ -42,6 +44,7 @@ import tracemalloc
 
 import numpy as np
 import scipy.fft as sfft
+from _centre import CentreSimple
 
 from analysis.runner import run_protocol
 from stimuli.display import Display
@@ -102,8 +105,9 @@ def axis_units(long: bool) -> None:
     sizes = [100, 300, 1000, 3000] + ([10000] if long else [])
     t_model, t_bare, rows = [], [], []
     for n in sizes:
-        model = V1Model.from_population(display, population(display, n), stride=64)
-        n = model.n_channels("simple")
+        v1 = V1Model.from_population(display, population(display, n))
+        n = v1.n_channels("simple")
+        model = CentreSimple(v1)
 
         def run(model=model):
             return run_protocol(model, protocol, "simple", units="centre", progress=False,
@@ -125,6 +129,8 @@ def axis_units(long: bool) -> None:
 
 _CHILD = """
 import json, resource, sys, time
+sys.path.insert(0, "benchmarks")
+from _centre import CentreSimple
 from analysis.receptive_fields import reverse_correlation
 from stimuli.display import Display
 from v1model.population import sample_population
@@ -134,7 +140,7 @@ n = int(sys.argv[1])
 display = Display((32, 32), pixels_per_degree=16.0)
 pop = sample_population(2000, rng=0)
 pop = pop.take(np.flatnonzero(pop["sf"] < 0.8 * display.nyquist_cpd)[:1000])
-model = V1Model.from_population(display, pop, stride=32)
+model = CentreSimple(V1Model.from_population(display, pop))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.perf_counter()
 rf = reverse_correlation(model, "simple", n_images=n, rng=0, units="centre")

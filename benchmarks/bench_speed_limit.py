@@ -1,6 +1,6 @@
 """How far each model's protocol run is from the arithmetic limit, measured in one run.
 
-Run:  python benchmarks/bench_speed_limit.py [--population 1000] [--frontend-images 16]
+Run:  PYTHONPATH=. python benchmarks/bench_speed_limit.py [--population 1000] [--frontend-images 16]
       [--torch-images 2] [--repeats 2] [--long]
 
 Part 1 — the limit.  ``analysis.run_protocol`` of the default orientation protocol
@@ -44,6 +44,7 @@ import os
 import time
 
 import numpy as np
+from _centre import CentreConv, CentreSimple
 
 from analysis.runner import run_protocol
 from stimuli.display import Display
@@ -82,28 +83,6 @@ def placed(kernels, display: Display) -> np.ndarray:
         out[j, top:bottom, left:right] = kernel[top - (r0 - ch):bottom - (r0 - ch),
                                                 left - (c0 - cw):right - (c0 - cw)]
     return np.ascontiguousarray(out.reshape(len(kernels), -1).T)
-
-
-class CentreSimple:
-    """The simple layer of a V1Model through the new engine, centre pixel only.
-
-    What round 2 wires into ``V1Model`` itself: ``GaborBank.at`` at the recorded
-    position (one float32 BLAS product), the sign flips, half-wave rectification.
-    """
-
-    layers, temporal = ("simple",), False
-
-    def __init__(self, v1: V1Model):
-        self.display, self.v1 = v1.display, v1
-        rows, cols = v1.display.shape
-        self.rows, self.cols = [(rows - 1) // 2], [(cols - 1) // 2]
-
-    def responses(self, stimuli, layer):
-        lin = self.v1.bank.at(stimuli, self.rows, self.cols)[:, self.v1._simple_index]
-        return np.maximum(lin * self.v1._simple_sign[:, None, None], 0.0)
-
-    def unit_info(self, layer):
-        return {}
 
 
 def limit_case(label: str, model, layer: str, kernels, repeats: int,
@@ -161,8 +140,10 @@ def part_limit(args) -> None:
     limit_case("(c) HMAX S1", hmax, "S1",
                [k for s in range(s1.n_scales) for k in s1.kernels(s)], args.repeats)
     cnn = load_pretrained_cnn()
-    limit_case("(d) CNN conv1 (32 x 32 display)", cnn, "conv1",
-               list(cnn.filters("conv1")[:, 0]), args.repeats)
+    cnn_kernels = list(cnn.filters("conv1")[:, 0])
+    limit_case("(d) CNN conv1 (32 x 32 display)", cnn, "conv1", cnn_kernels, args.repeats)
+    limit_case("(d*) same via CNN.responses_at", CentreConv(cnn), "conv1", cnn_kernels,
+               args.repeats)
 
 
 def frontend_bank(n_units: int) -> tuple[Display, GaborBank]:

@@ -1,0 +1,47 @@
+"""Models behind the common interface that record their centre units through the new engine.
+
+What round 2 of issue 16 wires into the models themselves: the linear stage at
+the recorded position only (``GaborBank.at`` / ``CNN.responses_at``: one float32
+BLAS product), then the model's own pointwise stage.  Used by
+``bench_speed_limit.py`` and ``bench_scaling.py`` to measure what that path costs
+through ``analysis.run_protocol`` today.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class CentreSimple:
+    """A ``V1Model``'s simple layer at the centre pixel: ``bank.at``, sign, half-wave."""
+
+    temporal = False
+
+    def __init__(self, v1):
+        self.display, self.v1, self.layers = v1.display, v1, ("simple",)
+        rows, cols = v1.display.shape
+        self.rows, self.cols = [(rows - 1) // 2], [(cols - 1) // 2]
+
+    def responses(self, stimuli, layer):
+        lin = self.v1.bank.at(stimuli, self.rows, self.cols)[:, self.v1._simple_index, 0, 0]
+        return np.maximum(lin * self.v1._simple_sign, 0.0)          # (n, units)
+
+    def unit_info(self, layer):
+        return {}
+
+
+class CentreConv:
+    """A ``CNN`` conv stage at the centre map position: ``CNN.responses_at``."""
+
+    temporal = False
+
+    def __init__(self, cnn, layer: str = "conv1"):
+        self.display, self.cnn, self.layer, self.layers = cnn.display, cnn, layer, (layer,)
+        _, rows, cols = cnn.network.shapes[layer]
+        self.rows, self.cols = [(rows - 1) // 2], [(cols - 1) // 2]
+
+    def responses(self, stimuli, layer):
+        return self.cnn.responses_at(stimuli, self.layer, self.rows, self.cols)[:, :, 0]
+
+    def unit_info(self, layer):
+        return {}
