@@ -219,3 +219,26 @@ def test_wrong_response_count_is_an_error():
 
     with pytest.raises(ValueError, match="responses"):
         reverse_correlation(Broken(np.ones((1, 3, 3))), "linear", n_images=10)
+
+
+def test_reverse_correlation_float32_sums_survive_a_large_response_offset():
+    # r = 1000 + k·s: the centred float32 product must still recover k (in response
+    # units per unit contrast) although Σ r·s is dominated by the offset
+    from analysis.receptive_fields import reverse_correlation
+    from stimuli.display import Display
+
+    kernel = np.random.default_rng(9).normal(size=(8, 8))
+
+    class Linear:
+        display, layers, temporal = Display((8, 8), pixels_per_degree=4), ("lin",), False
+
+        def responses(self, s, layer):
+            return 1000.0 + s.reshape(len(s), -1) @ kernel.reshape(-1, 1)
+
+        def unit_info(self, layer):
+            return {}
+
+    rf = reverse_correlation(Linear(), "lin", n_images=4000, batch_size=700, rng=1)
+    # sampling error of cov/var with 4000 images: ≈ ‖k‖ / sqrt(4000) ≈ 0.13 per pixel
+    np.testing.assert_allclose(rf.maps[0], kernel, atol=0.5)
+    assert np.corrcoef(rf.maps[0].ravel(), kernel.ravel())[0, 1] > 0.98
