@@ -44,7 +44,7 @@ import os
 import time
 
 import numpy as np
-from _centre import CentreConv, CentreSimple
+from _centre import CentreConv, CentreS1, CentreSimple
 
 from analysis.runner import run_protocol
 from stimuli.display import Display
@@ -137,8 +137,17 @@ def part_limit(args) -> None:
                    pop_kernels, args.repeats)
     hmax = HMAX(display)
     s1 = hmax.stages[0][1]
-    limit_case("(c) HMAX S1", hmax, "S1",
-               [k for s in range(s1.n_scales) for k in s1.kernels(s)], args.repeats)
+    s1_kernels = [k for s in range(s1.n_scales) for k in s1.kernels(s)]
+    limit_case("(c) HMAX S1", hmax, "S1", s1_kernels, args.repeats)
+    centre_s1 = CentreS1(hmax)
+    check = orientation_tuning(display, orientations=[0.0, 45.0], phases=[0.0])
+    x = np.concatenate([b for _, b in check.batches(len(check))])
+    full = hmax.responses(x, "S1")
+    r0, c0 = centre_s1.rows[0], centre_s1.cols[0]
+    ref = full.reshape(len(x), -1, *display.shape)[:, :, r0, c0]
+    err = np.abs(centre_s1.responses(x, "S1") - ref).max() / np.abs(ref).max()
+    limit_case(f"(c*) same via FourierFilters.at (rel. err {err:.0e})", centre_s1, "S1",
+               s1_kernels, args.repeats)
     cnn = load_pretrained_cnn()
     cnn_kernels = list(cnn.filters("conv1")[:, 0])
     limit_case("(d) CNN conv1 (32 x 32 display)", cnn, "conv1", cnn_kernels, args.repeats)
