@@ -240,20 +240,20 @@ class FourierFilters:
         """The route with the fewest weighted operations per image and filter."""
         kh, kw = self.kernels.shape[1:]
         fr, fc = self._fft_shape(n_rows, n_cols)
-        costs = {"patches": n_positions * kh * kw,
-                 "fft": _DIRECT_ADVANTAGE * fr * fc * np.log2(fr * fc)}
+        costs = {"fft": _DIRECT_ADVANTAGE * fr * fc * np.log2(fr * fc)}
+        if n_positions * kh * kw * np.dtype(np.intp).itemsize <= self.max_batch_bytes:
+            costs["patches"] = n_positions * kh * kw          # its index array fits the budget
         if n_rows * n_cols < kh * kw and (n_positions * n_rows * n_cols * self.n_filters
                                           * self.dtype.itemsize <= self.max_batch_bytes):
             costs["image"] = n_positions * n_rows * n_cols
-        if regular:
+        if regular and steps[0][1] * steps[1][1] > 1:
             (_, sr, nr), (_, sc, nc) = steps
             fr2, fc2 = self._strided_shape(n_rows, n_cols, sr, sc)
             mr, mc = fr2 // sr, fc2 // sc
             # product and fold touch every frequency once; the inverse is 1/(sr·sc) the size
             costs["strided"] = _DIRECT_ADVANTAGE * (mr * mc * np.log2(max(mr * mc, 2))
                                                     + _FOLD_COST * fr2 * fc2)
-            # on a regular grid the decimated transform never loses to full maps
-            # (step 1 is the full transform with a product as one batched GEMM)
+            # on a strided grid the decimated transform never loses to full maps
             del costs["fft"]
         return min(costs, key=costs.get)
 
