@@ -50,7 +50,10 @@ def main() -> None:
                         help="skip the one-network-per-condition baseline")
     parser.add_argument("--cache-dir", default=None,
                         help="keep compiled code here (default: a temporary directory, removed)")
+    parser.add_argument("--long", action="store_true", help="5 positions, 4 s movies")
     args = parser.parse_args()
+    if args.long:
+        args.positions, args.duration = 5, 4.0
 
     display = Display((64, 64), pixels_per_degree=16)
     protocol = drifting_gratings(display, duration=args.duration)

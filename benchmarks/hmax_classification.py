@@ -59,7 +59,10 @@ def main() -> None:
     parser.add_argument("--beta", type=float, default=1.0)
     parser.add_argument("--l2", type=float, default=1e-2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--long", action="store_true", help="300 per class, 50 prototypes per size")
     args = parser.parse_args()
+    if args.long:
+        args.n_per_class, args.n_per_size = 300, 50
 
     display = Display((args.size, args.size), pixels_per_degree=32)
     for name in args.datasets:

@@ -37,7 +37,10 @@ def main() -> None:
     parser.add_argument("--frame", type=int, default=128, help="frame side, pixels")
     parser.add_argument("--content", type=int, default=64, help="shape image side, pixels")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--long", action="store_true", help="48 images")
     args = parser.parse_args()
+    if args.long:
+        args.n_images = 48
 
     t0 = time.perf_counter()
     display = Display((args.frame, args.frame), pixels_per_degree=32)
