@@ -27,7 +27,9 @@ partner, an energy complex cell) at stride 4, both layers, in images/s: the
 package (:meth:`v1model.gabor.GaborBank.at` on the stride-4 grid, then
 half-wave and energy) against ``torch.nn.functional.conv2d`` (CPU, 2 threads)
 with the same kernels zero-padded to the largest size, stride 4 and padding
-``size // 2`` (the same output pixels), then the same pointwise stages.  The
+``size // 2`` (the same output pixels), then the same pointwise stages; and
+torch with one conv per kernel-size class of the bank (fairer to torch); the
+faster torch line is the reference.  The
 largest difference between the two outputs is printed.  Skipped cleanly when
 torch is not importable.
 
@@ -211,12 +213,30 @@ def part_frontend(args) -> None:
 
     t_torch, (s_t, c_t) = best(run_torch, 1)
     rate_torch = n_torch / t_torch
+    # fairer to torch: one conv per kernel-size class of the bank (the package's groups)
+    groups = [(members, torch.from_numpy(filters.kernels[:, None].astype(np.float32)))
+              for members, filters in bank._groups]
+
+    def run_torch_grouped():
+        lin = np.empty((n_torch, bank.n_filters, len(idx), len(idx)), dtype=np.float32)
+        with torch.no_grad():
+            for members, wg in groups:
+                lin[:, members] = F.conv2d(x, wg, stride=stride,
+                                           padding=wg.shape[-1] // 2).numpy()
+        return pointwise(lin, n_units)
+
+    t_grouped, (s_g, _) = best(run_torch_grouped, 1)
+    rate_grouped = n_torch / t_grouped
+    print(f"  torch conv2d, one conv per size class ({len(groups)} convs): "
+          f"{rate_grouped:8.2f} images/s; largest difference "
+          f"{np.abs(s_g - simple[:n_torch]).max():.2e}")
+    rate_torch = max(rate_torch, rate_grouped)
     diff = max(np.abs(s_t - simple[:n_torch]).max(), np.abs(c_t - complex_[:n_torch]).max())
     scale = np.abs(complex_[:n_torch]).max()
     print(f"  torch {torch.__version__} conv2d ({side}-px kernels, 2 threads) + pointwise: "
           f"{rate_torch:8.2f} images/s ({n_torch} images)   load {load()}")
-    print(f"  package / torch throughput: {rate_pkg / rate_torch:.1f}x; largest difference "
-          f"{diff:.2e} (responses up to {scale:.2f})")
+    print(f"  package / fastest torch throughput: {rate_pkg / rate_torch:.1f}x; largest "
+          f"difference {diff:.2e} (responses up to {scale:.2f})")
 
 
 def main() -> None:
