@@ -651,7 +651,7 @@ def reverse_correlation(model, layer: str, *, n_images: int = 10000, batch_size:
         resp, unit_info = _respond(model, layer, images, units, "white_noise", params)
         if sums is None:
             sums, info = _Sums(resp.shape[1], images[0].size), unit_info
-        sums.add(resp, images.reshape(n, -1).astype(np.float64))
+        _add_white(sums, resp, images.reshape(n, -1))
         done += n
         bar.update(n)
         if b + 1 in checkpoints:
@@ -659,6 +659,27 @@ def reverse_correlation(model, layer: str, *, n_images: int = 10000, batch_size:
     bar.close()
     return _finish(sums, snapshots, info, display, "white_noise", model, layer, params,
                    lambda s: _white_map(s))
+
+
+def _add_white(sums: _Sums, r: np.ndarray, f: np.ndarray) -> None:
+    """Add one chunk to the running sums with the ``r·f`` product as one float32 GEMM.
+
+    ``Σ r f = Σ (r − c) f + c Σ f`` with ``c`` the running mean response: the centred
+    float32 product keeps float32 rounding far below the sampling noise of the map
+    (the chunk's sums are added into float64), and the chunk is never copied to
+    float64.  Memory is one chunk, whatever the number of images.
+    """
+    centre = (sums.r + r.sum(axis=0)) / (sums.n + len(r))
+    f32 = np.asarray(f, dtype=np.float32)
+    product = (r - centre).astype(np.float32).T @ f32                # (units, pixels)
+    column_sum = f32.sum(axis=0, dtype=np.float64)
+    sums.n += len(r)
+    sums.r += r.sum(axis=0)
+    sums.rr += (r * r).sum(axis=0)
+    sums.rf += product
+    sums.rf += np.outer(centre, column_sum)
+    sums.f += column_sum
+    sums.ff += np.einsum("ij,ij->j", f32, f32, dtype=np.float64)
 
 
 def _finish(sums: _Sums, snapshots, info, display, method, model, layer, params,

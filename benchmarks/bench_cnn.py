@@ -92,7 +92,10 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--long", action="store_true", help="30 repeats")
     args = parser.parse_args(argv)
+    if args.long:
+        args.repeats = 30
 
     rng = np.random.default_rng(0)
     network = Network.from_spec(default_cnn_spec(11), rng=0)

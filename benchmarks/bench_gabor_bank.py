@@ -62,7 +62,10 @@ def main() -> None:
     parser.add_argument("--direct", choices=("ndimage", "signal"), default="ndimage")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--workers", type=int, default=None, help="scipy.fft threads")
+    parser.add_argument("--long", action="store_true", help="64 FFT images, 2 direct, 3 repeats")
     args = parser.parse_args()
+    if args.long:
+        args.n_fft, args.n_direct, args.repeats = 64, 2, 3
 
     display = Display((args.size, args.size), args.ppd)
     bank = GaborBank(display, workers=args.workers)

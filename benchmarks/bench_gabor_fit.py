@@ -55,7 +55,10 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--noise", type=float, default=0.05)
     parser.add_argument("--baseline-n", type=int, default=100)
+    parser.add_argument("--long", action="store_true", help="5000 fits, 300 baseline fits")
     args = parser.parse_args()
+    if args.long:
+        args.n, args.baseline_n = 5000, 300
     stack, truth = make_stack(args.n, args.size, args.noise)
 
     t0, c0 = time.perf_counter(), time.process_time()

@@ -1,7 +1,11 @@
 """Speed of the spiking V1 layer on the drifting-grating protocol (8 directions x 2 s).
 
 Run:  python benchmarks/bench_spiking.py [--targets numpy cython] [--positions 3]
-      [--cache-dir DIR]
+      [--cache-dir DIR] [--long]
+
+By default only the numpy target runs (about a minute on 2 cores); the Cython
+target compiles its code objects on a cold cache (minutes), so it runs with
+``--long`` or ``--targets cython`` (with ``--cache-dir`` to keep the compiled code).
 
 The model is a default ``SpikingV1`` (the V1 model's default grid: 12 orientations x
 3 sfs x 4 phases = 144 simple channels, 36 complex) at ``--positions`` RF positions,
@@ -42,7 +46,7 @@ def timed(function):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--targets", nargs="+", default=["numpy", "cython"],
+    parser.add_argument("--targets", nargs="+", default=None,
                         choices=["numpy", "cython", "cpp_standalone"])
     parser.add_argument("--positions", type=int, default=3, choices=range(1, 6))
     parser.add_argument("--duration", type=float, default=2.0, help="seconds per movie")
@@ -50,7 +54,14 @@ def main() -> None:
                         help="skip the one-network-per-condition baseline")
     parser.add_argument("--cache-dir", default=None,
                         help="keep compiled code here (default: a temporary directory, removed)")
+    parser.add_argument("--long", action="store_true",
+                        help="numpy and cython targets (cython compiles: minutes), 5 positions, "
+                             "4 s movies")
     args = parser.parse_args()
+    if args.targets is None:
+        args.targets = ["numpy", "cython"] if args.long else ["numpy"]
+    if args.long:
+        args.positions, args.duration = 5, 4.0
 
     display = Display((64, 64), pixels_per_degree=16)
     protocol = drifting_gratings(display, duration=args.duration)

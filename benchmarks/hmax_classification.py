@@ -18,8 +18,11 @@ linear decoder on the raw pixels is the baseline.  Nothing is tuned on the test 
 
 Usage::
 
-    python benchmarks/hmax_classification.py [--size 96] [--n-per-class 100] \
-        [--datasets shapes natural faces]
+    python benchmarks/hmax_classification.py [--size 96] [--n-per-class 30] \
+        [--n-per-size 10] [--datasets shapes natural faces] [--long]
+
+The default is a short run (about 2 minutes on 2 cores); ``--long`` is the full
+workload, 100 images per class and 25 prototypes per size.
 """
 
 from __future__ import annotations
@@ -54,12 +57,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["shapes", "natural", "faces"])
     parser.add_argument("--size", type=int, default=96, help="image side, pixels")
-    parser.add_argument("--n-per-class", type=int, default=100)
-    parser.add_argument("--n-per-size", type=int, default=25, help="prototypes per size")
+    parser.add_argument("--n-per-class", type=int, default=30)
+    parser.add_argument("--n-per-size", type=int, default=10, help="prototypes per size")
     parser.add_argument("--beta", type=float, default=1.0)
     parser.add_argument("--l2", type=float, default=1e-2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--long", action="store_true", help="100 per class, 25 prototypes per size")
     args = parser.parse_args()
+    if args.long:
+        args.n_per_class, args.n_per_size = 100, 25
 
     display = Display((args.size, args.size), pixels_per_degree=32)
     for name in args.datasets:

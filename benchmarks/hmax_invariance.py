@@ -9,7 +9,9 @@ measures every other model.
 
 Usage::
 
-    python benchmarks/hmax_invariance.py [--n-images 12] [--frame 128]
+    python benchmarks/hmax_invariance.py [--n-images 6] [--frame 128] [--long]
+
+(``--long``: 24 images.)
 """
 
 from __future__ import annotations
@@ -33,11 +35,14 @@ AMOUNTS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-images", type=int, default=12)
+    parser.add_argument("--n-images", type=int, default=6)
     parser.add_argument("--frame", type=int, default=128, help="frame side, pixels")
     parser.add_argument("--content", type=int, default=64, help="shape image side, pixels")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--long", action="store_true", help="24 images")
     args = parser.parse_args()
+    if args.long:
+        args.n_images = 24
 
     t0 = time.perf_counter()
     display = Display((args.frame, args.frame), pixels_per_degree=32)

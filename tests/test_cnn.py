@@ -271,3 +271,29 @@ def test_mlp_with_more_parameters_is_less_accurate():
               optimizer=Adam(2e-3, weight_decay=1e-4), rng=0, progress=False)
         accuracy[name] = net.accuracy(data.x_test[:, None], data.y_test)
     assert accuracy["cnn"] > accuracy["mlp"] + 0.05, accuracy
+
+
+@pytest.mark.parametrize("layer", ["conv1", "conv2"])
+def test_responses_at_equals_full_maps_at_the_positions(model, layer):
+    # corners and edges included; conv2 runs conv1 and pool1 whole, then its own patches
+    x = np.random.default_rng(3).uniform(-1, 1, size=(5, *model.display.shape))
+    full = model.responses(x, layer)
+    _, rows, cols = full.shape[1:]
+    r, c = [0, rows - 1, 0, rows // 2, rows - 1], [0, cols - 1, cols - 1, cols // 2, 0]
+    got = model.responses_at(x, layer, r, c, batch_size=2)
+    assert got.dtype == np.float32 and got.shape == (5, full.shape[1], 5)
+    np.testing.assert_allclose(got, full[:, :, r, c], atol=1e-5 * np.abs(full).max())
+
+
+@pytest.mark.parametrize(
+    ("layer", "rows", "cols", "error", "match"),
+    [
+        ("pool1", [0], [0], ValueError, "not a convolution followed by pointwise"),
+        ("conv1", [0, 1], [0], ValueError, "rows and cols must have equal lengths"),
+        ("conv1", [99], [0], IndexError, "rows value 99 is out of range"),
+    ],
+    ids=["pool", "unequal", "outside"],
+)
+def test_responses_at_rejects(model, layer, rows, cols, error, match):
+    with pytest.raises(error, match=match):
+        model.responses_at(np.zeros((1, *model.display.shape)), layer, rows, cols)

@@ -76,3 +76,87 @@ def test_at_picks_direct_dot_products_for_few_positions(monkeypatch):
 def test_at_rejects_bad_positions(rows, cols, grid, error, match):
     with pytest.raises(error, match=match):
         FourierFilters(np.ones((1, 3, 3))).at(np.zeros((1, 8, 8)), rows, cols, grid=grid)
+
+
+# every route of FourierFilters.at against the float64 full FFT maps, edges included
+ROUTE_CASES = [
+    # (kernel shape, image shape, rows, cols)
+    ((7, 7), (20, 23), np.arange(0, 20, 3), np.arange(1, 23, 4)),      # strided from 0 / 1
+    ((6, 9), (21, 18), np.arange(2, 21, 2), np.arange(0, 18, 5)),      # even kernel side
+    ((41, 41), (20, 23), np.arange(0, 20, 4), np.arange(0, 23, 4)),    # kernel > image
+    ((5, 5), (16, 16), np.arange(16), np.arange(16)),                  # step 1: every pixel
+    ((9, 9), (17, 19), np.array([16]), np.arange(0, 19, 6)),           # one row: last one
+]
+
+
+@pytest.mark.parametrize("method", ["patches", "image", "strided", "fft"])
+@pytest.mark.parametrize(("kshape", "ishape", "rows", "cols"), ROUTE_CASES,
+                         ids=["odd", "even-odd", "wide", "every-pixel", "last-row"])
+def test_every_route_equals_full_maps_float64(method, kshape, ishape, rows, cols):
+    rng = np.random.default_rng(5)
+    f = FourierFilters(rng.normal(size=(4, *kshape)), dtype=np.float64, max_batch_bytes=20000)
+    images = rng.normal(size=(5, *ishape))
+    expected = f(images)[:, :, rows][:, :, :, cols]
+    np.testing.assert_allclose(f.at(images, rows, cols, method=method), expected, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["patches", "image", "strided", "fft"])
+def test_every_route_float32_within_documented_tolerance(method):
+    # float32 BLAS products / FFTs agree with the float64 maps to 1e-5 of the largest response
+    rng = np.random.default_rng(6)
+    kernels = rng.normal(size=(6, 25, 25))
+    images = rng.uniform(-1, 1, size=(7, 32, 30))
+    rows, cols = np.arange(1, 32, 4), np.arange(0, 30, 4)
+    exact = FourierFilters(kernels, dtype=np.float64)(images)[:, :, rows][:, :, :, cols]
+    got = FourierFilters(kernels).at(images, rows, cols, method=method)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, exact, atol=1e-5 * np.abs(exact).max())
+
+
+@pytest.mark.parametrize("method", ["patches", "image", "fft"])
+def test_pairs_every_route(method):
+    rng = np.random.default_rng(7)
+    f = FourierFilters(rng.normal(size=(3, 11, 11)), dtype=np.float64)
+    images = rng.normal(size=(4, 12, 15))
+    r, c = [0, 11, 5, 5], [14, 0, 7, 7]
+    np.testing.assert_allclose(f.at(images, r, c, grid=False, method=method),
+                               f(images)[:, :, r, c], atol=1e-10)
+
+
+def test_strided_route_costs_a_fraction_of_full_maps():
+    # stride 4 on 128-px images: the decimated route must beat full maps read at 1/16 pixels
+    import time
+
+    rng = np.random.default_rng(8)
+    f = FourierFilters(rng.normal(size=(32, 31, 31)))
+    images = rng.normal(size=(16, 128, 128)).astype(np.float32)
+    idx = np.arange(0, 128, 4)
+    times = {}
+    for method in ("strided", "fft"):
+        f.at(images[:1], idx, idx, method=method)                   # fill the caches
+        t0 = time.perf_counter()
+        for _ in range(3):
+            f.at(images, idx, idx, method=method)
+        times[method] = time.perf_counter() - t0
+    assert times["strided"] < 0.7 * times["fft"], times
+
+
+def test_auto_routes_and_caches():
+    f = FourierFilters(np.ones((2, 5, 5)))
+    assert f._choose(64, 64, 1, True, ((32, 1, 1), (32, 1, 1))) == "patches"
+    big = FourierFilters(np.ones((2, 63, 63)))
+    assert big._choose(16, 16, 1, True, ((8, 1, 1), (8, 1, 1))) == "image"
+    wide = FourierFilters(np.ones((64, 31, 31)))
+    assert wide._choose(128, 128, 32 * 32, True, ((0, 4, 32), (0, 4, 32))) == "strided"
+    images = np.ones((2, 16, 16))
+    f.at(images, [3, 4], [5, 6], method="patches")
+    f.at(images, [3, 4], [5, 6], method="patches")
+    assert len(f._cache) == 1                                       # index array built once
+
+
+def test_strided_rejects_irregular_positions():
+    f = FourierFilters(np.ones((1, 3, 3)))
+    with pytest.raises(ValueError, match="method='strided' needs"):
+        f.at(np.zeros((1, 8, 8)), [0, 1, 3], [0], method="strided")
+    with pytest.raises(ValueError, match="method must be one of"):
+        f.at(np.zeros((1, 8, 8)), [0], [0], method="bogus")

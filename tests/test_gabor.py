@@ -199,3 +199,16 @@ def test_bank_rejects_bad_images(images, match):
     bank = GaborBank(DISPLAY, orientations=[0], sfs=[2], phases=[0])
     with pytest.raises(ValueError, match=match):
         bank(images)
+
+
+@pytest.mark.parametrize("method", ["auto", "patches", "image", "strided", "fft"])
+def test_bank_at_every_route_matches_full_maps(method):
+    # mixed kernel sizes (13, 25, 49 px on a 40-px display: one is cropped), edges included
+    display = Display((40, 36), 16)
+    bank = GaborBank(display, orientations=[0, 60, 120], sfs=[1, 2, 4], phases=[0, 90],
+                     dtype=np.float64)
+    x = np.random.default_rng(4).uniform(-1, 1, size=(3, 40, 36))
+    rows, cols = np.arange(0, 40, 3), np.arange(2, 36, 3)
+    full = bank(x)[:, :, rows][:, :, :, cols]
+    np.testing.assert_allclose(bank.at(x, rows, cols, method=method), full,
+                               atol=1e-10 * np.abs(full).max())

@@ -278,3 +278,26 @@ def test_stc_significant_bad_input(energy_cell, kwargs, match):
     stc = spike_triggered_covariance(energy_cell, "complex", 0, n_images=200, rng=0)
     with pytest.raises(ValueError, match=match):
         stc.significant(**kwargs)
+
+
+def test_reverse_correlation_float32_sums_survive_a_large_response_offset():
+    # r = 1000 + k·s: the centred float32 product must still recover k (in response
+    # units per unit contrast) although Σ r·s is dominated by the offset
+    from analysis.receptive_fields import reverse_correlation
+    from stimuli.display import Display
+
+    kernel = np.random.default_rng(9).normal(size=(8, 8))
+
+    class Linear:
+        display, layers, temporal = Display((8, 8), pixels_per_degree=4), ("lin",), False
+
+        def responses(self, s, layer):
+            return 1000.0 + s.reshape(len(s), -1) @ kernel.reshape(-1, 1)
+
+        def unit_info(self, layer):
+            return {}
+
+    rf = reverse_correlation(Linear(), "lin", n_images=4000, batch_size=700, rng=1)
+    # sampling error of cov/var with 4000 images: ≈ ‖k‖ / sqrt(4000) ≈ 0.13 per pixel
+    np.testing.assert_allclose(rf.maps[0], kernel, atol=0.5)
+    assert np.corrcoef(rf.maps[0].ravel(), kernel.ravel())[0, 1] > 0.98

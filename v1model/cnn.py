@@ -32,6 +32,7 @@ from stimuli._shared.validation import (
     check_array,
     check_count,
     check_images,
+    check_index,
     check_int,
     check_mapping,
     check_range,
@@ -61,6 +62,9 @@ __all__ = [
     "train_default_cnn",
 ]
 
+#: Layer kinds that act element by element at evaluation (``responses_at`` applies them
+#: to the positions it computes).
+_POINTWISE = ("relu", "dropout", "identity")
 #: File kind written into the metadata of saved networks.
 FILE_KIND = "v1model.cnn"
 
@@ -621,6 +625,105 @@ class CNN:
         out = [self.network.forward(x[i:i + batch_size], until=layer)
                for i in range(0, len(x), batch_size)]
         return np.ascontiguousarray(np.concatenate(out), dtype=np.float32)
+
+    def responses_at(self, stimuli: np.ndarray, layer: str, rows, cols, *,
+                     batch_size: int = 256) -> np.ndarray:
+        """Responses of a convolutional ``layer`` at some map positions only.
+
+        Equal to ``self.responses(stimuli, layer)[:, :, rows, cols]`` (pairs of map
+        rows and columns), but the stage's convolution is computed at those positions
+        only: one float32 BLAS product of the input patches there (gathered through a
+        cached index array) with the stage's kernels, then the stage's pointwise
+        layers (ReLU, dropout at evaluation).  Earlier stages run whole, as in
+        :meth:`responses`.  For ``conv1`` at a few positions this is the arithmetic of
+        the recorded units alone.
+
+        Parameters
+        ----------
+        stimuli : ndarray of shape (n, rows, cols)
+            Images in contrast units, the display's size.
+        layer : str
+            A stage that is a convolution followed by pointwise layers only.
+        rows, cols : array_like of int
+            Map rows and columns of equal length, one position per pair (negative
+            counted from the end).
+        batch_size : int
+            Images per pass (memory only).
+
+        Returns
+        -------
+        ndarray of shape (n, channels, positions), float32
+
+        Raises
+        ------
+        ValueError
+            If the layer is unknown or not a convolution followed by pointwise layers,
+            the images do not match the display, or ``rows`` and ``cols`` differ in
+            length.
+        IndexError
+            If a position is outside the map.
+
+        Examples
+        --------
+        >>> cnn = CNN(Network.from_spec(default_cnn_spec(3), rng=0), DEFAULT_DISPLAY)
+        >>> x = np.random.default_rng(0).normal(size=(2, 32, 32))
+        >>> full = cnn.responses(x, "conv1")
+        >>> np.allclose(cnn.responses_at(x, "conv1", [0, 15], [31, 16]),
+        ...             full[:, :, [0, 15], [31, 16]], atol=1e-5)
+        True
+        """
+        check_layer(self, layer)
+        batch_size = check_int("batch_size", batch_size, minimum=1)
+        stage = self.network.stage(layer)
+        conv, rest = stage[0], stage[1:]
+        if not isinstance(conv, Conv2d) or any(x.kind not in _POINTWISE for x in rest):
+            raise ValueError(f"layer {layer!r} is not a convolution followed by pointwise "
+                             f"layers; use responses()")
+        _, map_rows, map_cols = self.network.shapes[layer]
+        rows = check_index("rows", rows, map_rows, "map rows")
+        cols = check_index("cols", cols, map_cols, "map columns")
+        if len(rows) != len(cols):
+            raise ValueError(f"rows and cols must have equal lengths, got {len(rows)} and "
+                             f"{len(cols)}")
+        images = check_images("stimuli", stimuli, self.display)
+        x = _as_network_input(self.network, images, "stimuli")
+        names = [name for name, _ in self.network.stages]
+        previous = names[names.index(layer) - 1] if names.index(layer) > 0 else None
+        p = conv.padding
+        weights = conv._matrix().T                                  # (k·k·c_in, c_out)
+        out = []
+        for start in range(0, len(x), batch_size):
+            block = x[start:start + batch_size].astype(self.network.dtype, copy=False)
+            if previous is not None:
+                block = self.network.forward(block, until=previous)
+            n, c_in, height, width = block.shape
+            padded = np.zeros((n, height + 2 * p, width + 2 * p, c_in), dtype=block.dtype)
+            padded[:, p:p + height, p:p + width] = block.transpose(0, 2, 3, 1)
+            index = self._patch_index(layer, padded.shape[1:], rows, cols)
+            patches = np.take(padded.reshape(n, -1), index, axis=1)   # (n, P, k·k·c_in)
+            y = (patches.reshape(-1, index.shape[1]) @ weights + conv.params["bias"])
+            y = y.reshape(n, len(rows), -1).transpose(0, 2, 1)
+            for pointwise in rest:
+                y = pointwise.forward(y)
+            out.append(y)
+        return np.ascontiguousarray(np.concatenate(out), dtype=np.float32)
+
+    def _patch_index(self, layer: str, padded_shape, rows: np.ndarray,
+                     cols: np.ndarray) -> np.ndarray:
+        """Cached flat indices ``(positions, k·k·c_in)`` of each patch (channels last)."""
+        key = (layer, tuple(padded_shape), rows.tobytes(), cols.tobytes())
+        cache = self.__dict__.setdefault("_patch_cache", {})
+        if key not in cache:
+            conv = self.network.stage(layer)[0]
+            k, s = conv.kernel_size, conv.stride
+            _, width, c_in = padded_shape
+            u, v, c = np.meshgrid(np.arange(k), np.arange(k), np.arange(c_in), indexing="ij")
+            offsets = ((u * width + v) * c_in + c).ravel()         # (u, v, channel) order
+            corner = (rows * s * width + cols * s) * c_in
+            if len(cache) >= 8:
+                cache.pop(next(iter(cache)))
+            cache[key] = corner[:, None] + offsets[None]
+        return cache[key]
 
     def map_coordinates(self, layer: str) -> tuple[np.ndarray, np.ndarray]:
         """Visual-field positions (degrees) of a retinotopic layer's columns and rows.
