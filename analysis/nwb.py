@@ -39,7 +39,7 @@ import numpy as np
 
 from analysis.recording import Recording
 from stimuli._shared.io import atomic_path
-from stimuli._shared.validation import check_positive
+from stimuli._shared.validation import check_path, check_positive
 from v1model.spiking import SpikeTrains
 
 __all__ = ["read_nwb", "read_nwb_spike_trains", "write_nwb"]
@@ -266,7 +266,7 @@ def read_nwb(path: str | os.PathLike) -> Recording:
     'v1'
     """
     pynwb = _import_pynwb()
-    path = os.fspath(path)
+    path = check_path("path", path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no NWB file at {path!r}")
     with pynwb.NWBHDF5IO(path, "r") as io:
@@ -363,7 +363,7 @@ def read_nwb_spike_trains(path: str | os.PathLike, *,
     [0.3]
     """
     pynwb = _import_pynwb()
-    path = os.fspath(path)
+    path = check_path("path", path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no NWB file at {path!r}")
     with pynwb.NWBHDF5IO(path, "r") as io:
