@@ -235,6 +235,14 @@ def _add_units(nwbfile, recording: Recording, spike_trains: SpikeTrains | None,
         nwbfile.add_unit(**row)
 
 
+def _check_hdf5(name: str, path: str) -> None:
+    """An NWB file is an HDF5 file: say so by name before h5py's own error does."""
+    import h5py  # installed with pynwb
+
+    if not h5py.is_hdf5(path):
+        raise ValueError(f"{name} {path!r} is not an NWB (HDF5) file")
+
+
 def read_nwb(path: str | os.PathLike) -> Recording:
     """Read the recording of an NWB file written by :func:`write_nwb`.
 
@@ -269,6 +277,7 @@ def read_nwb(path: str | os.PathLike) -> Recording:
     path = check_path("path", path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no NWB file at {path!r}")
+    _check_hdf5("path", path)
     with pynwb.NWBHDF5IO(path, "r") as io:
         nwbfile = io.read()
         series, header = _v1model_series(nwbfile, path)
@@ -366,6 +375,7 @@ def read_nwb_spike_trains(path: str | os.PathLike, *,
     path = check_path("path", path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no NWB file at {path!r}")
+    _check_hdf5("path", path)
     with pynwb.NWBHDF5IO(path, "r") as io:
         nwbfile = io.read()
         units, trials = nwbfile.units, nwbfile.trials

@@ -85,8 +85,11 @@ class Dataset:
         object.__setattr__(self, "params", check_mapping("params", self.params))
         if not isinstance(self.name, str):
             raise TypeError(f"name must be a string, got {self.name!r}")
-        if not names or not all(isinstance(c, str) for c in names):
-            raise ValueError(f"class_names must be a non-empty tuple of str, got {names!r}")
+        if not names or not all(isinstance(c, str) and c for c in names):
+            raise ValueError(f"class_names must be a non-empty tuple of non-empty str, got "
+                             f"{names!r}")
+        if len(set(names)) != len(names):
+            raise ValueError(f"class_names must be distinct, got {names!r}")
         object.__setattr__(self, "class_names", names)
         shape = None
         for split in ("train", "test"):
