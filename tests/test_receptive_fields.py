@@ -24,7 +24,7 @@ SF = 1.5
 @pytest.fixture(scope="module")
 def v1():
     # stride 16 keeps only the map position nearest the centre: fast, same units
-    return V1Model(DISPLAY, orientations=ORIENTATIONS, sfs=[SF], phases=[0.0, 90.0], stride=16)
+    return V1Model.grid(DISPLAY, orientations=ORIENTATIONS, sfs=[SF], phases=[0.0, 90.0], stride=16)
 
 
 @pytest.fixture(scope="module")
