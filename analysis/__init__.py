@@ -26,6 +26,13 @@ from analysis.decoding import (
 from analysis.gabor_fit import GaborFit, fit_gabor, fit_gabors
 from analysis.invariance import tolerance_correlations, tolerance_curve, transform_images
 from analysis.modulation import fano_factor, lifetime_sparseness, modulation_ratio, psth
+from analysis.population_fit import (
+    FitResult,
+    fit_population,
+    layer_properties,
+    population_score,
+    save_fit,
+)
 from analysis.receptive_fields import (
     ReceptiveFields,
     STCResult,
@@ -158,4 +165,9 @@ __all__ = [
     "sf_bandwidth",
     "sf_tuning",
     "tuning_curves",
+    "FitResult",
+    "fit_population",
+    "layer_properties",
+    "population_score",
+    "save_fit",
 ]

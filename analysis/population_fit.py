@@ -27,8 +27,10 @@ What is fitted and what is not
   one-line change (``score=functools.partial(similarity_score, method="brainscore")``
   once that method exists).
 * Optimiser: a small Latin-hypercube search over the bounds (:data:`BOUNDS`), then
-  Nelder–Mead (:func:`scipy.optimize.minimize`) from the best point, in a
-  transformed space (logs of positive parameters) clipped to the bounds.  The
+  Nelder–Mead (:func:`scipy.optimize.minimize`) from the best point with an initial
+  simplex of :data:`SIMPLEX_STEP` of each range, in a transformed space (each
+  parameter mapped to [0, 1], logarithmically for scale parameters) clipped to the
+  bounds.  The
   objective is piecewise constant in fine steps (KS distances of finite samples),
   which is why the search starts from several points rather than from one.
 
@@ -87,14 +89,18 @@ LAYER_PROPERTIES = ("preferred_orientation", "circular_variance", "orientation_b
 BOUNDS = {
     ("normalization", "sigma"): (0.02, 1.0, True),
     ("normalization", "exponent"): (1.0, 3.0, False),
-    ("normalization", "orientation_width"): (10.0, 90.0, True),
+    # broader than the units' own tuning: a pool tuned as sharply as the unit divides
+    # its preferred response most and gives it flank peaks
+    ("normalization", "orientation_width"): (45.0, 180.0, True),
     ("normalization", "sf_width"): (0.3, 3.0, True),
     ("surround", "extent"): (0.6, 4.0, True),
-    ("surround", "weight"): (0.05, 20.0, True),
+    ("surround", "weight"): (0.05, 50.0, True),
     ("complexity", "a"): (0.2, 5.0, True),
     ("complexity", "b"): (0.2, 5.0, True),
     ("output", "spontaneous"): (0.0, 15.0, False),
 }
+#: Nelder–Mead's initial simplex: one step of this fraction of each parameter's range.
+SIMPLEX_STEP = 0.2
 ScoreFunction = Callable[..., Any]
 
 
@@ -410,10 +416,10 @@ def fit_population(
 
     Examples
     --------
-    >>> res = fit_population(Display((32, 32), 16), n_units=24, n_search=1,
-    ...                      max_evaluations=2, n_boot=5)
+    >>> res = fit_population(Display((32, 32), 16), n_units=24, n_search=0,
+    ...                      max_evaluations=1, n_boot=5)
     >>> res.evaluations, sorted(res.settings)
-    (2, ['complexity', 'normalization', 'output', 'surround'])
+    (1, ['complexity', 'normalization', 'output', 'surround'])
     """
     from v1model.v1 import V1Model, fitted_parameters
 
@@ -465,9 +471,16 @@ def fit_population(
             points = qmc.LatinHypercube(d=len(BOUNDS), seed=rng).random(n_search)
             for x in points:
                 objective(x)
-        optimize.minimize(lambda x: objective(np.clip(x, 0, 1)), best["x"],
+        # scipy's default simplex moves each coordinate by 5% of its value: far too
+        # little on this piecewise-constant objective; take steps of SIMPLEX_STEP of
+        # each range instead (towards the middle of the cube)
+        x_best = best["x"]
+        simplex = [x_best] + [x_best + np.where(np.arange(len(x_best)) == i,
+                                                 SIMPLEX_STEP * np.where(x_best > 0.5, -1, 1), 0)
+                              for i in range(len(x_best))]
+        optimize.minimize(lambda x: objective(np.clip(x, 0, 1)), x_best,
                           method="Nelder-Mead",
-                          options={"maxfev": max_evaluations, "initial_simplex": None,
+                          options={"maxfev": max_evaluations, "initial_simplex": simplex,
                                    "xatol": 1e-3, "fatol": 1e-4})
     except _Done:
         pass

@@ -409,3 +409,28 @@ def test_compiled_targets(target, tmp_path):
     assert len(spikes["complex"]) > 0
     again = small_model(target=target, cache_dir=str(tmp_path)).spike_trains(movies, "simple")
     np.testing.assert_array_equal(again.times, spikes["simple"].times)
+
+
+# ---------------------------------------------------------------- macaque front end
+def test_default_front_end_is_the_macaque_population_and_keeps_the_f1_f0_split():
+    model = SpikingV1(DISPLAY, rng=3)
+    v1 = model.v1
+    assert v1.source == "macaque"
+    for layer in model.layers:
+        assert model.n_units(layer) == v1.n_channels(layer)
+        np.testing.assert_array_equal(model.unit_info(layer)["complexity"],
+                                      v1.unit_info(layer)["complexity"])
+    assert model.n_driven == v1.params["n_units"]
+    protocol = drifting_gratings(DISPLAY, directions=np.arange(0.0, 360.0, 45.0), sf=2.0,
+                                 duration=1.0)
+    ratio = {}
+    for layer in model.layers:
+        rec = run_protocol(model, protocol, layer, progress=False)
+        rates = rec.responses.mean(axis=(0, 2)) / model.time_step
+        table = modulation_ratio(rec)
+        # units the gratings drive: near the gratings' sf, firing well above spontaneous
+        near = np.abs(np.log2(model.unit_info(layer)["sf"] / 2.0)) <= 0.5
+        ratio[layer] = np.asarray(table["modulation_ratio"])[near & (rates > 5.0)]
+    assert len(ratio["simple"]) >= 5 and len(ratio["complex"]) >= 5
+    assert np.median(ratio["simple"]) > 1.2
+    assert np.median(ratio["complex"]) < 0.8

@@ -20,16 +20,18 @@ documented stages, each of which can be switched off with ``False``:
    :attr:`V1Model.params`.  Off: each unit is purely linear (simple) or purely
    energy (complex), same classes.
 2. **normalization** — the drive raised to ``exponent`` and divided by a pool of
-   energies of a fixed bank of quadrature pairs (6 orientations × octave-spaced
-   sfs), weighted around the unit's own orientation and sf by Gaussians of widths
-   ``orientation_width`` (deg) and ``sf_width`` (octaves)
+   energies of a fixed bank of quadrature pairs (6 orientations × sfs at most an
+   octave apart from the lowest to the highest sf of the units), weighted around
+   the unit's own orientation and sf by Gaussians of widths ``orientation_width``
+   (deg) and ``sf_width`` (octaves)
    (:func:`v1model.cells.pool_weights`, :func:`v1model.cells.normalize`; Heeger
    1992, Carandini & Heeger 2012), with semi-saturation ``sigma``.  Off: exponent 1,
    no classical pool.
-3. **surround** — a second pool from the same channels read through Gaussian
-   envelopes ``extent`` carrier cycles wide, i.e. larger in space than the
-   classical receptive field, weighted by ``weight``: Cavanaugh, Bair & Movshon
-   2002's ratio of Gaussians, which gives a grating summation field and surround
+3. **surround** — a second pool: the same channels' energies summed over space with
+   a Gaussian of σ = ``extent`` carrier cycles (sampled on a lattice half a cycle
+   apart), i.e. larger in space than the classical receptive field but as broadly
+   tuned as the pool, weighted by ``weight``: Cavanaugh, Bair & Movshon 2002's
+   ratio of Gaussians, which gives a grating summation field and surround
    suppression.
 4. **output** — ``spontaneous + gain · response`` in spikes/s
    (:func:`v1model.cells.firing_rate`).  Off: the dimensionless normalised response.
@@ -447,9 +449,11 @@ class V1Model:
             "phase": np.mod(np.repeat(units["phase"], 2) + np.tile([0.0, 90.0], n), 360.0),
             "sigma_x": np.repeat(units["sigma_x"], 2),
             "sigma_y": np.repeat(units["sigma_y"], 2)}, workers=workers)
-        # the pool channels: 6 orientations × octave-spaced sfs over the units' range
+        # the pool channels: 6 orientations × sfs at most an octave apart spanning the
+        # units' range end to end (a pool that thins out beyond its top channel divides
+        # high-sf gratings less and pushes peaks up)
         low, high = display_sf_range(self.display)
-        pool_sfs = low * 2.0 ** np.arange(int(np.floor(np.log2(high / low) + 1e-9)) + 1)
+        pool_sfs = np.geomspace(low, high, int(np.ceil(np.log2(high / low) - 1e-9)) + 1)
         pool_oris = np.arange(0.0, 180.0, 180.0 / POOL_ORIENTATIONS)
         self._pool = Table({"orientation": np.tile(pool_oris, len(pool_sfs)),
                             "sf": np.repeat(pool_sfs, len(pool_oris))})
@@ -459,11 +463,12 @@ class V1Model:
                                else self.normalization)["orientation_width"],
             sf_width=(fitted["normalization"] if self.normalization is None
                       else self.normalization)["sf_width"]).astype(np.float32)
-        self._pool_bank = (None if self.normalization is None
-                           else self._quadrature_bank(POOL_CYCLES, workers))
-        self._surround_bank = (None if self.surround is None
-                               else self._quadrature_bank(self.surround["extent"], workers))
-        self._build_placed()
+        needs_pool = self.normalization is not None or self.surround is not None
+        self._pool_bank = self._quadrature_bank(POOL_CYCLES, workers) if needs_pool else None
+        self._unit_kernels = _KernelSet(self.bank.kernels, self.display)
+        self._pool_kernels = (None if self._pool_bank is None
+                              else _KernelSet(self._pool_bank.kernels, self.display))
+        self._surround_lattices = [] if self.surround is None else self._lattices()
         self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self._cache_bytes = 0
 
@@ -478,72 +483,47 @@ class V1Model:
             "phase": np.tile([0.0, 90.0], k), "sigma_x": cycles / sf, "sigma_y": cycles / sf},
             workers=workers)
 
-    def _build_placed(self) -> None:
-        """Every kernel the macaque stages read (units, pool, surround) grouped by size for
-        :meth:`_linear_at`: kernels of side ≤ 31 or ≤ 63 px padded to that side (read
-        against image patches), larger ones padded or centre-cropped to
-        ``(2 rows − 1, 2 cols − 1)``, the part that can overlap the image (read as
-        image-sized windows)."""
-        banks = [self.bank] + [b for b in (self._pool_bank, self._surround_bank)
-                               if b is not None]
+    def _lattices(self) -> list[tuple[np.ndarray, _KernelSet, np.ndarray, np.ndarray, float]]:
+        """Per pool sf: its channels, their kernels, and a square lattice of pixels (half a
+        carrier period apart, through the display centre) where the surround samples
+        their energy; plus the surround Gaussian's σ in pixels (``extent`` cycles)."""
         rows, cols = self.display.shape
-        full = (2 * rows - 1, 2 * cols - 1)
-        kernels = [k for b in banks for k in b.kernels]
-        sides = [(s, s) for s in (15, 31, 63) if s * s < rows * cols] + [full]
-        groups: dict[int, list[int]] = {}
-        for i, k in enumerate(kernels):
-            g = next((j for j, (h, w) in enumerate(sides[:-1])
-                      if k.shape[0] <= h and k.shape[1] <= w), len(sides) - 1)
-            groups.setdefault(g, []).append(i)
-        self._placed = []
-        for g, members in sorted(groups.items()):
-            kh, kw = sides[g]
-            stack = np.zeros((len(members), kh, kw), dtype=np.float32)
-            for j, i in enumerate(members):
-                k = kernels[i]
-                r0, c0 = max((k.shape[0] - kh) // 2, 0), max((k.shape[1] - kw) // 2, 0)
-                src = k[r0:r0 + kh, c0:c0 + kw]
-                dr, dc = (kh - src.shape[0]) // 2, (kw - src.shape[1]) // 2
-                stack[j, dr:dr + src.shape[0], dc:dc + src.shape[1]] = src
-            window = (kh, kw) == full
-            self._placed.append((np.array(members), window,
-                                 stack if window else stack.reshape(len(members), -1).T.copy()))
-        self._n_placed = len(kernels)
-        sizes = np.cumsum([0] + [b.n_filters for b in banks])
-        self._placed_slices = [slice(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+        ppd = self.display.pixels_per_degree
+        out = []
+        for f in np.unique(self._pool["sf"]):
+            channels = np.flatnonzero(self._pool["sf"] == f)
+            filters = np.stack([2 * channels, 2 * channels + 1], axis=1).ravel()
+            step = max(1, int(round(ppd / (2.0 * f))))
+            lat_r = np.arange(((rows - 1) // 2) % step, rows, step)
+            lat_c = np.arange(((cols - 1) // 2) % step, cols, step)
+            kernels = _KernelSet([self._pool_bank.kernels[i] for i in filters], self.display)
+            out.append((channels, kernels, lat_r, lat_c, self.surround["extent"] / f * ppd))
+        return out
 
-    def _linear_at(self, images: np.ndarray, rows: np.ndarray, cols: np.ndarray, *,
-                   grid: bool) -> np.ndarray:
-        """Linear responses ``(n, kernels, positions)`` of every kernel at the given pixels.
-
-        The cross-correlation of each image with each kernel centred there (mean grey
-        beyond the edge), as :meth:`v1model.gabor.GaborBank.at` computes it, by one
-        matrix product per position and size group — work proportional to positions ×
-        kernel area, much less than filtering whole images when few positions are kept.
-        """
-        n_rows, n_cols = self.display.shape
-        rows = np.asarray(rows, dtype=np.intp)
-        cols = np.asarray(cols, dtype=np.intp)
+    def _surround(self, images: np.ndarray, rows: np.ndarray, cols: np.ndarray, grid: bool,
+                  exponent: float) -> np.ndarray:
+        """Each pool channel's energy (power ``exponent``) blurred by a Gaussian of σ =
+        ``extent`` carrier cycles — sampled on the channel's lattice and summed with
+        Gaussian weights at the wanted pixels, normalised so a uniform energy field
+        passes unchanged (outside the display the energy is 0, mean grey) — then pooled
+        with each unit's weights: ``(n, units, positions)``."""
+        rows = np.asarray(rows, dtype=float)
+        cols = np.asarray(cols, dtype=float)
         if grid:
             rows, cols = np.repeat(rows, len(cols)), np.tile(cols, len(rows))
-        n = len(images)
-        flat = images.reshape(n, -1)
-        out = np.empty((n, self._n_placed, len(rows)), dtype=np.float32)
-        for members, window, stack in self._placed:
-            if window:
-                for p, (r, c) in enumerate(zip(rows, cols, strict=True)):
-                    a, b = n_rows - 1 - r, n_cols - 1 - c
-                    kernel = stack[:, a:a + n_rows, b:b + n_cols].reshape(len(members), -1)
-                    out[:, members, p] = flat @ kernel.T
-                continue
-            side = int(round(np.sqrt(stack.shape[0])))
-            half = side // 2
-            padded = np.zeros((n, n_rows + 2 * half, n_cols + 2 * half), dtype=np.float32)
-            padded[:, half:half + n_rows, half:half + n_cols] = images
-            patches = sliding_window_view(padded, (side, side), axis=(1, 2))[:, rows, cols]
-            prod = patches.reshape(n * len(rows), -1) @ stack
-            out[:, members] = prod.reshape(n, len(rows), -1).transpose(0, 2, 1)
-        return out
+        blurred = np.zeros((len(images), len(self._pool), len(rows)), dtype=np.float32)
+        for channels, kernels, lat_r, lat_c, sigma in self._surround_lattices:
+            lin = kernels.at(images, lat_r, lat_c, grid=True)      # (n, 2k, Lr * Lc)
+            energy = (np.square(lin[:, 0::2]) + np.square(lin[:, 1::2])) ** np.float32(
+                exponent / 2)
+            step_r = lat_r[1] - lat_r[0] if len(lat_r) > 1 else 1.0
+            step_c = lat_c[1] - lat_c[0] if len(lat_c) > 1 else 1.0
+            gr = np.exp(-0.5 * ((rows[:, None] - lat_r[None, :]) / sigma) ** 2)
+            gc = np.exp(-0.5 * ((cols[:, None] - lat_c[None, :]) / sigma) ** 2)
+            weights = (gr[:, :, None] * gc[:, None, :]).reshape(len(rows), -1)
+            weights *= step_r * step_c / (2 * np.pi * sigma**2)
+            blurred[:, channels] = energy @ weights.T.astype(np.float32)
+        return np.einsum("uj,njp->nup", self._pool_weights, blurred, optimize=True)
 
     def _pooled(self, lin: np.ndarray, exponent: float) -> np.ndarray:
         """Each unit's weighted pool of channel energies (power ``exponent``) from the
@@ -558,15 +538,15 @@ class V1Model:
         Returns ``(n, n_units, len(rows), len(cols))`` (``grid=True``) or
         ``(n, n_units, len(rows))``, float32, in spikes/s with the output stage on.
         """
-        lin = self._linear_at(images, rows, cols, grid=grid)
-        parts = iter(self._placed_slices)
-        units = lin[:, next(parts)]
+        units = self._unit_kernels.at(images, rows, cols, grid=grid)
         drive = mix_pathways(units[:, 0::2], units[:, 1::2], self._units["complexity"])
         norm = self.normalization
         exponent = 1.0 if norm is None else norm["exponent"]
-        classical = None if norm is None else self._pooled(lin[:, next(parts)], exponent)
+        classical = (None if norm is None else
+                     self._pooled(self._pool_kernels.at(images, rows, cols, grid=grid),
+                                  exponent))
         surround = (None if self.surround is None
-                    else self._pooled(lin[:, next(parts)], exponent))
+                    else self._surround(images, rows, cols, grid, exponent))
         r = normalize(drive, classical=classical, surround=surround,
                       sigma=1.0 if norm is None else norm["sigma"], exponent=exponent,
                       surround_weight=0.0 if self.surround is None else self.surround["weight"])
@@ -862,6 +842,68 @@ class V1Model:
         check_layer(self, layer)
         x, y = self.display.coordinates()
         return x[0, self._cols].copy(), y[self._rows, 0].copy()
+
+
+class _KernelSet:
+    """Kernels read at a few pixels by direct products (the macaque population's filters).
+
+    Kernels of side ≤ 15, 31 or 63 px are padded to that side and read against image
+    patches; larger ones are padded or centre-cropped to ``(2 rows − 1, 2 cols − 1)``,
+    the part that can overlap the image, and read as image-sized windows.  Work is
+    proportional to positions × kernel area, far less than filtering whole images when
+    few positions are kept; the result equals :meth:`v1model.gabor.GaborBank.at` (the
+    cross-correlation with each kernel centred on the pixel, mean grey beyond the edge).
+    """
+
+    def __init__(self, kernels: Any, display: Display):
+        rows, cols = display.shape
+        self.shape = (rows, cols)
+        full = (2 * rows - 1, 2 * cols - 1)
+        sides = [(s, s) for s in (15, 31, 63) if s * s < rows * cols] + [full]
+        groups: dict[int, list[int]] = {}
+        for i, k in enumerate(kernels):
+            g = next((j for j, (h, w) in enumerate(sides[:-1])
+                      if k.shape[0] <= h and k.shape[1] <= w), len(sides) - 1)
+            groups.setdefault(g, []).append(i)
+        self.groups = []
+        for g, members in sorted(groups.items()):
+            kh, kw = sides[g]
+            stack = np.zeros((len(members), kh, kw), dtype=np.float32)
+            for j, i in enumerate(members):
+                k = kernels[i]
+                r0, c0 = max((k.shape[0] - kh) // 2, 0), max((k.shape[1] - kw) // 2, 0)
+                src = k[r0:r0 + kh, c0:c0 + kw]
+                dr, dc = (kh - src.shape[0]) // 2, (kw - src.shape[1]) // 2
+                stack[j, dr:dr + src.shape[0], dc:dc + src.shape[1]] = src
+            window = (kh, kw) == full
+            self.groups.append((np.array(members), window, kh,
+                                stack if window else stack.reshape(len(members), -1).T.copy()))
+        self.n_kernels = len(kernels)
+
+    def at(self, images: np.ndarray, rows: Any, cols: Any, *, grid: bool) -> np.ndarray:
+        """Responses ``(n, kernels, positions)`` at ``rows`` × ``cols`` (or pairs)."""
+        n_rows, n_cols = self.shape
+        rows = np.asarray(rows, dtype=np.intp)
+        cols = np.asarray(cols, dtype=np.intp)
+        if grid:
+            rows, cols = np.repeat(rows, len(cols)), np.tile(cols, len(rows))
+        n = len(images)
+        flat = images.reshape(n, -1)
+        out = np.empty((n, self.n_kernels, len(rows)), dtype=np.float32)
+        for members, window, side, stack in self.groups:
+            if window:
+                for p, (r, c) in enumerate(zip(rows, cols, strict=True)):
+                    a, b = n_rows - 1 - r, n_cols - 1 - c
+                    kernel = stack[:, a:a + n_rows, b:b + n_cols].reshape(len(members), -1)
+                    out[:, members, p] = flat @ kernel.T
+                continue
+            half = side // 2
+            padded = np.zeros((n, n_rows + 2 * half, n_cols + 2 * half), dtype=np.float32)
+            padded[:, half:half + n_rows, half:half + n_cols] = images
+            patches = sliding_window_view(padded, (side, side), axis=(1, 2))[:, rows, cols]
+            prod = patches.reshape(n * len(rows), -1) @ stack
+            out[:, members] = prod.reshape(n, len(rows), -1).transpose(0, 2, 1)
+        return out
 
 
 def _filter_refs(table: Table, phases: np.ndarray, keys: dict[tuple, int]
