@@ -41,6 +41,7 @@ the JSON (``v1model/data/v1_population.json``) that the model reads.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -403,7 +404,7 @@ def fit_population(
     rng : int
         Seed of the search points and of the bootstrap.
     progress : bool
-        Print one line per improvement.
+        Print one line per improvement (score and settings).
 
     Returns
     -------
@@ -460,8 +461,8 @@ def fit_population(
         if value > best["score"]:
             best.update(score=value, x=np.clip(x, 0, 1).copy())
             if progress:
-                print(f"[fit] evaluation {len(history)}: mean similarity {value:.4f}",
-                      flush=True)
+                print(f"[fit] evaluation {len(history)}: mean similarity {value:.4f} "
+                      f"{json.dumps(_settings(x, base))}", flush=True)
         return -value
 
     x0 = _to_cube(base)
@@ -541,8 +542,6 @@ def save_fit(result: FitResult, path: str, *, seed: int | None = None,
             "train": result.train, "test": result.test,
         }),
     }
-    import json
-
     with atomic_open(path, "w") as fh:
         json.dump(doc, fh, indent=1, sort_keys=True)
         fh.write("\n")
