@@ -526,7 +526,8 @@ def save_fit(result: FitResult, path: str, *, seed: int | None = None,
     ...                      max_evaluations=1, n_boot=5)
     >>> path = os.path.join(tempfile.mkdtemp(), "fit.json")
     >>> save_fit(res, path)
-    >>> sorted(json.load(open(path)))[:3]
+    >>> with open(path) as fh:
+    ...     sorted(json.load(fh))[:3]
     ['complexity', 'fit', 'n_units']
     """
     doc = {

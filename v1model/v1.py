@@ -28,8 +28,8 @@ documented stages, each of which can be switched off with ``False``:
    1992, Carandini & Heeger 2012), with semi-saturation ``sigma``.  Off: exponent 1,
    no classical pool.
 3. **surround** — a second pool: the same channels' energies summed over space with
-   a Gaussian of σ = ``extent`` carrier cycles (sampled on a lattice half a cycle
-   apart), i.e. larger in space than the classical receptive field but as broadly
+   a Gaussian of σ = ``extent`` carrier cycles (sampled on a lattice half a cycle,
+   at least 2 px, apart, within 3σ of the wanted pixels), i.e. larger in space than the classical receptive field but as broadly
    tuned as the pool, weighted by ``weight``: Cavanaugh, Bair & Movshon 2002's
    ratio of Gaussians, which gives a grating summation field and surround
    suppression.
@@ -485,15 +485,16 @@ class V1Model:
 
     def _lattices(self) -> list[tuple[np.ndarray, _KernelSet, np.ndarray, np.ndarray, float]]:
         """Per pool sf: its channels, their kernels, and a square lattice of pixels (half a
-        carrier period apart, through the display centre) where the surround samples
-        their energy; plus the surround Gaussian's σ in pixels (``extent`` cycles)."""
+        carrier period apart but at least 2 px, through the display centre) where the
+        surround samples their energy; plus the surround Gaussian's σ in pixels
+        (``extent`` cycles)."""
         rows, cols = self.display.shape
         ppd = self.display.pixels_per_degree
         out = []
         for f in np.unique(self._pool["sf"]):
             channels = np.flatnonzero(self._pool["sf"] == f)
             filters = np.stack([2 * channels, 2 * channels + 1], axis=1).ravel()
-            step = max(1, int(round(ppd / (2.0 * f))))
+            step = max(2, int(round(ppd / (2.0 * f))))
             lat_r = np.arange(((rows - 1) // 2) % step, rows, step)
             lat_c = np.arange(((cols - 1) // 2) % step, cols, step)
             kernels = _KernelSet([self._pool_bank.kernels[i] for i in filters], self.display)
@@ -513,7 +514,12 @@ class V1Model:
             rows, cols = np.repeat(rows, len(cols)), np.tile(cols, len(rows))
         blurred = np.zeros((len(images), len(self._pool), len(rows)), dtype=np.float32)
         for channels, kernels, lat_r, lat_c, sigma in self._surround_lattices:
-            lin = kernels.at(images, lat_r, lat_c, grid=True)      # (n, 2k, Lr * Lc)
+            # only lattice points within 3σ of a wanted pixel contribute
+            lat_r = lat_r[np.min(np.abs(lat_r[:, None] - rows[None, :]), axis=1) <= 3 * sigma]
+            lat_c = lat_c[np.min(np.abs(lat_c[:, None] - cols[None, :]), axis=1) <= 3 * sigma]
+            # a few images at a time: the patches of a dense lattice are large
+            lin = np.concatenate([kernels.at(images[i:i + 8], lat_r, lat_c, grid=True)
+                                  for i in range(0, len(images), 8)])   # (n, 2k, Lr * Lc)
             energy = (np.square(lin[:, 0::2]) + np.square(lin[:, 1::2])) ** np.float32(
                 exponent / 2)
             step_r = lat_r[1] - lat_r[0] if len(lat_r) > 1 else 1.0
