@@ -12,6 +12,24 @@ from stimuli.table import Table
 from v1model._rf_job import run_rf_job
 
 
+@pytest.fixture(scope="module", autouse=True)
+def grid_v1():
+    """The job's mapping is checked against the V1 filter grid: linear-rectified Gabors
+    whose filters are known exactly (the default macaque population mixes pathways and
+    normalises, so its maps are not its filters)."""
+    import dataclasses
+
+    import v1model._compare_job as job
+    from v1model.v1 import V1Model
+
+    entry = dataclasses.replace(
+        job.REGISTRY["v1"],
+        build=lambda battery, seed: V1Model.grid(battery.display(), stride=battery.v1_stride))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(job.REGISTRY, "v1", entry)
+        yield
+
+
 @pytest.fixture(scope="module")
 def v1_simple(tmp_path_factory):
     out = tmp_path_factory.mktemp("rf")

@@ -30,9 +30,9 @@ documented stages, each of which can be switched off with ``False``:
 3. **surround** — a second pool: the same channels' energies summed over space with
    a Gaussian of σ = ``extent`` carrier cycles (sampled on a lattice half a cycle,
    at least 2 px, apart, within 3σ of the wanted pixels), i.e. larger in space than
-   the classical receptive field but as broadly tuned as the pool, weighted by ``weight``: Cavanaugh, Bair & Movshon 2002's
-   ratio of Gaussians, which gives a grating summation field and surround
-   suppression.
+   the classical receptive field but as broadly tuned as the pool, weighted by
+   ``weight``: Cavanaugh, Bair & Movshon 2002's ratio of Gaussians, which gives a
+   grating summation field and surround suppression.
 4. **output** — ``spontaneous + gain · response`` in spikes/s
    (:func:`v1model.cells.firing_rate`).  Off: the dimensionless normalised response.
 
