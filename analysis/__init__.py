@@ -29,6 +29,13 @@ from analysis.gabor_fit import GaborFit, fit_gabor, fit_gabors
 from analysis.invariance import tolerance_correlations, tolerance_curve, transform_images
 from analysis.modulation import fano_factor, lifetime_sparseness, modulation_ratio, psth
 from analysis.nwb import read_nwb, read_nwb_spike_trains, write_nwb
+from analysis.population_fit import (
+    FitResult,
+    fit_population,
+    layer_properties,
+    population_score,
+    save_fit,
+)
 from analysis.properties import (
     FiringRateMap,
     PropertyValues,
@@ -178,4 +185,9 @@ __all__ = [
     "curve_levels",
     "tuning_curves",
     "write_nwb",
+    "FitResult",
+    "fit_population",
+    "layer_properties",
+    "population_score",
+    "save_fit",
 ]

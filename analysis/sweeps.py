@@ -299,14 +299,16 @@ def sweep(
     ...                                    "phases": [0, 90, 180, 270], "sfs": [2.0]})
     >>> out = tempfile.mkdtemp()
     >>> table = sweep(display, grid={"nx": [0.4, 0.8]}, protocols=[protocol],
-    ...               layers="complex", model_kwargs={"sfs": [2.0], "workers": 1},
+    ...               layers="complex", model_kwargs={"population": "grid", "sfs": [2.0],
+    ...                             "workers": 1},
     ...               out_dir=out, progress=False)
     >>> len(table), table["nx"].tolist(), table["cached"].tolist()
     (2, [0.4, 0.8], [False, False])
     >>> bool(table["median_bandwidth"][1] < table["median_bandwidth"][0])
     True
     >>> again = sweep(display, grid={"nx": [0.4, 0.8]}, protocols=[protocol],
-    ...               layers="complex", model_kwargs={"sfs": [2.0], "workers": 1},
+    ...               layers="complex", model_kwargs={"population": "grid", "sfs": [2.0],
+    ...                             "workers": 1},
     ...               out_dir=out, progress=False)
     >>> again["cached"].tolist()
     [True, True]
@@ -701,7 +703,8 @@ def load_sweep(out_dir: str | os.PathLike) -> Table:
     >>> protocol = ("orientation_tuning", {"orientations": [0, 30, 60, 90, 120, 150],
     ...                                    "phases": [0, 90], "sfs": [2.0]})
     >>> _ = sweep(Display((32, 32), 8), protocols=[protocol], layers="complex",
-    ...           model_kwargs={"sfs": [2.0], "workers": 1}, out_dir=out, progress=False)
+    ...           model_kwargs={"population": "grid", "sfs": [2.0],
+    ...                             "workers": 1}, out_dir=out, progress=False)
     >>> load_sweep(out)["layer"].tolist()
     ['complex']
     """

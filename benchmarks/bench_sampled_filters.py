@@ -93,7 +93,7 @@ def main() -> None:
     from stimuli.display import Display
     from v1model.v1 import V1Model
 
-    model = V1Model(Display((48, 48), 16), stride=8)
+    model = V1Model.grid(Display((48, 48), 16), stride=8)
     seconds = {}
     for route in ("fft", "direct"):
         forced(route)

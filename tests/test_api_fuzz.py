@@ -59,10 +59,11 @@ SKIPPED = {
     # result records (outputs of analysis functions)
     "Check", "ClaimResult", "Evaluation", "GaborFit", "LinearClassifier", "NakaRushtonFit",
     "ReferenceDistribution", "SimilarityScore", "STCResult", "SweepError", "ReceptiveFields",
-    "FiringRateMap", "PropertyValues", "GridMaps",
+    "FiringRateMap", "PropertyValues", "GridMaps", "FitResult",
     # minutes-long experiments and training runs
     "claim_fc_layers", "claim_first_layer", "claim_hierarchy", "claim_hubel_wiesel",
     "claim_pooling", "claim_rotation", "claim_weight_sharing", "train_default_cnn",
+    "fit_population", "save_fit",
     "default_training_data",
     # optional dependency; no parameters; abstract protocol; the budget has its own tests
     "TorchModel", "load_pretrained_cnn", "Model", "list_protocols", "natural_image_names",
@@ -125,7 +126,7 @@ def _fixtures():
     cr = 10 * contrasts**2 / (contrasts**2 + 0.1**2)
     radius = np.array([0.25, 0.5, 1.0, 2.0, np.inf])
     phase = np.arange(0, 360, 45.0)
-    v1 = v1model.V1Model(D, orientations=[0, 90], sfs=[2.0], workers=1)
+    v1 = v1model.V1Model.grid(D, orientations=[0, 90], sfs=[2.0], workers=1)
     hmax = v1model.HMAX(Display((64, 64), 32))
     net = v1model.Network.from_spec(v1model.default_cnn_spec(
         2, input_size=16, conv1_channels=2, conv1_size=3, conv2_channels=2, fc_units=4), rng=0)
@@ -138,7 +139,8 @@ def _fixtures():
     sweep_dir = os.path.join(tmp, "sweep")
     analysis.sweep(D32, protocols=[("orientation_tuning", {
         "orientations": [0, 30, 60, 90, 120, 150], "phases": [0, 180], "sfs": [2.0]})],
-                   layers="complex", model_kwargs={"sfs": [2.0], "workers": 1},
+                   layers="complex", model_kwargs={"population": "grid",
+                           "sfs": [2.0], "workers": 1},
                    out_dir=sweep_dir, progress=False)
     X = np.r_[rng.normal(-2, 1, (10, 2)), rng.normal(2, 1, (10, 2))]
     yl = np.r_[np.zeros(10), np.ones(10)]
@@ -205,14 +207,16 @@ def _base(qualname):
         "SpikeTrains": lambda: ((np.array([0.1, 0.3]), np.array([0, 0]), np.array([1, 1])),
                                 dict(n_conditions=1, n_units=2, duration=0.5,
                                      resolution=1e-3)),
-        "SpikingV1": lambda: ((D,), dict(v1={"orientations": [0], "sfs": [2]}, rng=0)),
+        "SpikingV1": lambda: ((D,), dict(v1={"population": "grid",
+                "orientations": [0], "sfs": [2]}, rng=0)),
         "imprint_prototypes": lambda: ((f["hmax"], rng.uniform(-1, 1, (2, 64, 64))),
                                        dict(n_per_size=2, sizes=(4,), rng=0)),
         "load_prototypes": lambda: ((f["proto_path"],), {}),
         "save_prototypes": lambda: ((os.path.join(f["tmp"], "out.npz"),
                                      [np.ones((2, 4, 3, 3))]), {}),
         "GaborBank": lambda: ((D,), dict(orientations=[0, 90], sfs=[2.0], workers=1)),
-        "V1Model": lambda: ((D,), dict(orientations=[0, 90], sfs=[2.0], workers=1)),
+        "V1Model": lambda: ((D,), dict(population="grid", orientations=[0, 90], sfs=[2.0],
+                                      workers=1)),
         "divisive_normalization": lambda: ((rng.random((1, 2, 4, 4)),), {}),
         "energy": lambda: ((np.array([3.0, 0.0]), np.array([4.0, -2.0])), {}),
         "gabor_kernel": lambda: ((D,), dict(orientation=0.0, sf=2.0, sigma_x=0.2, sigma_y=0.3)),
@@ -269,7 +273,7 @@ def _base(qualname):
         "sweep": lambda: ((D32,), dict(protocols=[("orientation_tuning", {
             "orientations": [0, 30, 60, 90, 120, 150], "phases": [0, 180], "sfs": [2.0]})],
             layers="complex",
-            model_kwargs={"sfs": [2.0], "workers": 1}, progress=False,
+            model_kwargs={"population": "grid", "sfs": [2.0], "workers": 1}, progress=False,
             out_dir=tempfile.mkdtemp(dir=f["tmp"]))),
         "circular_variance": lambda: ((f["ori_resp"].T, f["theta"]), {}),
         "dsi": lambda: ((f["dir_resp"], f["directions"]), {}),
@@ -306,6 +310,20 @@ def _base(qualname):
             {"radius": [1.0, 2.0, 1.0, 2.0], "sf": [1.0, 1.0, 4.0, 4.0]},
             [[1.0, 0.0], [2.0, 0.0], [0.0, 3.0], [0.0, 1.0]]), "radius"), {}),
         "read_nwb": lambda: ((_nwb_file(f),), {}),
+        # v1model: the macaque population's stages
+        "firing_rate": lambda: ((np.array([0.0, 1.0]),), dict(spontaneous=2.0, gain=40.0)),
+        "fitted_parameters": lambda: ((), {}),
+        "mix_pathways": lambda: ((np.array([[-1.0, 0.6]]), np.array([[0.0, 0.8]]), [0.5, 0.5]),
+                                 {}),
+        "pool_weights": lambda: (([0.0], [2.0], [0.0, 90.0], [2.0, 2.0]),
+                                 dict(orientation_width=45.0, sf_width=1.0)),
+        "sample_v1_population": lambda: ((12, D32), dict(rng=0)),
+        "mixture_modulation_ratio": lambda: (([0.0, 0.5, 1.0],), {}),
+        "normalize": lambda: ((rng.random((1, 2, 3)),), dict(classical=rng.random((1, 2, 3)))),
+        "population_score": lambda: ((v1model.V1Model(D32, n_units=24, stride=32),),
+                                     dict(n_boot=5)),
+        "layer_properties": lambda: ((v1model.V1Model(D32, n_units=24, stride=32), "complex"),
+                                     {}),
         "spectrally_matched_noise": lambda: ((rng.normal(size=(16, 16)),), dict(rng=0)),
         "list_properties": lambda: ((), {}),
         "write_nwb": lambda: ((f["ori_rec"], os.path.join(f["tmp"], "rec.nwb")), {}),
@@ -547,7 +565,7 @@ def cases(base_errors=None):
             kind = sig.parameters[param].kind
             if kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
                 continue
-            if param in ("progress", "executor", "workers", "ax", "fig"):
+            if param in ("progress", "executor", "workers", "ax", "fig") or param.startswith("_"):
                 continue  # display and execution plumbing, checked by their own tests
             for category, value in bad_values(base):
                 out.append((qualname, fn, param, category, value))
@@ -702,8 +720,8 @@ if __name__ == "__main__":  # python tests/test_api_fuzz.py [--all]: print the c
 
 
 @pytest.mark.parametrize("call, error, match", [
-    (lambda: v1model.V1Model(D, sigma_y=math.nan), ValueError, "sigma_y must be finite"),
-    (lambda: v1model.V1Model(D, ny=-1.0), ValueError, "ny must be positive"),
+    (lambda: v1model.V1Model.grid(D, sigma_y=math.nan), ValueError, "sigma_y must be finite"),
+    (lambda: v1model.V1Model.grid(D, ny=-1.0), ValueError, "ny must be positive"),
     (lambda: analysis.naka_rushton([0.1], c50=0.1, n=2.0, r_max=math.nan), ValueError,
      "r_max must be finite"),
     (lambda: analysis.orientation_tuning(_fixtures()["ori_rec"], average=["bogus"]),

@@ -307,7 +307,8 @@ def test_training_claims_small(name):
 def test_hubel_wiesel_small():
     from v1model.spiking import SpikingV1
 
-    spiking = SpikingV1(Display((32, 32), 16), v1={"orientations": [0, 90], "sfs": [2]}, rng=0)
+    spiking = SpikingV1(Display((32, 32), 16),
+                        v1={"population": "grid", "orientations": [0, 90], "sfs": [2]}, rng=0)
     result = claims.claim_hubel_wiesel(_cnn(), spiking=spiking, directions=2, duration=0.5)
     assert result.verdict in VERDICTS
     assert "spiking simple" in result.numbers["layers"]

@@ -3,6 +3,7 @@ import os
 
 import pytest
 
+from stimuli.display import Display
 from v1model.app.cli import main
 
 
@@ -79,7 +80,13 @@ def test_rf_maps_fits_and_summarises(tmp_path, capsys):
     argv = ["rf", "--out", str(tmp_path), "--size", "24", "--n-images", "600", "--no-progress"]
     assert main(argv) == 0
     summary = json.loads((tmp_path / "rf" / "v1_simple_white_noise_summary.json").read_text())
-    assert summary["method"] == "white_noise" and summary["n_units"] == 144
+    # the default V1 model's simple layer on the job's 24 px display, every unit at the
+    # display centre
+    from v1model.app.rf import DEFAULT_PPD
+    from v1model.v1 import V1Model
+
+    expected = V1Model(Display((24, 24), DEFAULT_PPD)).n_channels("simple")
+    assert summary["method"] == "white_noise" and summary["n_units"] == expected
     assert "receptive fields written to" in capsys.readouterr().out
     for suffix in ("maps.npz", "fits.csv", "fits.json", "maps.png", "convergence.png"):
         assert (tmp_path / "rf" / f"v1_simple_white_noise_{suffix}").stat().st_size > 0

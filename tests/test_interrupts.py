@@ -31,7 +31,8 @@ CHILD = textwrap.dedent("""
         return original(self, *args, **kwargs)
     brian2.Network.run = announcing_run
 
-    model = SpikingV1(Display((32, 32), 16), v1={"orientations": [0], "sfs": [2]},
+    model = SpikingV1(Display((32, 32), 16), v1={"population": "grid",
+            "orientations": [0], "sfs": [2]},
                       static_duration=20.0, target="numpy", rng=0)
     try:
         trains = model.spike_trains(np.zeros((1, 32, 32)), "simple")
@@ -83,7 +84,8 @@ def test_a_stopped_run_is_an_error_not_a_short_result(monkeypatch):
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(brian2.Network, "run", stopping_run)
-    model = SpikingV1(Display((32, 32), 16), v1={"orientations": [0], "sfs": [2]},
+    model = SpikingV1(Display((32, 32), 16), v1={"population": "grid",
+            "orientations": [0], "sfs": [2]},
                       static_duration=0.1, target="numpy", rng=0)
     with pytest.raises(KeyboardInterrupt, match="interrupted: stopped after"):
         model.spike_trains(np.zeros((1, 32, 32)), "simple")

@@ -25,7 +25,7 @@ HAS_TORCH = importlib.util.find_spec("torch") is not None
 
 
 def _v1():
-    return V1Model(SMALL, orientations=[0, 45, 90, 135], sfs=[2.0], stride=4)
+    return V1Model.grid(SMALL, orientations=[0, 45, 90, 135], sfs=[2.0], stride=4)
 
 
 def _population_v1():
@@ -40,7 +40,8 @@ def _hmax():
 
 
 def _spiking():
-    return SpikingV1(SMALL, v1={"orientations": [0, 90], "sfs": [2.0]}, static_duration=0.1,
+    return SpikingV1(SMALL, v1={"population": "grid",
+            "orientations": [0, 90], "sfs": [2.0]}, static_duration=0.1,
                      rng=0)
 
 

@@ -214,7 +214,7 @@ def test_v1_model_simple_cells_modulate_and_energy_cells_do_not(kind):
     from v1model.v1 import V1Model
 
     display = Display((16, 16), pixels_per_degree=8, frame_rate=60)
-    model = V1Model(display, orientations=[0.0, 90.0], sfs=[1.5], phases=[0.0, 90.0],
+    model = V1Model.grid(display, orientations=[0.0, 90.0], sfs=[1.5], phases=[0.0, 90.0],
                     stride=16)
     if kind == "static-phase":
         protocol = orientation_tuning(display, orientations=(0.0, 90.0), sfs=(1.5,))

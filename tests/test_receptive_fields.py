@@ -24,7 +24,7 @@ SF = 1.5
 @pytest.fixture(scope="module")
 def v1():
     # stride 16 keeps only the map position nearest the centre: fast, same units
-    return V1Model(DISPLAY, orientations=ORIENTATIONS, sfs=[SF], phases=[0.0, 90.0], stride=16)
+    return V1Model.grid(DISPLAY, orientations=ORIENTATIONS, sfs=[SF], phases=[0.0, 90.0], stride=16)
 
 
 @pytest.fixture(scope="module")
@@ -229,7 +229,7 @@ STC_DISPLAY = Display((8, 8), pixels_per_degree=8)
 @pytest.fixture(scope="module")
 def energy_cell():
     """A V1 energy complex cell (quadrature pair of Gabors): two relevant dimensions."""
-    return V1Model(STC_DISPLAY, orientations=[45.0], sfs=[2.0], phases=[0.0, 90.0], stride=8)
+    return V1Model.grid(STC_DISPLAY, orientations=[45.0], sfs=[2.0], phases=[0.0, 90.0], stride=8)
 
 
 @pytest.mark.slow

@@ -25,7 +25,7 @@ def clean_registry(monkeypatch):
 
 
 def _factory(display, *, seed, sfs=(2.0,)):
-    return V1Model(display, orientations=[0, 90], sfs=list(sfs))
+    return V1Model.grid(display, orientations=[0, 90], sfs=list(sfs))
 
 
 def test_builtins_are_registered_in_report_order():

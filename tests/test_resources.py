@@ -125,7 +125,7 @@ def test_noise_counts_have_an_upper_bound():
 
 
 def test_spiking_step_and_size_bounds(budget):
-    v1 = V1Model(SMALL, orientations=[0], sfs=[2])
+    v1 = V1Model.grid(SMALL, orientations=[0], sfs=[2])
     with pytest.raises(ValueError, match="dt must be at least 1e-06 s"):
         SpikingV1(SMALL, v1=v1, dt=1e-9)
     long_run = SpikingV1(SMALL, v1=v1, dt=1e-5, static_duration=2000.0)

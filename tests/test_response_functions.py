@@ -157,7 +157,7 @@ def test_v1_model_with_normalisation_saturates():
     from v1model.v1 import V1Model
 
     display = Display((16, 16), pixels_per_degree=8)
-    model = V1Model(display, orientations=[0.0], sfs=[1.5], stride=16, normalization=True)
+    model = V1Model.grid(display, orientations=[0.0], sfs=[1.5], stride=16, normalization=True)
     rec = run_protocol(model, contrast_protocol(display, sf=1.5), "complex", progress=False)
     fit = contrast_response(rec).row(0)
     assert fit["success"] and fit["r2"] > 0.99

@@ -1,6 +1,7 @@
 """The ``v1model rf`` job: maps recover the model's own filters; files, notes and errors."""
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
@@ -9,7 +10,26 @@ import pytest
 
 from analysis.receptive_fields import ReceptiveFields
 from stimuli.table import Table
+from v1model.app.registry import get_model, register_model
 from v1model.app.rf import run_rf_job
+from v1model.v1 import V1Model
+
+
+@pytest.fixture(scope="module", autouse=True)
+def grid_v1():
+    """The job's mapping is checked against the V1 filter grid: linear-rectified Gabors
+    whose filters are known exactly (the default macaque population mixes pathways and
+    normalises, so its maps are not its filters)."""
+    original = get_model("v1")
+    fields = {f.name: getattr(original, f.name) for f in dataclasses.fields(original)
+              if f.name not in ("name", "factory")}
+
+    def grid(display, *, seed, stride=1):
+        return V1Model.grid(display, stride=stride)
+
+    register_model("v1", grid, replace=True, **fields)
+    yield
+    register_model("v1", original.factory, replace=True, **fields)
 
 
 @pytest.fixture(scope="module")

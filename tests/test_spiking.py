@@ -23,7 +23,8 @@ from v1model.v1 import V1Model
 
 DISPLAY = Display((64, 64), pixels_per_degree=16)  # 4 x 4 deg, 60 frames/s
 SMALL = Display((32, 32), pixels_per_degree=16)
-SMALL_V1 = {"orientations": [0, 90], "sfs": [2]}  # 8 simple channels, 2 complex
+# the filter grid: 8 simple channels, 2 complex
+SMALL_V1 = {"population": "grid", "orientations": [0, 90], "sfs": [2]}
 
 
 def small_model(**kwargs):
@@ -80,7 +81,7 @@ def test_unit_boundary_errors(call, error, match):
     ({"normalization": True}, [(0.0, 0.0), (0.25, 0.25)]),
 ], ids=["default", "strided-map", "normalised-maps"])
 def test_drive_is_the_v1_simple_map_at_the_unit_positions(v1_kwargs, positions):
-    v1 = V1Model(SMALL, orientations=[0, 60, 120], sfs=[2, 4], **v1_kwargs)
+    v1 = V1Model.grid(SMALL, orientations=[0, 60, 120], sfs=[2, 4], **v1_kwargs)
     model = SpikingV1(SMALL, v1=v1, positions=positions)
     movies = grating_movies(n=1, frames=3)
     drive = model.drive(movies)                               # (1, 3, units)
@@ -95,7 +96,7 @@ def test_drive_is_the_v1_simple_map_at_the_unit_positions(v1_kwargs, positions):
 
 
 def test_positions_snap_to_the_map_like_run_protocol_centre():
-    model = SpikingV1(DISPLAY, v1={"orientations": [0], "sfs": [2]})
+    model = SpikingV1(DISPLAY, v1={"population": "grid", "orientations": [0], "sfs": [2]})
     v1 = model.v1
     rec_x, rec_y = v1.map_coordinates("simple")
     info = model.unit_info("simple")
@@ -104,7 +105,7 @@ def test_positions_snap_to_the_map_like_run_protocol_centre():
 
 
 def test_hubel_wiesel_wiring():
-    model = SpikingV1(SMALL, v1={"orientations": [0, 90], "sfs": [2]},
+    model = SpikingV1(SMALL, v1={"population": "grid", "orientations": [0, 90], "sfs": [2]},
                       positions=[(0.0, 0.0), (0.125, 0.0), (1.0, 0.0)])
     simple, complex_ = model.unit_info("simple"), model.unit_info("complex")
     assert len(complex_["x"]) == 2 * 3
@@ -242,8 +243,9 @@ def test_generator_rng_is_accepted_and_recorded():
     ({"positions": [(5.0, 0.0)]}, ValueError, "positions must lie on the display"),
     ({"positions": [(0.0, 0.0), (-0.02, 0.0)]}, ValueError, "distinct positions"),
     ({"positions": [1.0, 2.0]}, ValueError, r"positions must have shape \(k, 2\)"),
-    ({"v1": {"orientations": [0], "sfs": [2], "phases": [0]}}, ValueError, "single phase"),
-    ({"v1": V1Model(DISPLAY, orientations=[0], sfs=[2])}, ValueError, "same display"),
+    ({"v1": {"population": "grid", "orientations": [0], "sfs": [2], "phases": [0]}},
+     ValueError, "single phase"),
+    ({"v1": V1Model.grid(DISPLAY, orientations=[0], sfs=[2])}, ValueError, "same display"),
     ({"v1": "gabor"}, TypeError, "v1 must be a V1Model"),
 ], ids=["static-shorter-than-frame", "bin-shorter-than-step", "dt", "reset", "target",
         "off-display", "same-pixel", "positions-shape", "single-phase", "v1-display", "v1-type"])
@@ -279,8 +281,8 @@ def test_movie_must_fill_whole_bins():
 # ---------------------------------------------------------------- science
 @pytest.fixture(scope="module")
 def drifting():
-    """The default drifting-grating protocol through a default SpikingV1 (both layers)."""
-    model = SpikingV1(DISPLAY, rng=2024)
+    """The default drifting-grating protocol through a grid SpikingV1 (both layers)."""
+    model = SpikingV1(DISPLAY, v1={"population": "grid"}, rng=2024)
     protocol = drifting_gratings(DISPLAY)
     recordings = {layer: run_protocol(model, protocol, layer, progress=False)
                   for layer in model.layers}
@@ -360,7 +362,8 @@ def test_rates_are_plausible(drifting):
         peak = psth.reshape(*psth.shape[:2], -1, 6).mean(axis=3).max(axis=(0, 2))  # 100 ms
         assert 20 <= np.max(peak) <= 200, layer
         assert 10 <= np.median(peak[model.unit_info(layer)["sf"] == 2.0]) <= 150, layer
-    spontaneous = SpikingV1(DISPLAY, v1={"sfs": [2]}, static_duration=2.0, rng=5)
+    spontaneous = SpikingV1(DISPLAY, v1={"population": "grid", "sfs": [2]},
+                            static_duration=2.0, rng=5)
     blank = np.zeros((6, *DISPLAY.shape))
     for layer in model.layers:
         rate = spontaneous.spike_trains(blank, layer).rates().mean()
@@ -406,3 +409,28 @@ def test_compiled_targets(target, tmp_path):
     assert len(spikes["complex"]) > 0
     again = small_model(target=target, cache_dir=str(tmp_path)).spike_trains(movies, "simple")
     np.testing.assert_array_equal(again.times, spikes["simple"].times)
+
+
+# ---------------------------------------------------------------- macaque front end
+def test_default_front_end_is_the_macaque_population_and_keeps_the_f1_f0_split():
+    model = SpikingV1(DISPLAY, rng=3)
+    v1 = model.v1
+    assert v1.source == "macaque"
+    for layer in model.layers:
+        assert model.n_units(layer) == v1.n_channels(layer)
+        np.testing.assert_array_equal(model.unit_info(layer)["complexity"],
+                                      v1.unit_info(layer)["complexity"])
+    assert model.n_driven == v1.params["n_units"]
+    protocol = drifting_gratings(DISPLAY, directions=np.arange(0.0, 360.0, 45.0), sf=2.0,
+                                 duration=1.0)
+    ratio = {}
+    for layer in model.layers:
+        rec = run_protocol(model, protocol, layer, progress=False)
+        rates = rec.responses.mean(axis=(0, 2)) / model.time_step
+        table = modulation_ratio(rec)
+        # units the gratings drive: near the gratings' sf, firing well above spontaneous
+        near = np.abs(np.log2(model.unit_info(layer)["sf"] / 2.0)) <= 0.5
+        ratio[layer] = np.asarray(table["modulation_ratio"])[near & (rates > 5.0)]
+    assert len(ratio["simple"]) >= 5 and len(ratio["complex"]) >= 5
+    assert np.median(ratio["simple"]) > 1.2
+    assert np.median(ratio["complex"]) < 0.8

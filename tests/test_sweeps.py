@@ -20,7 +20,8 @@ DISPLAY = Display((32, 32), pixels_per_degree=8)  # 4 x 4 deg, Nyquist 4 c/deg
 ORIENTATIONS = [0, 30, 60, 90, 120, 150]  # deg; 6 >= 5 for the von Mises fit
 PROTOCOL_KWARGS = {"orientations": ORIENTATIONS, "phases": [0, 90, 180, 270], "sfs": [2.0]}
 PROTOCOLS = [("orientation_tuning", PROTOCOL_KWARGS)]
-FIXED = {"sfs": [2.0], "orientations": ORIENTATIONS, "workers": 1}  # one FFT thread per cell
+# the filter grid, one FFT thread per cell
+FIXED = {"population": "grid", "sfs": [2.0], "orientations": ORIENTATIONS, "workers": 1}
 NX = [0.4, 0.8]  # envelope size along the carrier, in cycles
 BASE = dict(grid={"nx": NX}, protocols=PROTOCOLS, layers=["simple", "complex"],
             model_kwargs=FIXED, progress=False)

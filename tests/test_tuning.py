@@ -485,7 +485,7 @@ def _gabor_cell_sf(nx: float, carrier: float):
     from v1model.v1 import V1Model
 
     display = Display((64, 64), pixels_per_degree=32)
-    model = V1Model(display, orientations=[0.0], sfs=[carrier], phases=[0.0, 90.0], nx=nx,
+    model = V1Model.grid(display, orientations=[0.0], sfs=[carrier], phases=[0.0, 90.0], nx=nx,
                     ny=nx, stride=64)
     dense = carrier * 2.0 ** np.arange(-1.5, 1.21, 0.02)
     out = {}

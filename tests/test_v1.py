@@ -20,7 +20,7 @@ ORI_STEP, PHASE_STEP, SF_STEP_OCT = 7.5, 45.0, 0.25
 @pytest.fixture(scope="module")
 def model():
     """12 orientations × 2 sfs × 4 phases, responses at the centre pixel only."""
-    return V1Model(DISPLAY, sfs=SFS, stride=33)
+    return V1Model.grid(DISPLAY, sfs=SFS, stride=33)
 
 
 def _centre(model, images, layer):
@@ -41,7 +41,7 @@ def test_is_a_model_with_the_centre_pixel_at_the_origin(model):
 
 @pytest.mark.parametrize("sf", SFS)
 def test_every_simple_unit_prefers_its_own_orientation_and_phase(sf):
-    model = V1Model(DISPLAY, sfs=[sf], stride=33)  # 12 orientations × 4 phases
+    model = V1Model.grid(DISPLAY, sfs=[sf], stride=33)  # 12 orientations × 4 phases
     oris = np.arange(0.0, 180.0, ORI_STEP)
     phases = np.arange(0.0, 360.0, PHASE_STEP)
     images = np.stack([grating(DISPLAY, orientation=o, sf=sf, phase=p)
@@ -86,7 +86,7 @@ def test_every_unit_prefers_its_own_spatial_frequency(model, layer):
 @pytest.mark.parametrize(("orientation", "sf"), [(0.0, 2.0), (30.0, 2.0), (45.0, 4.0),
                                                  (150.0, 4.0)])
 def test_complex_cells_are_phase_invariant(kind, orientation, sf):
-    model = V1Model(DISPLAY, orientations=[orientation], sfs=[sf], complex_kind=kind,
+    model = V1Model.grid(DISPLAY, orientations=[orientation], sfs=[sf], complex_kind=kind,
                     stride=33)
     phases = np.arange(0.0, 360.0, 22.5)
     images = np.stack([grating(DISPLAY, orientation=orientation, sf=sf, phase=p)
@@ -103,7 +103,7 @@ def test_complex_cells_are_phase_invariant(kind, orientation, sf):
 
 @pytest.mark.parametrize(("orientation", "sf"), [(0.0, 2.0), (75.0, 4.0)])
 def test_simple_cells_are_rectified_sinusoids_of_phase(orientation, sf):
-    model = V1Model(DISPLAY, orientations=[orientation], sfs=[sf], stride=33)
+    model = V1Model.grid(DISPLAY, orientations=[orientation], sfs=[sf], stride=33)
     phases = np.arange(0.0, 360.0, 22.5)
     images = np.stack([grating(DISPLAY, orientation=orientation, sf=sf, phase=p, contrast=0.8)
                        for p in phases])
@@ -117,8 +117,8 @@ def test_simple_cells_are_rectified_sinusoids_of_phase(orientation, sf):
 
 def test_simple_nonlinearity_threshold_gain_exponent():
     kwargs = dict(orientations=[0.0], sfs=[2.0], phases=[0.0], stride=33)
-    linear = V1Model(DISPLAY, **kwargs)
-    shaped = V1Model(DISPLAY, simple_nonlinearity={"threshold": 0.1, "gain": 3.0,
+    linear = V1Model.grid(DISPLAY, **kwargs)
+    shaped = V1Model.grid(DISPLAY, simple_nonlinearity={"threshold": 0.1, "gain": 3.0,
                                                    "exponent": 2.0}, **kwargs)
     images = np.stack([grating(DISPLAY, sf=2.0, contrast=c) for c in (0.05, 0.5)])
     r0 = _centre(linear, images, "simple")[:, 0]
@@ -131,8 +131,8 @@ def test_normalization_makes_contrast_responses_saturate(layer):
     contrasts = np.array([0.02, 0.05, 0.1, 0.2, 0.4, 0.8, 1.0])
     images = np.stack([grating(DISPLAY, orientation=30.0, sf=2.0, contrast=c)
                        for c in contrasts])
-    plain = V1Model(DISPLAY, sfs=[2.0], stride=33)
-    normed = V1Model(DISPLAY, sfs=[2.0], stride=33, normalization=True)
+    plain = V1Model.grid(DISPLAY, sfs=[2.0], stride=33)
+    normed = V1Model.grid(DISPLAY, sfs=[2.0], stride=33, normalization=True)
     info = plain.unit_info(layer)
     unit = np.flatnonzero((info["orientation"] == 30.0) & (info.get("phase", 0.0) == 0.0))[0]
     r_plain = _centre(plain, images, layer)[:, unit]
@@ -147,9 +147,9 @@ def test_normalization_makes_contrast_responses_saturate(layer):
 def test_normalization_parameters_and_pool_blur():
     images = grating(DISPLAY, sf=2.0, contrast=0.5)[None]
     kw = dict(orientations=[0.0, 90.0], sfs=[2.0], stride=33)
-    weak = V1Model(DISPLAY, normalization={"sigma": 1.0}, **kw)
-    strong = V1Model(DISPLAY, normalization={"sigma": 0.01}, **kw)
-    blurred = V1Model(DISPLAY, normalization={"sigma": 0.01, "pool_sigma": 0.25}, **kw)
+    weak = V1Model.grid(DISPLAY, normalization={"sigma": 1.0}, **kw)
+    strong = V1Model.grid(DISPLAY, normalization={"sigma": 0.01}, **kw)
+    blurred = V1Model.grid(DISPLAY, normalization={"sigma": 0.01, "pool_sigma": 0.25}, **kw)
     r = [_centre(m, images, "complex")[0, 0] for m in (weak, strong, blurred)]
     assert r[0] < r[1]                       # a larger semi-saturation constant suppresses
     assert np.isfinite(r[2]) and r[2] > 0
@@ -157,7 +157,7 @@ def test_normalization_parameters_and_pool_blur():
 
 
 def test_default_model_and_full_resolution_maps():
-    model = V1Model(Display((24, 20), 16))
+    model = V1Model.grid(Display((24, 20), 16))
     assert model.n_channels("simple") == 12 * 3 * 4
     assert model.n_channels("complex") == 12 * 3
     assert model.bank.n_filters == 12 * 3 * 2  # phases modulo 180°
@@ -171,10 +171,10 @@ def test_default_model_and_full_resolution_maps():
 @pytest.mark.parametrize("stride", [1, 2, 5])
 def test_stride_keeps_the_centre_pixel(stride):
     display = Display((21, 20), 16)
-    model = V1Model(display, orientations=[0.0], sfs=[4.0], stride=stride)
+    model = V1Model.grid(display, orientations=[0.0], sfs=[4.0], stride=stride)
     rng = np.random.default_rng(0)
     images = rng.uniform(-1, 1, size=(2, 21, 20))
-    full = V1Model(display, orientations=[0.0], sfs=[4.0]).responses(images, "simple")
+    full = V1Model.grid(display, orientations=[0.0], sfs=[4.0]).responses(images, "simple")
     sub = model.responses(images, "simple")
     x, y = model.map_coordinates("simple")
     assert sub.shape[2:] == (len(y), len(x))
@@ -188,7 +188,7 @@ def test_stride_keeps_the_centre_pixel(stride):
 
 
 def test_unit_info_describes_each_channel():
-    model = V1Model(DISPLAY, orientations=[0.0, 45.0], sfs=[2.0], phases=[0.0, 90.0],
+    model = V1Model.grid(DISPLAY, orientations=[0.0, 45.0], sfs=[2.0], phases=[0.0, 90.0],
                     complex_kind="max")
     simple, cells = model.unit_info("simple"), model.unit_info("complex")
     assert set(simple) >= {"orientation", "sf", "phase", "sigma_x", "sigma_y", "nx", "ny",
@@ -204,7 +204,7 @@ def test_unit_info_describes_each_channel():
 
 
 def test_energy_uses_a_quadrature_partner_even_if_not_in_the_grid():
-    model = V1Model(DISPLAY, orientations=[0.0], sfs=[2.0], phases=[0.0], stride=33)
+    model = V1Model.grid(DISPLAY, orientations=[0.0], sfs=[2.0], phases=[0.0], stride=33)
     images = np.stack([grating(DISPLAY, sf=2.0, phase=p) for p in (0.0, 90.0, 200.0)])
     np.testing.assert_allclose(_centre(model, images, "complex")[:, 0], 1.0, atol=1e-3)
     assert model.n_channels("simple") == 1
@@ -284,6 +284,7 @@ def test_metadata_rejects_unknown_layer(model, method):
          "norm-key", "norm-sigma", "norm-type", "nan-exponent", "stride", "nyquist"],
 )
 def test_constructor_rejects_bad_parameters(kwargs, error, match):
+    kwargs = {"population": "grid", **kwargs}
     with pytest.raises(error, match=match):
         V1Model(DISPLAY, **kwargs)
 

@@ -1,7 +1,17 @@
 """Models of primary visual cortex and convolutional networks behind one interface."""
 
 from v1model.base import Model, check_model
-from v1model.cells import divisive_normalization, energy, half_wave, max_pool
+from v1model.cells import (
+    divisive_normalization,
+    energy,
+    firing_rate,
+    half_wave,
+    max_pool,
+    mix_pathways,
+    mixture_modulation_ratio,
+    normalize,
+    pool_weights,
+)
 from v1model.cnn import (
     CNN,
     Network,
@@ -23,10 +33,10 @@ from v1model.hmax import (
     save_prototypes,
 )
 from v1model.mlp import mlp_spec
-from v1model.population import sample_population
+from v1model.population import display_sf_range, sample_population, sample_v1_population
 from v1model.spiking import SpikeTrains, SpikingV1
 from v1model.torch_adapter import TorchModel
-from v1model.v1 import V1Model
+from v1model.v1 import V1Model, fitted_parameters
 
 __all__ = [
     "C1Stage",
@@ -58,4 +68,12 @@ __all__ = [
     "half_wave",
     "max_pool",
     "sample_population",
+    "display_sf_range",
+    "firing_rate",
+    "fitted_parameters",
+    "mix_pathways",
+    "mixture_modulation_ratio",
+    "normalize",
+    "pool_weights",
+    "sample_v1_population",
 ]

@@ -184,7 +184,7 @@ def check_model(model: Any, *, layers: Sequence[str] | None = None, n_images: in
     --------
     >>> from stimuli import Display
     >>> from v1model import V1Model
-    >>> model = V1Model(Display((16, 16), pixels_per_degree=8), orientations=[0, 90],
+    >>> model = V1Model.grid(Display((16, 16), pixels_per_degree=8), orientations=[0, 90],
     ...                 sfs=[2.0])
     >>> check_model(model)
     {'simple': (2, 8, 16, 16), 'complex': (2, 2, 16, 16)}

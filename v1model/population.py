@@ -179,3 +179,186 @@ def sample_population(
         "orientation": orientation, "sf": sf, "nx": nx, "ny": ny,
         "sigma_x": nx / sf, "sigma_y": ny / sf, "phase": phase,
     })
+
+
+# ====================================================================== V1Model's default
+# The population behind ``V1Model(display)``: the published histograms themselves
+# (as Brain-Score packages them and VOneNet samples them), not assumed shapes.
+
+#: De Valois, Albrecht & Thorell 1982 peak-sf bin edges (c/deg), as packaged for Brain-Score.
+PEAK_SF_EDGES = (0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0, 5.6, 8.0, 11.2, 16.0, 22.4)
+#: De Valois et al. 1982 cells per peak-sf bin, by class and eccentricity.
+PEAK_SF_COUNTS_BY_GROUP = {
+    "simple_foveal": (0, 4, 4, 8, 25, 33, 26, 28, 12, 5, 2, 1),
+    "complex_foveal": (0, 0, 0, 9, 9, 7, 10, 23, 12, 8, 3, 3),
+    "simple_parafoveal": (2, 4, 10, 12, 18, 7, 18, 3, 4, 0, 0, 0),
+    "complex_parafoveal": (1, 2, 1, 2, 5, 15, 13, 9, 3, 2, 0, 0),
+}
+#: The four groups summed (n = 363), as Brain-Score compares them.
+PEAK_SF_COUNTS = tuple(int(sum(c)) for c in zip(*PEAK_SF_COUNTS_BY_GROUP.values(), strict=True))
+#: Ringach 2002 nx and ny bin edges (cycles): 5 log-spaced bins over 10^-1 … 10^0.2.
+RINGACH_EDGES = tuple(float(v) for v in 10.0 ** np.linspace(-1.0, 0.2, 6))
+#: Ringach 2002 joint counts, rows nx bins, columns ny bins (n = 100; as VOneNet samples).
+RINGACH_COUNTS = ((2, 0, 1, 0, 0), (8, 9, 4, 1, 0), (1, 2, 19, 17, 3), (0, 0, 1, 7, 4),
+                  (0, 0, 0, 0, 0))
+
+
+def display_sf_range(display) -> tuple[float, float]:
+    """The peak spatial frequencies a display can show: the clipping rule of the default V1.
+
+    A unit's carrier must repeat at least **twice across the display's shorter side**
+    (below that its tuning cannot be measured with gratings on the display) and lie at
+    least **half an octave below the Nyquist frequency** (a Gabor's spectrum has a
+    width; nearer the Nyquist limit its upper flank aliases).  At 64 px and 16 px/deg
+    (4°) that is 0.5–5.66 c/deg, which keeps 76% of De Valois et al.'s cells.
+
+    Parameters
+    ----------
+    display : Display
+        The screen.
+
+    Returns
+    -------
+    (low, high) : tuple of float
+        ``2 / min(size_degrees)`` and ``nyquist_cpd / √2``, in c/deg.
+
+    Raises
+    ------
+    TypeError
+        If ``display`` is not a :class:`stimuli.display.Display`.
+    ValueError
+        If the display is too small for any frequency (``low >= high``).
+
+    Examples
+    --------
+    >>> from stimuli.display import Display
+    >>> [round(f, 2) for f in display_sf_range(Display((64, 64), 16))]
+    [0.5, 5.66]
+    """
+    from stimuli.display import Display
+
+    if not isinstance(display, Display):
+        raise TypeError(f"display must be a stimuli.display.Display, got {type(display)}")
+    low = 2.0 / min(display.size_degrees)
+    high = display.nyquist_cpd / np.sqrt(2.0)
+    if low >= high:
+        raise ValueError(f"display {display.shape} at {display.pixels_per_degree:g} px/deg is "
+                         f"too small: two cycles across it need {low:g} c/deg, above half an "
+                         f"octave below its Nyquist frequency ({high:g} c/deg)")
+    return float(low), float(high)
+
+
+def _log_histogram_quantile(u: np.ndarray, edges, counts) -> np.ndarray:
+    """Inverse CDF of a histogram with log-uniform density within each bin."""
+    counts = np.asarray(counts, dtype=float)
+    cdf = np.concatenate([[0.0], np.cumsum(counts) / counts.sum()])
+    keep = np.r_[True, np.diff(cdf) > 0]          # empty bins: no flat CDF segments
+    return np.exp(np.interp(u, cdf[keep], np.log(np.asarray(edges, float))[keep]))
+
+
+def _log_histogram_cdf(x: float, edges, counts) -> float:
+    counts = np.asarray(counts, dtype=float)
+    cdf = np.concatenate([[0.0], np.cumsum(counts) / counts.sum()])
+    return float(np.interp(np.log(x), np.log(np.asarray(edges, float)), cdf))
+
+
+def sample_v1_population(
+    n: int,
+    display,
+    *,
+    complexity: tuple[float, float] = (1.0, 1.0),
+    rng: RngLike = None,
+) -> Table:
+    """Draw ``n`` V1 units from the published macaque histograms, within what ``display`` shows.
+
+    * **Orientation** — De Valois, Yund & Hepler 1982: counts 66, 49, 77, 54 in bins
+      centred at 0/45/90/135° (the counts VOneNet samples; Brain-Score packages
+      110, 83, 100, 92), uniform within a bin.
+    * **Peak sf** — De Valois, Albrecht & Thorell 1982: the simple + complex, foveal +
+      parafoveal counts summed (:data:`PEAK_SF_COUNTS` over :data:`PEAK_SF_EDGES`,
+      0.35–22.4 c/deg, log-uniform within a bin) **conditioned on**
+      :func:`display_sf_range`: frequencies the display cannot show are not clipped
+      to its limits (that would pile units up at the edges) but the histogram is
+      truncated and renormalised, so within the range the relative frequencies are
+      the paper's.
+    * **nx, ny** — Ringach 2002: a cell of the joint histogram :data:`RINGACH_COUNTS`
+      drawn by its count, then nx and ny log-uniform within it (as VOneNet does).
+    * **Phase** — uniform in [0, 360).
+    * **Complexity** — the weight of the energy pathway in
+      :func:`v1model.cells.mix_pathways` (0 linear, 1 energy; Mechler & Ringach
+      2002's continuum), Beta(a, b) distributed.  It is drawn by inverse CDF from a
+      uniform that does not depend on ``(a, b)``, so changing the Beta parameters
+      with the same seed moves every unit's complexity smoothly and leaves its other
+      parameters unchanged (what :mod:`analysis.population_fit` relies on).
+
+    Parameters
+    ----------
+    n : int
+        Number of units, >= 1.
+    display : Display
+        The screen; sets the sf range.
+    complexity : (float, float)
+        Beta parameters ``(a, b)``, each > 0.  Default (1, 1): uniform.
+    rng : None, int or numpy.random.Generator
+        Source of randomness; the same seed gives the same table, bit for bit.
+
+    Returns
+    -------
+    Table
+        ``n`` rows: ``orientation`` (deg), ``sf`` (c/deg), ``nx``, ``ny`` (cycles),
+        ``sigma_x``, ``sigma_y`` (deg), ``phase`` (deg), ``complexity`` ([0, 1]).
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a bad ``n``, display, ``complexity`` or ``rng``.
+
+    Examples
+    --------
+    >>> from stimuli.display import Display
+    >>> pop = sample_v1_population(100, Display((64, 64), 16), rng=0)
+    >>> bool(pop["sf"].min() >= 0.5 and pop["sf"].max() <= 5.66)
+    True
+    >>> pop.names[-1]
+    'complexity'
+    """
+    n = check_int("n", n, minimum=1)
+    if n > MAX_IMAGES:
+        raise ValueError(f"n must be at most {MAX_IMAGES} cells, got {n}")
+    low, high = display_sf_range(display)
+    a, b = _beta_parameters("complexity", complexity)
+    gen = as_rng(rng)
+    counts = np.asarray(ORIENTATION_COUNTS, dtype=float)
+    bins = gen.choice(len(counts), size=n, p=counts / counts.sum())
+    offset = gen.uniform(-ORIENTATION_BIN_HALF_WIDTH, ORIENTATION_BIN_HALF_WIDTH, size=n)
+    orientation = np.mod(np.asarray(ORIENTATION_BIN_CENTRES)[bins] + offset, 180.0)
+    orientation = np.where(orientation >= 180.0, 0.0, orientation)
+    # peak sf: the summed histogram truncated to [low, high]
+    u_low = _log_histogram_cdf(low, PEAK_SF_EDGES, PEAK_SF_COUNTS)
+    u_high = _log_histogram_cdf(high, PEAK_SF_EDGES, PEAK_SF_COUNTS)
+    u = u_low + gen.random(n) * (u_high - u_low)
+    sf = np.clip(_log_histogram_quantile(u, PEAK_SF_EDGES, PEAK_SF_COUNTS), low, high)
+    # nx, ny: a cell of Ringach's joint histogram, log-uniform within it
+    joint = np.asarray(RINGACH_COUNTS, dtype=float).ravel()
+    cell = gen.choice(joint.size, size=n, p=joint / joint.sum())
+    log_edges = np.log10(RINGACH_EDGES)
+    ix, iy = np.divmod(cell, len(RINGACH_EDGES) - 1)
+    nx = 10.0 ** gen.uniform(log_edges[ix], log_edges[ix + 1])
+    ny = 10.0 ** gen.uniform(log_edges[iy], log_edges[iy + 1])
+    phase = gen.uniform(0.0, 360.0, size=n)
+    complexity_value = stats.beta.ppf(gen.random(n), a, b)
+    return Table({
+        "orientation": orientation, "sf": sf, "nx": nx, "ny": ny,
+        "sigma_x": nx / sf, "sigma_y": ny / sf, "phase": phase,
+        "complexity": np.clip(complexity_value, 0.0, 1.0),
+    })
+
+
+def _beta_parameters(name: str, value) -> tuple[float, float]:
+    try:
+        a, b = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a pair (a, b) of Beta parameters, got {value!r}") from None
+    if not (np.isfinite(a) and np.isfinite(b) and a > 0 and b > 0):
+        raise ValueError(f"{name} must be two positive finite Beta parameters, got {value!r}")
+    return a, b

@@ -301,10 +301,13 @@ class SpikingV1:
         The screen; stimuli must have its shape and movies its ``frame_rate``.
     v1 : V1Model or mapping, optional
         The rate model whose simple cells provide the drive, or keyword arguments
-        for :class:`~v1model.v1.V1Model` (default: its default grid, 12 orientations
-        × sf 1, 2, 4 c/deg × phases 0, 90, 180, 270°).  Its display must be
-        ``display``.  Every (orientation, sf, envelope) must come in at least two
-        phases, since complex cells pool phases.
+        for :class:`~v1model.v1.V1Model` (default: ``V1Model(display)``, the fitted
+        macaque population).  Its display must be ``display``.  With the macaque
+        population every neuron (simple and complex) is driven by its own V1 unit's
+        normalised response, and the F1/F0 split comes from the units' simple →
+        complex continuum.  With a grid or a table, complex neurons pool simple
+        neurons (Hubel–Wiesel wiring), so every (orientation, sf, envelope) must come
+        in at least two phases.
     positions : array_like of shape (k, 2), optional
         RF centres ``(x, y)`` in degrees; each snaps to the nearest position of the
         V1 model's map (ties to the first row / column, like
@@ -378,7 +381,8 @@ class SpikingV1:
     Examples
     --------
     >>> from stimuli.display import Display
-    >>> model = SpikingV1(Display((32, 32), 16), v1={"orientations": [0, 90], "sfs": [2]},
+    >>> model = SpikingV1(Display((32, 32), 16), v1={"population": "grid", "orientations": [0, 90],
+    ...                                            "sfs": [2]},
     ...                   static_duration=0.1, rng=0)
     >>> model.n_units("simple"), model.n_units("complex")
     (8, 2)
@@ -471,6 +475,10 @@ class SpikingV1:
         self._pixels = np.array([display.position_to_pixel(x, y) for x, y in
                                  zip(self._x, self._y, strict=True)]).round().astype(int)
 
+        if self.v1.source == "macaque":
+            self._build_driven_units(len(pos))
+            return
+        self._n_driven = None
         channels = self.v1.unit_info("simple")
         n_channels, n_pos = len(channels["phase"]), len(pos)
         keys = np.stack([channels[k] for k in _GROUP_KEYS], axis=1)
@@ -524,6 +532,36 @@ class SpikingV1:
                         n_inputs=n_inputs)
         self._info = {"simple": simple, "complex": complex_}
 
+    def _build_driven_units(self, n_pos: int) -> None:
+        """Macaque front end: one LIF neuron per V1 unit and position, every one driven.
+
+        The V1 model's units already span the simple → complex continuum (their
+        responses carry the F1/F0 split), so each layer's neurons are driven by their
+        own units' normalised responses; no pooling synapses.  In the brian2 network
+        they form the driven group (simple-layer neurons first, then complex-layer
+        ones); :mod:`v1model._brian` always builds a second, synapse-driven group,
+        which here is a single placeholder neuron (with one zero-weight synapse, as
+        brian2 requires) whose spikes are discarded.
+        """
+        info = {}
+        self._driven_units = {}
+        for layer in self.layers:
+            units = self.v1.unit_info(layer)
+            n = len(units["sf"])
+            layer_info = {k: np.tile(np.asarray(v, dtype=np.float64), n_pos)
+                          for k, v in units.items()}
+            layer_info.update(channel=np.tile(np.arange(n), n_pos),
+                              position=np.repeat(np.arange(n_pos), n),
+                              x=np.repeat(self._x, n), y=np.repeat(self._y, n))
+            info[layer] = layer_info
+            self._driven_units[layer] = self.v1._layer_units[layer]
+        self._info = info
+        self._n_driven = self.n_units("simple") + self.n_units("complex")
+        # brian2 refuses a Synapses object without synapses: one zero-weight synapse
+        self._pre = np.zeros(1, dtype=np.int64)
+        self._post = np.zeros(1, dtype=np.int64)
+        self._weight = np.zeros(1)
+
     def n_units(self, layer: str) -> int:
         """Number of neurons of ``layer`` (per stimulus)."""
         check_layer(self, layer)
@@ -556,7 +594,8 @@ class SpikingV1:
         Examples
         --------
         >>> from stimuli.display import Display
-        >>> model = SpikingV1(Display((32, 32), 16), v1={"orientations": [0], "sfs": [2]})
+        >>> model = SpikingV1(Display((32, 32), 16), v1={"population": "grid",
+        ...                   "orientations": [0], "sfs": [2]})
         >>> model.unit_info("complex")["n_inputs"].tolist()
         [4]
         """
@@ -654,7 +693,8 @@ class SpikingV1:
         Examples
         --------
         >>> from stimuli.display import Display
-        >>> model = SpikingV1(Display((32, 32), 16), v1={"orientations": [0], "sfs": [2]},
+        >>> model = SpikingV1(Display((32, 32), 16), v1={"population": "grid",
+        ...                   "orientations": [0], "sfs": [2]},
         ...                   static_duration=0.05)
         >>> model.drive(np.zeros((2, 32, 32))).shape
         (2, 3, 4)
@@ -662,16 +702,31 @@ class SpikingV1:
         arr, is_movie = self._movies(stimuli, frame_rate)
         return self._drive(arr, is_movie)
 
+    @property
+    def n_driven(self) -> int:
+        """Neurons driven by the V1 model (the last axis of :meth:`drive`): the simple
+        neurons, or with a macaque V1 model every neuron (simple, then complex)."""
+        return self.n_units("simple") if self._n_driven is None else self._n_driven
+
     def _drive(self, arr: np.ndarray, is_movie: bool) -> np.ndarray:
         frames = arr.reshape(-1, *self.display.shape)
-        values = self._frame_drive(frames).reshape(arr.shape[0], -1, self.n_units("simple"))
+        values = self._frame_drive(frames).reshape(arr.shape[0], -1, self.n_driven)
         if not is_movie:
             values = np.repeat(values, self.display.n_frames(self.static_duration), axis=1)
         _check_drive("drive", values)
         return values
 
     def _frame_drive(self, frames: np.ndarray) -> np.ndarray:
-        """``(n_frames, n_simple)`` drive, read at the map positions of the V1 model."""
+        """``(n_frames, n_driven)`` drive, read at the map positions of the V1 model."""
+        if self._n_driven is not None:
+            # the macaque front end at the neurons' pixels: normalised responses (the
+            # output stage's spikes/s are the LIF neurons' job)
+            rates = self.v1._macaque_rates(
+                np.ascontiguousarray(frames, dtype=np.float32), self._pixels[:, 0],
+                self._pixels[:, 1], grid=False, output=False)      # (n, units, positions)
+            parts = [rates[:, self._driven_units[layer]].transpose(0, 2, 1).reshape(
+                len(frames), -1) for layer in self.layers]
+            return np.concatenate(parts, axis=1).astype(np.float32)
         if self.v1.normalization is None:
             linear = self._linear(frames)
             return half_wave(linear, **self.v1.simple_nonlinearity).astype(np.float32)
@@ -722,13 +777,14 @@ class SpikingV1:
         Examples
         --------
         >>> from stimuli.display import Display
-        >>> model = SpikingV1(Display((32, 32), 16), v1={"orientations": [0], "sfs": [2]},
+        >>> model = SpikingV1(Display((32, 32), 16), v1={"population": "grid",
+        ...                   "orientations": [0], "sfs": [2]},
         ...                   rng=1)
         >>> spikes = model.simulate(np.zeros((1, 6, 4)))
         >>> spikes["complex"].duration
         0.1
         """
-        n_simple = self.n_units("simple")
+        n_simple = self.n_driven
         _check_drive("drive", drive)
         values = np.asarray(drive, dtype=np.float32)
         if values.ndim != 3 or values.shape[2] != n_simple:
@@ -741,7 +797,9 @@ class SpikingV1:
         from v1model import _brian  # brian2 loads on the first simulation only
 
         n, n_frames, n_simple = drive.shape
-        n_complex = self.n_units("complex")
+        # macaque front end: no pooled group, one unconnected placeholder (see
+        # _build_driven_units)
+        n_complex = self.n_units("complex") if self._n_driven is None else 1
         duration = n_frames / self.display.frame_rate
         _check_simulation_size(n, n_frames * self.steps_per_frame, n_frames,
                                n_simple, n_complex, self.sim_dt)
@@ -764,6 +822,18 @@ class SpikingV1:
                                  pre=pre, post=post, weight=weight, params=params,
                                  target=self.target, seed=seed, cache_dir=self.cache_dir)
         result = {}
+        if self._n_driven is not None:
+            index, times = spikes[0]
+            condition, unit = index // n_simple, index % n_simple
+            n_s = self.n_units("simple")
+            for layer, lo, size in (("simple", 0, n_s),
+                                    ("complex", n_s, self.n_units("complex"))):
+                keep = (unit >= lo) & (unit < lo + size)
+                result[layer] = SpikeTrains(times[keep], condition[keep], unit[keep] - lo,
+                                            n_conditions=n, n_units=size, duration=duration,
+                                            resolution=self.sim_dt)
+            self._cache = (key, result)
+            return result
         for layer, size, (index, times) in zip(self.layers, (n_simple, n_complex), spikes,
                                                strict=True):
             result[layer] = SpikeTrains(times, index // size, index % size, n_conditions=n,
@@ -801,7 +871,8 @@ class SpikingV1:
         Examples
         --------
         >>> from stimuli.display import Display
-        >>> model = SpikingV1(Display((32, 32), 16), v1={"orientations": [0], "sfs": [2]},
+        >>> model = SpikingV1(Display((32, 32), 16), v1={"population": "grid",
+        ...                   "orientations": [0], "sfs": [2]},
         ...                   static_duration=0.1, rng=0)
         >>> st = model.spike_trains(np.zeros((2, 32, 32)), "simple")
         >>> st.n_conditions, st.n_units, st.duration
@@ -843,7 +914,8 @@ class SpikingV1:
         Examples
         --------
         >>> from stimuli.display import Display
-        >>> model = SpikingV1(Display((32, 32), 16), v1={"orientations": [0], "sfs": [2]},
+        >>> model = SpikingV1(Display((32, 32), 16), v1={"population": "grid",
+        ...                   "orientations": [0], "sfs": [2]},
         ...                   static_duration=0.1, rng=0)
         >>> model.responses(np.zeros((2, 6, 32, 32)), "simple", frame_rate=60).shape
         (2, 4, 6)

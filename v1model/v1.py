@@ -1,7 +1,47 @@
-"""A Hubel–Wiesel model of V1: Gabor simple cells, complex cells, divisive normalisation.
+"""A model of macaque V1, and the Hubel–Wiesel filter grid it grew from.
 
 :class:`V1Model` answers the model interface of :mod:`v1model.base` with two
-retinotopic layers:
+retinotopic layers, ``"simple"`` and ``"complex"``.  It is built in one of two ways.
+
+The default: a macaque-like population (``population="macaque"``)
+----------------------------------------------------------------------
+``V1Model(display)`` draws its units from the published macaque histograms
+(:func:`v1model.population.sample_v1_population`: De Valois 1982a orientation,
+De Valois 1982b peak sf within :func:`v1model.population.display_sf_range`,
+Ringach 2002 nx–ny, uniform phase) and passes each unit's Gabor responses through
+documented stages, each of which can be switched off with ``False``:
+
+1. **complexity** — a per-unit mix of a half-wave rectified linear pathway and an
+   energy pathway (:func:`v1model.cells.mix_pathways`; Mechler & Ringach 2002),
+   the weight Beta-distributed across the population.  A unit whose mix gives
+   F1/F0 > 1 for its optimal grating (:func:`v1model.cells.mixture_modulation_ratio`,
+   Skottun et al. 1991's criterion) belongs to the ``"simple"`` layer, the others to
+   ``"complex"``: the proportion follows from the Beta distribution and is in
+   :attr:`V1Model.params`.  Off: each unit is purely linear (simple) or purely
+   energy (complex), same classes.
+2. **normalization** — the drive raised to ``exponent`` and divided by a pool of
+   energies of a fixed bank of quadrature pairs (6 orientations × sfs at most an
+   octave apart from the lowest to the highest sf of the units), weighted around
+   the unit's own orientation and sf by Gaussians of widths ``orientation_width``
+   (deg) and ``sf_width`` (octaves)
+   (:func:`v1model.cells.pool_weights`, :func:`v1model.cells.normalize`; Heeger
+   1992, Carandini & Heeger 2012), with semi-saturation ``sigma``.  Off: exponent 1,
+   no classical pool.
+3. **surround** — a second pool: the same channels' energies summed over space with
+   a Gaussian of σ = ``extent`` carrier cycles (sampled on a lattice half a cycle,
+   at least 2 px, apart, within 3σ of the wanted pixels), i.e. larger in space than
+   the classical receptive field but as broadly tuned as the pool, weighted by
+   ``weight``: Cavanaugh, Bair & Movshon 2002's ratio of Gaussians, which gives a
+   grating summation field and surround suppression.
+4. **output** — ``spontaneous + gain · response`` in spikes/s
+   (:func:`v1model.cells.firing_rate`).  Off: the dimensionless normalised response.
+
+The defaults of every stage are the parameters fitted by
+:func:`analysis.population_fit.fit_population` and shipped in
+``v1model/data/v1_population.json`` (with the training and held-out scores).
+
+The Hubel–Wiesel grid (``population="grid"`` or :meth:`V1Model.grid`) and tables
+---------------------------------------------------------------------------------
 
 ``"simple"``
     One channel per Gabor filter (orientation, sf, phase, envelope): the linear
@@ -27,10 +67,16 @@ filtered and the rest obtained by a sign flip.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections import OrderedDict
 from collections.abc import Mapping
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from stimuli._shared.validation import (
     check_choice,
@@ -43,8 +89,20 @@ from stimuli._shared.validation import (
 from stimuli.display import Display
 from stimuli.table import Table
 from v1model.base import check_layer
-from v1model.cells import divisive_normalization, energy, half_wave, max_pool, window_pixels
+from v1model.cells import (
+    divisive_normalization,
+    energy,
+    firing_rate,
+    half_wave,
+    max_pool,
+    mix_pathways,
+    mixture_modulation_ratio,
+    normalize,
+    pool_weights,
+    window_pixels,
+)
 from v1model.gabor import DEFAULT_PHASES, GaborBank, filter_parameters
+from v1model.population import display_sf_range, sample_v1_population
 
 COMPLEX_KINDS = ("energy", "max")
 #: Defaults of the simple-cell output nonlinearity (see :func:`v1model.cells.half_wave`).
@@ -55,6 +113,78 @@ _CHECKS = {"threshold": check_real, "gain": check_positive, "exponent": check_po
            "sigma": check_positive, "pool_sigma": check_nonnegative}
 # bytes of intermediate maps one chunk of images may occupy
 _CHUNK_BYTES = 256 * 2**20
+#: Kinds of population :class:`V1Model` builds from a name.
+POPULATION_KINDS = ("macaque", "grid")
+#: Orientations of the normalisation pool's channels (evenly spaced over 180°).
+POOL_ORIENTATIONS = 6
+#: Envelope σ of the classical pool channels in carrier cycles (nx = ny; Ringach 2002's
+#: cells cluster below 0.5).
+POOL_CYCLES = 0.5
+#: Keys of each stage of the macaque population (see the module docstring).
+STAGE_KEYS = {
+    "normalization": ("sigma", "exponent", "orientation_width", "sf_width"),
+    "surround": ("extent", "weight"),
+    "complexity": ("a", "b"),
+    "output": ("spontaneous", "gain"),
+}
+_STAGE_CHECKS = {"sigma": check_positive, "exponent": check_positive,
+                 "orientation_width": check_positive, "sf_width": check_positive,
+                 "extent": check_positive, "weight": check_nonnegative, "a": check_positive,
+                 "b": check_positive, "spontaneous": check_nonnegative, "gain": check_positive}
+# bytes of remembered macaque responses (both layers of recent batches)
+_CACHE_BYTES = 192 * 2**20
+# images per batch of the macaque population (the cache remembers whole batches)
+_MACAQUE_CHUNK = 64
+
+
+@lru_cache(maxsize=1)
+def _fitted_text() -> str:
+    return resources.files("v1model").joinpath("data", "v1_population.json").read_text("utf-8")
+
+
+def fitted_parameters() -> dict[str, Any]:
+    """The shipped population parameters of ``V1Model(display)`` and how they were fitted.
+
+    Read from ``v1model/data/v1_population.json``, written by
+    :func:`analysis.population_fit.fit_population` (see ``fit`` in the result for the
+    training and held-out seeds, the scores and the command).
+
+    Returns
+    -------
+    dict
+        ``n_units``, ``seed``, one mapping per stage (``normalization``, ``surround``,
+        ``complexity``, ``output``) and ``fit`` (provenance).  A fresh copy.
+
+    Raises
+    ------
+    OSError
+        If the data file is missing (a broken installation).
+
+    Examples
+    --------
+    >>> sorted(fitted_parameters()["surround"])
+    ['extent', 'weight']
+    """
+    return json.loads(_fitted_text())
+
+
+def _stage(name: str, value: Any, fitted: Mapping[str, float]) -> dict[str, float] | None:
+    """A stage's settings: None/True → fitted, False → off (None), mapping → fitted updated."""
+    if value is False:
+        return None
+    if value is None or value is True:
+        value = {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a bool or a mapping of parameters, got {value!r}")
+    keys = STAGE_KEYS[name]
+    unknown = sorted(set(value) - set(keys))
+    if unknown:
+        raise ValueError(f"{name} has unknown key(s) {', '.join(map(repr, unknown))}; "
+                         f"known keys are {', '.join(map(repr, keys))}")
+    out = {k: float(fitted[k]) for k in keys}
+    for key, val in value.items():
+        out[key] = _STAGE_CHECKS[key](f"{name}[{key!r}]", val)
+    return out
 
 
 def _settings(name: str, value: Any, defaults: dict[str, float]) -> dict[str, float]:
@@ -74,40 +204,57 @@ def _settings(name: str, value: Any, defaults: dict[str, float]) -> dict[str, fl
 
 
 class V1Model:
-    """Gabor simple cells and energy or max-pooling complex cells on a display.
+    """A macaque-like V1 population (default) or a Hubel–Wiesel filter grid, on a display.
 
-    Build it from a grid of filters (the keyword grid of
-    :class:`v1model.gabor.GaborBank`) or from a population table
-    (:func:`v1model.population.sample_population`; see :meth:`from_population`).
+    See the module docstring for the stages of the default population and their
+    sources.  ``V1Model(display)`` draws ``n_units`` units with seed ``rng`` (both
+    defaults from the shipped fit, so the default model is the same everywhere);
+    :meth:`grid` builds the regular filter grid; :meth:`from_population` one unit
+    per row of a table (Gabor simple and energy/max complex cells, as the grid).
 
     Parameters
     ----------
     display : Display
         The screen; stimuli must be ``(n, rows, cols)`` with its shape.
+    population : {"macaque", "grid"} or Table or mapping
+        ``"macaque"`` (default): sampled units with the stages of the module
+        docstring.  ``"grid"``: the filter grid of the grid arguments.  A table: one
+        simple *and* one complex channel per row; columns ``orientation``, ``sf``,
+        ``phase`` and ``sigma_x``/``sigma_y`` or ``nx``/``ny``.
+    n_units : int, optional
+        ``"macaque"`` only: units drawn (both layers together); default from the fit.
+    rng : None, int or numpy.random.Generator, optional
+        ``"macaque"`` only: seed of the draw; default the shipped seed (0).
     orientations, sfs, phases, sigma_x, sigma_y, nx, ny
-        The simple-cell grid, as in :func:`v1model.gabor.filter_parameters`; defaults
-        12 orientations (15° steps) × sf 1, 2, 4 c/deg × phases 0, 90, 180, 270° with
-        ``nx = ny = 0.5`` cycles.  Complex channels: one per orientation × sf.
-    population : Table or mapping, optional
-        One simple *and* one complex channel per row; columns ``orientation``,
-        ``sf``, ``phase`` and ``sigma_x``/``sigma_y`` or ``nx``/``ny``.  Exclusive with
-        the grid arguments.
+        ``"grid"`` only: the simple-cell grid, as in
+        :func:`v1model.gabor.filter_parameters`; defaults 12 orientations (15°
+        steps) × sf 1, 2, 4 c/deg × phases 0, 90, 180, 270° with ``nx = ny = 0.5``
+        cycles.  Complex channels: one per orientation × sf.
     complex_kind : {"energy", "max"}
-        ``"energy"``: ``sqrt(L_φ0² + L_φ0+90²)`` with φ0 the first grid phase or the
-        unit's phase (the quadrature filter is added when not in the grid).
-        ``"max"``: maximum over the grid's phases (population: φ + 0, 90, 180, 270°)
-        of the rectified simple cells and over a square window of positions.
+        Grid and tables: ``"energy"``: ``sqrt(L_φ0² + L_φ0+90²)`` with φ0 the first
+        grid phase or the unit's phase.  ``"max"``: maximum over the grid's phases
+        (tables: φ + 0, 90, 180, 270°) of the rectified simple cells and over a
+        square window of positions.  ``"macaque"`` accepts ``"energy"`` only (its
+        complex pathway is the energy of a quadrature pair).
     pool_window : float, optional
         Side in degrees of the max-pooling window (``complex_kind="max"`` only); the
         default is one carrier period, ``1 / sf``, per channel.
     simple_nonlinearity : mapping, optional
-        ``threshold`` (default 0), ``gain`` (1), ``exponent`` (1) of
-        :func:`v1model.cells.half_wave`, for simple cells (and the simple cells a
-        max-pooling complex cell pools).
-    normalization : bool or mapping
-        False (default): none.  True or a mapping of ``sigma`` (0.05), ``exponent``
-        (2), ``gain`` (1), ``pool_sigma`` (0 deg) for
+        Grid and tables: ``threshold`` (default 0), ``gain`` (1), ``exponent`` (1) of
+        :func:`v1model.cells.half_wave`.
+    normalization : bool or mapping, optional
+        Grid and tables: off by default; True or a mapping of ``sigma`` (0.05),
+        ``exponent`` (2), ``gain`` (1), ``pool_sigma`` (0 deg) for
         :func:`v1model.cells.divisive_normalization`, applied to both layers.
+        ``"macaque"``: on by default with the fitted ``sigma``, ``exponent``,
+        ``orientation_width`` (deg), ``sf_width`` (octaves); a mapping overrides
+        some; False switches the stage off.
+    surround, complexity, output : bool or mapping, optional
+        ``"macaque"`` only, on by default with the fitted values; a mapping overrides
+        some, False switches the stage off.  ``surround``: ``extent`` (cycles of the
+        pool channel's carrier, the σ of the surround Gaussian) and ``weight``.
+        ``complexity``: Beta parameters ``a`` and ``b`` of the energy-pathway
+        weight.  ``output``: ``spontaneous`` and ``gain`` in spikes/s.
     stride : int
         Keep every ``stride``-th map row and column (default 1, full resolution).
     workers : int, optional
@@ -119,24 +266,31 @@ class V1Model:
         ``("simple", "complex")``.
     temporal : bool
         False: the model takes images ``(n, rows, cols)``.
+    source : str
+        ``"macaque"``, ``"grid"`` or ``"population"`` (a table).
     bank : GaborBank
-        The filters actually applied (phases modulo 180°).
+        The units' filters (grid/tables: phases modulo 180°; ``"macaque"``: each
+        unit's filter and its quadrature partner, interleaved).
     params : dict
         JSON-able description of the configuration (for recording metadata).
 
     Raises
     ------
     ValueError, TypeError
-        For conflicting or out-of-range parameters (see the referenced functions), or
-        ``pool_window`` with ``complex_kind="energy"``.
+        For conflicting or out-of-range parameters (see the referenced functions),
+        arguments of one kind of population given to another (e.g. ``sfs`` without
+        ``population="grid"``), or ``pool_window`` with ``complex_kind="energy"``.
 
     Examples
     --------
     >>> from stimuli.display import Display
-    >>> model = V1Model(Display((32, 32), 16), orientations=[0, 90], sfs=[2])
-    >>> model.responses(np.zeros((1, 32, 32)), "complex").shape
+    >>> model = V1Model(Display((64, 64), 16), stride=32)
+    >>> model.n_channels("simple") + model.n_channels("complex") == model.params["n_units"]
+    True
+    >>> grid = V1Model.grid(Display((32, 32), 16), orientations=[0, 90], sfs=[2])
+    >>> grid.responses(np.zeros((1, 32, 32)), "complex").shape
     (1, 2, 32, 32)
-    >>> model.unit_info("simple")["phase"].tolist()
+    >>> grid.unit_info("simple")["phase"].tolist()
     [0.0, 90.0, 180.0, 270.0, 0.0, 90.0, 180.0, 270.0]
     """
 
@@ -147,6 +301,9 @@ class V1Model:
         self,
         display: Display,
         *,
+        population: str | Mapping[str, Any] = "macaque",
+        n_units: int | None = None,
+        rng: Any = None,
         orientations: Any = None,
         sfs: Any = None,
         phases: Any = None,
@@ -154,21 +311,54 @@ class V1Model:
         sigma_y: float | None = None,
         nx: float | None = None,
         ny: float | None = None,
-        population: Mapping[str, Any] | None = None,
         complex_kind: str = "energy",
         pool_window: float | None = None,
         simple_nonlinearity: Mapping[str, float] | None = None,
-        normalization: bool | Mapping[str, float] = False,
+        normalization: bool | Mapping[str, float] | None = None,
+        surround: bool | Mapping[str, float] | None = None,
+        complexity: bool | Mapping[str, float] | None = None,
+        output: bool | Mapping[str, float] | None = None,
         stride: int = 1,
         workers: int | None = None,
     ):
         if not isinstance(display, Display):
             raise TypeError(f"display must be a stimuli.display.Display, got {type(display)}")
-        if population is not None and not isinstance(population, Mapping):
-            raise TypeError(f"population must be a Table or mapping of columns, got "
-                            f"{type(population).__name__}")
+        if not isinstance(population, (str, Mapping)):
+            raise TypeError(f"population must be 'macaque', 'grid' or a table of units (a Table "
+                            f"or mapping of columns), got {type(population).__name__}")
         self.display = display
         self.complex_kind = check_choice("complex_kind", complex_kind, COMPLEX_KINDS)
+        self.stride = check_int("stride", stride, minimum=1)
+        rows, cols = display.shape
+        self._rows = np.arange(((rows - 1) // 2) % self.stride, rows, self.stride)
+        self._cols = np.arange(((cols - 1) // 2) % self.stride, cols, self.stride)
+        grid_args = {"orientations": orientations, "sfs": sfs, "phases": phases,
+                     "sigma_x": sigma_x, "sigma_y": sigma_y, "nx": nx, "ny": ny}
+        if isinstance(population, str):
+            self.source = check_choice("population", population, POPULATION_KINDS)
+        elif population is None:
+            raise TypeError("population must be 'macaque', 'grid' or a table of units, got None")
+        else:
+            self.source = "population"
+        macaque_args = {"n_units": n_units, "rng": rng, "surround": surround,
+                        "complexity": complexity, "output": output}
+        if self.source == "macaque":
+            given = [k for k, v in grid_args.items() if v is not None]
+            given += [k for k, v in (("pool_window", pool_window),
+                                     ("simple_nonlinearity", simple_nonlinearity))
+                      if v is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)} describe the filter grid or its cells: "
+                                 f"pass population='grid' (or use V1Model.grid)")
+            if self.complex_kind != "energy":
+                raise ValueError("population='macaque' has energy complex pathways only: "
+                                 "complex_kind='max' needs population='grid' or a table")
+            self._init_macaque(n_units, rng, normalization, surround, complexity, output,
+                               workers)
+            return
+        given = [k for k, v in macaque_args.items() if v is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)} apply to population='macaque' only")
         if pool_window is not None:
             if self.complex_kind != "max":
                 raise ValueError("pool_window applies to complex_kind='max' only")
@@ -180,12 +370,9 @@ class V1Model:
             self.normalization = None
         else:
             self.normalization = _settings("normalization", normalization, NORMALIZATION)
-        self.stride = check_int("stride", stride, minimum=1)
-        self.source = "grid" if population is None else "population"
 
-        self._simple = filter_parameters(orientations=orientations, sfs=sfs, phases=phases,
-                                         sigma_x=sigma_x, sigma_y=sigma_y, nx=nx, ny=ny,
-                                         parameters=population)
+        self._simple = filter_parameters(
+            **grid_args, parameters=None if self.source == "grid" else population)
         self._complex, complex_phases = self._complex_channels(self._simple, phases)
 
         # filters actually applied: phases modulo 180, the rest by a sign flip
@@ -198,9 +385,200 @@ class V1Model:
         self.bank = GaborBank(display, parameters={
             "orientation": base[:, 0], "sf": base[:, 1], "sigma_x": base[:, 2],
             "sigma_y": base[:, 3], "phase": base[:, 4]}, workers=workers)
-        rows, cols = display.shape
-        self._rows = np.arange(((rows - 1) // 2) % self.stride, rows, self.stride)
-        self._cols = np.arange(((cols - 1) // 2) % self.stride, cols, self.stride)
+
+    @classmethod
+    def grid(cls, display: Display, **kwargs: Any) -> V1Model:
+        """The Hubel–Wiesel filter grid: ``V1Model(display, population="grid", **kwargs)``.
+
+        Parameters
+        ----------
+        display : Display
+            The screen.
+        **kwargs
+            Grid arguments (``orientations``, ``sfs``, ``phases``, ``nx``, ...) and the
+            other :class:`V1Model` keywords of grids.
+
+        Returns
+        -------
+        V1Model
+
+        Raises
+        ------
+        ValueError, TypeError
+            As :class:`V1Model`.
+
+        Examples
+        --------
+        >>> from stimuli.display import Display
+        >>> V1Model.grid(Display((32, 32), 16), sfs=[2]).n_channels("complex")
+        12
+        """
+        return cls(display, population="grid", **kwargs)
+
+    # ------------------------------------------------------------------ macaque
+    def _init_macaque(self, n_units, rng, normalization, surround, complexity, output,
+                      workers) -> None:
+        fitted = fitted_parameters()
+        self.normalization = _stage("normalization", normalization, fitted["normalization"])
+        self.surround = _stage("surround", surround, fitted["surround"])
+        self.complexity = _stage("complexity", complexity, fitted["complexity"])
+        self.output = _stage("output", output, fitted["output"])
+        self.n_units = check_int("n_units", fitted["n_units"] if n_units is None else n_units,
+                                 minimum=2)
+        self.seed = fitted["seed"] if rng is None else rng
+        beta = (fitted["complexity"] if self.complexity is None else self.complexity)
+        units = sample_v1_population(self.n_units, self.display,
+                                     complexity=(beta["a"], beta["b"]), rng=self.seed)
+        exponent = 1.0 if self.normalization is None else self.normalization["exponent"]
+        ratio = mixture_modulation_ratio(units["complexity"], exponent)
+        is_simple = ratio > 1.0
+        if self.complexity is None:   # no continuum: each unit purely linear or energy
+            units = units.with_columns(complexity=np.where(is_simple, 0.0, 1.0))
+            ratio = mixture_modulation_ratio(units["complexity"], exponent)
+        units = units.with_columns(modulation_ratio=ratio)
+        self._units = units
+        self._layer_units = {"simple": np.flatnonzero(is_simple),
+                             "complex": np.flatnonzero(~is_simple)}
+        for layer, idx in self._layer_units.items():
+            if idx.size == 0:
+                raise ValueError(f"the complexity distribution {beta} leaves the {layer} layer "
+                                 f"empty at n_units={self.n_units}; widen it or draw more units")
+        self._simple = units.take(self._layer_units["simple"])
+        self._complex = units.take(self._layer_units["complex"])
+        n = len(units)
+        self.bank = GaborBank(self.display, parameters={
+            "orientation": np.repeat(units["orientation"], 2),
+            "sf": np.repeat(units["sf"], 2),
+            "phase": np.mod(np.repeat(units["phase"], 2) + np.tile([0.0, 90.0], n), 360.0),
+            "sigma_x": np.repeat(units["sigma_x"], 2),
+            "sigma_y": np.repeat(units["sigma_y"], 2)}, workers=workers)
+        # the pool channels: 6 orientations × sfs at most an octave apart spanning the
+        # units' range end to end (a pool that thins out beyond its top channel divides
+        # high-sf gratings less and pushes peaks up)
+        low, high = display_sf_range(self.display)
+        pool_sfs = np.geomspace(low, high, int(np.ceil(np.log2(high / low) - 1e-9)) + 1)
+        pool_oris = np.arange(0.0, 180.0, 180.0 / POOL_ORIENTATIONS)
+        self._pool = Table({"orientation": np.tile(pool_oris, len(pool_sfs)),
+                            "sf": np.repeat(pool_sfs, len(pool_oris))})
+        self._pool_weights = pool_weights(
+            units["orientation"], units["sf"], self._pool["orientation"], self._pool["sf"],
+            orientation_width=(fitted["normalization"] if self.normalization is None
+                               else self.normalization)["orientation_width"],
+            sf_width=(fitted["normalization"] if self.normalization is None
+                      else self.normalization)["sf_width"]).astype(np.float32)
+        needs_pool = self.normalization is not None or self.surround is not None
+        self._pool_bank = self._quadrature_bank(POOL_CYCLES, workers) if needs_pool else None
+        self._unit_kernels = _KernelSet(self.bank.kernels, self.display)
+        self._pool_kernels = (None if self._pool_bank is None
+                              else _KernelSet(self._pool_bank.kernels, self.display))
+        self._surround_lattices = [] if self.surround is None else self._lattices()
+        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._cache_bytes = 0
+
+    def _quadrature_bank(self, cycles: float, workers: int | None) -> GaborBank:
+        """Quadrature pairs (phases 0, 90°, interleaved) of the pool channels, round
+        envelopes ``cycles`` carrier periods wide."""
+        pool = self._pool
+        k = len(pool)
+        sf = np.repeat(pool["sf"], 2)
+        return GaborBank(self.display, parameters={
+            "orientation": np.repeat(pool["orientation"], 2), "sf": sf,
+            "phase": np.tile([0.0, 90.0], k), "sigma_x": cycles / sf, "sigma_y": cycles / sf},
+            workers=workers)
+
+    def _lattices(self) -> list[tuple[np.ndarray, _KernelSet, np.ndarray, np.ndarray, float]]:
+        """Per pool sf: its channels, their kernels, and a square lattice of pixels (half a
+        carrier period apart but at least 2 px, through the display centre) where the
+        surround samples their energy; plus the surround Gaussian's σ in pixels
+        (``extent`` cycles)."""
+        rows, cols = self.display.shape
+        ppd = self.display.pixels_per_degree
+        out = []
+        for f in np.unique(self._pool["sf"]):
+            channels = np.flatnonzero(self._pool["sf"] == f)
+            filters = np.stack([2 * channels, 2 * channels + 1], axis=1).ravel()
+            step = max(2, int(round(ppd / (2.0 * f))))
+            lat_r = np.arange(((rows - 1) // 2) % step, rows, step)
+            lat_c = np.arange(((cols - 1) // 2) % step, cols, step)
+            kernels = _KernelSet([self._pool_bank.kernels[i] for i in filters], self.display)
+            out.append((channels, kernels, lat_r, lat_c, self.surround["extent"] / f * ppd))
+        return out
+
+    def _surround(self, images: np.ndarray, rows: np.ndarray, cols: np.ndarray, grid: bool,
+                  exponent: float) -> np.ndarray:
+        """Each pool channel's energy (power ``exponent``) blurred by a Gaussian of σ =
+        ``extent`` carrier cycles — sampled on the channel's lattice and summed with
+        Gaussian weights at the wanted pixels, normalised so a uniform energy field
+        passes unchanged (outside the display the energy is 0, mean grey) — then pooled
+        with each unit's weights: ``(n, units, positions)``."""
+        rows = np.asarray(rows, dtype=float)
+        cols = np.asarray(cols, dtype=float)
+        if grid:
+            rows, cols = np.repeat(rows, len(cols)), np.tile(cols, len(rows))
+        blurred = np.zeros((len(images), len(self._pool), len(rows)), dtype=np.float32)
+        for channels, kernels, lat_r, lat_c, sigma in self._surround_lattices:
+            # only lattice points within 3σ of a wanted pixel contribute
+            lat_r = lat_r[np.min(np.abs(lat_r[:, None] - rows[None, :]), axis=1) <= 3 * sigma]
+            lat_c = lat_c[np.min(np.abs(lat_c[:, None] - cols[None, :]), axis=1) <= 3 * sigma]
+            # a few images at a time: the patches of a dense lattice are large
+            lin = np.concatenate([kernels.at(images[i:i + 8], lat_r, lat_c, grid=True)
+                                  for i in range(0, len(images), 8)])   # (n, 2k, Lr * Lc)
+            energy = (np.square(lin[:, 0::2]) + np.square(lin[:, 1::2])) ** np.float32(
+                exponent / 2)
+            step_r = lat_r[1] - lat_r[0] if len(lat_r) > 1 else 1.0
+            step_c = lat_c[1] - lat_c[0] if len(lat_c) > 1 else 1.0
+            gr = np.exp(-0.5 * ((rows[:, None] - lat_r[None, :]) / sigma) ** 2)
+            gc = np.exp(-0.5 * ((cols[:, None] - lat_c[None, :]) / sigma) ** 2)
+            weights = (gr[:, :, None] * gc[:, None, :]).reshape(len(rows), -1)
+            weights *= step_r * step_c / (2 * np.pi * sigma**2)
+            blurred[:, channels] = energy @ weights.T.astype(np.float32)
+        return np.einsum("uj,njp->nup", self._pool_weights, blurred, optimize=True)
+
+    def _pooled(self, lin: np.ndarray, exponent: float) -> np.ndarray:
+        """Each unit's weighted pool of channel energies (power ``exponent``) from the
+        linear responses of quadrature pairs (interleaved)."""
+        energy_n = (np.square(lin[:, 0::2]) + np.square(lin[:, 1::2])) ** np.float32(exponent / 2)
+        return np.einsum("uj,nj...->nu...", self._pool_weights, energy_n, optimize=True)
+
+    def _macaque_rates(self, images: np.ndarray, rows: Any, cols: Any, *,
+                       grid: bool = True, output: bool = True) -> np.ndarray:
+        """Responses of every unit (both layers) at ``rows`` × ``cols`` (or pairs).
+
+        Returns ``(n, n_units, len(rows), len(cols))`` (``grid=True``) or
+        ``(n, n_units, len(rows))``, float32, in spikes/s with the output stage on.
+        """
+        units = self._unit_kernels.at(images, rows, cols, grid=grid)
+        drive = mix_pathways(units[:, 0::2], units[:, 1::2], self._units["complexity"])
+        norm = self.normalization
+        exponent = 1.0 if norm is None else norm["exponent"]
+        classical = (None if norm is None else
+                     self._pooled(self._pool_kernels.at(images, rows, cols, grid=grid),
+                                  exponent))
+        surround = (None if self.surround is None
+                    else self._surround(images, rows, cols, grid, exponent))
+        r = normalize(drive, classical=classical, surround=surround,
+                      sigma=1.0 if norm is None else norm["sigma"], exponent=exponent,
+                      surround_weight=0.0 if self.surround is None else self.surround["weight"])
+        if output and self.output is not None:
+            r = firing_rate(r, **self.output)
+        if grid:
+            r = r.reshape(*r.shape[:2], len(rows), len(cols))
+        return r.astype(np.float32, copy=False)
+
+    def _macaque_responses(self, images: np.ndarray) -> np.ndarray:
+        """All units' maps at the kept positions, remembered per batch of images (so the
+        second layer asked for the same stimuli costs nothing)."""
+        key = hashlib.sha256(np.ascontiguousarray(images).data).digest()
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        out = self._macaque_rates(images, self._rows, self._cols)
+        self._cache[key] = out
+        self._cache_bytes += out.nbytes
+        while self._cache_bytes > _CACHE_BYTES and len(self._cache) > 1:
+            _, old = self._cache.popitem(last=False)
+            self._cache_bytes -= old.nbytes
+        return out
 
     def _complex_channels(self, simple: Table, phases: Any) -> tuple[Table, np.ndarray]:
         """Complex-channel table and, per channel, the phases of the simple cells it uses."""
@@ -264,7 +642,7 @@ class V1Model:
     @property
     def params(self) -> dict[str, Any]:
         """JSON-able configuration for recording metadata."""
-        return {
+        common = {
             "model": type(self).__name__,
             "source": self.source,
             "display": {"shape": list(self.display.shape),
@@ -272,19 +650,32 @@ class V1Model:
             "n_simple": len(self._simple),
             "n_complex": len(self._complex),
             "complex_kind": self.complex_kind,
-            "pool_window": self.pool_window,
-            "simple_nonlinearity": dict(self.simple_nonlinearity),
             "normalization": None if self.normalization is None else dict(self.normalization),
             "stride": self.stride,
             "filter_norm": self.bank.norm,
         }
+        if self.source == "macaque":
+            seed = self.seed if isinstance(self.seed, int | np.integer) else None
+            return {**common, "n_units": self.n_units, "seed": None if seed is None else int(seed),
+                    "simple_fraction": len(self._simple) / self.n_units,
+                    "surround": None if self.surround is None else dict(self.surround),
+                    "complexity": None if self.complexity is None else dict(self.complexity),
+                    "output": None if self.output is None else dict(self.output),
+                    "pool_channels": len(self._pool)}
+        return {**common, "pool_window": self.pool_window,
+                "simple_nonlinearity": dict(self.simple_nonlinearity)}
 
     def __repr__(self) -> str:
         norm = "off" if self.normalization is None else "on"
+        where = (f"display {self.display.shape} at {self.display.pixels_per_degree:g} px/deg; "
+                 f"stride {self.stride})")
+        if self.source == "macaque":
+            stages = ", ".join(f"{k} {'off' if getattr(self, k) is None else 'on'}"
+                               for k in STAGE_KEYS)
+            return (f"V1Model(macaque population: {len(self._simple)} simple, "
+                    f"{len(self._complex)} complex units; {stages}; {where}")
         return (f"V1Model({len(self._simple)} simple, {len(self._complex)} "
-                f"{self.complex_kind} complex channels; normalization {norm}; "
-                f"display {self.display.shape} at {self.display.pixels_per_degree:g} px/deg; "
-                f"stride {self.stride})")
+                f"{self.complex_kind} complex channels; normalization {norm}; {where}")
 
     def n_channels(self, layer: str) -> int:
         """Number of channels of ``layer``."""
@@ -316,13 +707,21 @@ class V1Model:
         Examples
         --------
         >>> from stimuli.display import Display
-        >>> model = V1Model(Display((16, 16), 16), orientations=[0], sfs=[4], stride=4)
+        >>> model = V1Model.grid(Display((16, 16), 16), orientations=[0], sfs=[4], stride=4)
         >>> model.responses(np.zeros((2, 16, 16)), "simple").shape
         (2, 4, 4, 4)
         """
         check_layer(self, layer)
         images = check_images("stimuli", stimuli, self.display)
         n = images.shape[0]
+        if self.source == "macaque":
+            idx = self._layer_units[layer]
+            out = np.empty((n, len(idx), len(self._rows), len(self._cols)), dtype=np.float32)
+            for start in range(0, n, _MACAQUE_CHUNK):
+                block = np.ascontiguousarray(images[start:start + _MACAQUE_CHUNK],
+                                             dtype=np.float32)
+                out[start:start + _MACAQUE_CHUNK] = self._macaque_responses(block)[:, idx]
+            return out
         rows, cols = self.display.shape
         channels = self.n_channels(layer)
         # float32 maps per image: the linear responses plus about three layer-sized copies
@@ -391,7 +790,10 @@ class V1Model:
         dict of str to ndarray of shape (channels,)
             ``orientation`` (deg), ``sf`` (c/deg), ``sigma_x``, ``sigma_y`` (deg),
             ``nx``, ``ny`` (cycles) and ``rf_size`` (deg); ``phase`` (deg) for simple
-            cells only (complex cells have none); ``pool_window`` (deg, the window side
+            cells only in grids and tables (their complex cells have none) and for every
+            unit of the macaque population, which also has ``complexity`` (the
+            energy-pathway weight) and ``modulation_ratio`` (the F1/F0 its pathway mix
+            gives, > 1 in the simple layer); ``pool_window`` (deg, the window side
             rounded to whole pixels) for max-pooling complex cells.  ``rf_size`` is
             the envelope's ±2σ extent along its longer axis, ``4 max(σx, σy)``, plus
             the pooling window for max-pooling cells.  RF centres are the map
@@ -405,7 +807,8 @@ class V1Model:
         Examples
         --------
         >>> from stimuli.display import Display
-        >>> model = V1Model(Display((32, 32), 16), orientations=[0], sfs=[2], nx=0.5, ny=0.5)
+        >>> model = V1Model.grid(Display((32, 32), 16), orientations=[0], sfs=[2], nx=0.5,
+        ...                      ny=0.5)
         >>> model.unit_info("complex")["rf_size"].tolist()
         [1.0]
         """
@@ -441,13 +844,75 @@ class V1Model:
         Examples
         --------
         >>> from stimuli.display import Display
-        >>> model = V1Model(Display((5, 5), 16), orientations=[0], sfs=[2], stride=2)
+        >>> model = V1Model.grid(Display((5, 5), 16), orientations=[0], sfs=[2], stride=2)
         >>> [a.tolist() for a in model.map_coordinates("simple")]
         [[-0.125, 0.0, 0.125], [0.125, 0.0, -0.125]]
         """
         check_layer(self, layer)
         x, y = self.display.coordinates()
         return x[0, self._cols].copy(), y[self._rows, 0].copy()
+
+
+class _KernelSet:
+    """Kernels read at a few pixels by direct products (the macaque population's filters).
+
+    Kernels of side ≤ 15, 31 or 63 px are padded to that side and read against image
+    patches; larger ones are padded or centre-cropped to ``(2 rows − 1, 2 cols − 1)``,
+    the part that can overlap the image, and read as image-sized windows.  Work is
+    proportional to positions × kernel area, far less than filtering whole images when
+    few positions are kept; the result equals :meth:`v1model.gabor.GaborBank.at` (the
+    cross-correlation with each kernel centred on the pixel, mean grey beyond the edge).
+    """
+
+    def __init__(self, kernels: Any, display: Display):
+        rows, cols = display.shape
+        self.shape = (rows, cols)
+        full = (2 * rows - 1, 2 * cols - 1)
+        sides = [(s, s) for s in (15, 31, 63) if s * s < rows * cols] + [full]
+        groups: dict[int, list[int]] = {}
+        for i, k in enumerate(kernels):
+            g = next((j for j, (h, w) in enumerate(sides[:-1])
+                      if k.shape[0] <= h and k.shape[1] <= w), len(sides) - 1)
+            groups.setdefault(g, []).append(i)
+        self.groups = []
+        for g, members in sorted(groups.items()):
+            kh, kw = sides[g]
+            stack = np.zeros((len(members), kh, kw), dtype=np.float32)
+            for j, i in enumerate(members):
+                k = kernels[i]
+                r0, c0 = max((k.shape[0] - kh) // 2, 0), max((k.shape[1] - kw) // 2, 0)
+                src = k[r0:r0 + kh, c0:c0 + kw]
+                dr, dc = (kh - src.shape[0]) // 2, (kw - src.shape[1]) // 2
+                stack[j, dr:dr + src.shape[0], dc:dc + src.shape[1]] = src
+            window = (kh, kw) == full
+            self.groups.append((np.array(members), window, kh,
+                                stack if window else stack.reshape(len(members), -1).T.copy()))
+        self.n_kernels = len(kernels)
+
+    def at(self, images: np.ndarray, rows: Any, cols: Any, *, grid: bool) -> np.ndarray:
+        """Responses ``(n, kernels, positions)`` at ``rows`` × ``cols`` (or pairs)."""
+        n_rows, n_cols = self.shape
+        rows = np.asarray(rows, dtype=np.intp)
+        cols = np.asarray(cols, dtype=np.intp)
+        if grid:
+            rows, cols = np.repeat(rows, len(cols)), np.tile(cols, len(rows))
+        n = len(images)
+        flat = images.reshape(n, -1)
+        out = np.empty((n, self.n_kernels, len(rows)), dtype=np.float32)
+        for members, window, side, stack in self.groups:
+            if window:
+                for p, (r, c) in enumerate(zip(rows, cols, strict=True)):
+                    a, b = n_rows - 1 - r, n_cols - 1 - c
+                    kernel = stack[:, a:a + n_rows, b:b + n_cols].reshape(len(members), -1)
+                    out[:, members, p] = flat @ kernel.T
+                continue
+            half = side // 2
+            padded = np.zeros((n, n_rows + 2 * half, n_cols + 2 * half), dtype=np.float32)
+            padded[:, half:half + n_rows, half:half + n_cols] = images
+            patches = sliding_window_view(padded, (side, side), axis=(1, 2))[:, rows, cols]
+            prod = patches.reshape(n * len(rows), -1) @ stack
+            out[:, members] = prod.reshape(n, len(rows), -1).transpose(0, 2, 1)
+        return out
 
 
 def _filter_refs(table: Table, phases: np.ndarray, keys: dict[tuple, int]

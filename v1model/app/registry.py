@@ -10,7 +10,7 @@ a new model family is one :func:`register_model` call:
 
 >>> from v1model import V1Model
 >>> entry = register_model(
-...     "v1_coarse", lambda display, *, seed, **options: V1Model(display, sfs=[1.0]),
+...     "v1_coarse", lambda display, *, seed, **options: V1Model.grid(display, sfs=[1.0]),
 ...     layers=("simple", "complex"), title="V1 model, 1 c/deg only")
 >>> "v1_coarse" in list_models()
 True

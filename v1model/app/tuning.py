@@ -36,7 +36,7 @@ def build_v1_model(display: Display, *, population: str = "grid", n_units: int =
 
     check_choice("population", population, POPULATIONS)
     if population == "grid":
-        return V1Model(display, complex_kind=complex_kind)
+        return V1Model.grid(display, complex_kind=complex_kind)
     n_units = check_int("n_units", n_units, minimum=1)
     table = sample_population(n_units, source=population, rng=rng)
     # Keep units whose peak sf the display can carry (below half its Nyquist limit).

@@ -31,7 +31,7 @@ from v1model import V1Model
 # each complex cell is the energy of a quadrature pair of simple cells.
 
 display = Display((48, 48), pixels_per_degree=16)
-model = V1Model(display, complex_kind="energy")
+model = V1Model.grid(display, complex_kind="energy")
 protocol = orientation_protocol(display)
 print(model)
 print(protocol)

@@ -129,7 +129,8 @@ for name in cells:
 # 1/30 s bins after dropping the first 0.25 s (the onset transient).
 
 positions = [(x, y) for y in (0.4, 0.0, -0.4) for x in (-0.4, 0.0, 0.4)]
-spiking = SpikingV1(display, v1={"orientations": [0, 45, 90, 135], "sfs": [2.0]},
+spiking = SpikingV1(display, v1={"population": "grid", "orientations": [0, 45, 90, 135],
+                                 "sfs": [2.0]},
                     positions=positions, rng=0)
 print(spiking)
 long_drifting = drifting_gratings(display, directions=np.arange(0, 360, 45.0), tfs=(2.0,),

@@ -49,9 +49,9 @@ for ax, patch in zip(axes, patches[:6], strict=True):
 # each patch.
 
 common = {"orientations": np.arange(0, 180, 30.0), "sfs": (1.0, 2.0, 4.0), "stride": 4}
-energy = V1Model(display, complex_kind="energy", **common)
-pooled = V1Model(display, complex_kind="max", **common)
-normalized = V1Model(display, complex_kind="energy", normalization=True, **common)
+energy = V1Model.grid(display, complex_kind="energy", **common)
+pooled = V1Model.grid(display, complex_kind="max", **common)
+normalized = V1Model.grid(display, complex_kind="energy", normalization=True, **common)
 hmax = HMAX(display)
 cnn = load_pretrained_cnn()
 centre = patches[:, 4:36, 4:36]                    # the central 32 × 32 pixels

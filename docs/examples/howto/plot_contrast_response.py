@@ -53,7 +53,7 @@ fits = {}
 fig, ax = plt.subplots(figsize=(5.5, 4))
 c_fine = np.geomspace(0.005, 1, 200)
 for (label, normalization), colour in zip(settings.items(), ("C0", "C1", "C2"), strict=True):
-    model = V1Model(display, normalization=normalization, **grid)
+    model = V1Model.grid(display, normalization=normalization, **grid)
     recording = run_protocol(model, protocol, "complex", progress=False)
     table = contrast_response(recording)
     unit = int(np.flatnonzero(recording.unit_info["orientation"] == 0)[0])

@@ -39,7 +39,7 @@ load_pretrained_cnn()
 # %%
 # A recording shows where it came from, its shapes and both of its tables:
 
-model = V1Model(display, orientations=[0.0, 45.0, 90.0, 135.0], sfs=[2.0])
+model = V1Model.grid(display, orientations=[0.0, 45.0, 90.0, 135.0], sfs=[2.0])
 recording = run_protocol(model, protocol, "complex", progress=False)
 recording
 

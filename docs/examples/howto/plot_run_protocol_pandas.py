@@ -62,7 +62,7 @@ for ax, i, image in zip(axes, rows, protocol.stimuli(rows), strict=True):
 # process pool or ``dask.distributed`` client the same way); the recording is
 # identical to the serial one.
 
-model = V1Model(display, sfs=(1.0, 2.0, 4.0), orientations=(0.0, 90.0))
+model = V1Model.grid(display, sfs=(1.0, 2.0, 4.0), orientations=(0.0, 90.0))
 with ThreadPoolExecutor(max_workers=2) as pool:
     recording = run_protocol(model, protocol, "complex", batch_size=32, progress=False,
                              executor=pool)

@@ -1,0 +1,85 @@
+"""The population fit measures what the compare job measures, and is reproducible."""
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from analysis.population_fit import (
+    BOUNDS,
+    FIT_BATTERY,
+    LAYER_PROPERTIES,
+    fit_population,
+    population_score,
+    save_fit,
+)
+from stimuli.display import Display
+from v1model.app.battery import DEFAULT_BATTERY
+from v1model.v1 import STAGE_KEYS, V1Model
+
+TINY = Display((32, 32), 16)
+
+
+def test_fit_battery_is_the_compare_jobs_default_battery():
+    for name, values in FIT_BATTERY.items():
+        assert tuple(getattr(DEFAULT_BATTERY, name)) == pytest.approx(values), name
+
+
+def test_bounds_cover_every_stage_key_but_the_gain():
+    fitted = {(stage, key) for stage, keys in STAGE_KEYS.items() for key in keys}
+    assert set(BOUNDS) == fitted - {("output", "gain")}
+    assert all(low < high for low, high, _ in BOUNDS.values())
+
+
+def test_population_score_uses_the_given_scoring_function():
+    calls = []
+
+    def fake(values, name, n_boot, rng):
+        calls.append(name)
+        return SimpleNamespace(score=0.5)
+
+    model = V1Model(TINY, n_units=24, stride=32)
+    result = population_score(model, score=fake, n_boot=3)
+    assert result["mean"] == pytest.approx(0.5)
+    # every layer property for both layers, F1/F0 per layer and pooled
+    assert sorted(set(calls)) == sorted([*LAYER_PROPERTIES, "modulation_ratio"])
+    assert calls.count("modulation_ratio") == 3
+    assert set(result["layers"]) == {"simple", "complex"}
+
+
+@pytest.fixture(scope="module")
+def tiny_fit():  # ≈ 15 s on 2 idle cores: the tests using it are marked slow
+    return fit_population(TINY, n_units=24, n_search=2, max_evaluations=4, n_boot=5)
+
+
+@pytest.mark.slow
+def test_fit_is_reproducible_and_never_worse_than_its_start(tiny_fit):
+    again = fit_population(TINY, n_units=24, n_search=2, max_evaluations=4, n_boot=5)
+    assert again.settings == tiny_fit.settings
+    assert again.history == tiny_fit.history
+    assert tiny_fit.evaluations == 4
+    assert tiny_fit.train_score >= tiny_fit.start_score - 1e-12
+    assert tiny_fit.train_score == pytest.approx(max(tiny_fit.history))
+    for (stage, key), (low, high, _) in BOUNDS.items():
+        assert low - 1e-9 <= tiny_fit.settings[stage][key] <= high + 1e-9
+
+
+@pytest.mark.slow
+def test_save_fit_writes_what_the_model_reads(tiny_fit, tmp_path):
+    path = tmp_path / "fit.json"
+    save_fit(tiny_fit, str(path))
+    doc = json.loads(path.read_text())
+    assert doc["seed"] == 0 and doc["n_units"] == 24
+    assert set(doc) >= set(STAGE_KEYS) | {"fit"}
+    for stage, keys in STAGE_KEYS.items():
+        assert set(doc[stage]) == set(keys)
+    model = V1Model(TINY, n_units=24, stride=32, **{s: doc[s] for s in STAGE_KEYS})
+    assert model.params["surround"] == pytest.approx(doc["surround"])
+    assert doc["fit"]["test_score"] == pytest.approx(tiny_fit.test_score)
+    assert np.isfinite(doc["fit"]["train_score"])
+
+
+def test_fit_rejects_equal_seeds():
+    with pytest.raises(ValueError, match="test_seed must differ"):
+        fit_population(TINY, train_seed=3, test_seed=3, max_evaluations=1)
