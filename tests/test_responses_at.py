@@ -95,6 +95,8 @@ class _Centre:
         self.calls = []
 
     def responses(self, stimuli, layer):
+        if layer not in self.layers:
+            raise ValueError(f"layer must be one of {self.layers}")
         self.calls.append("responses")
         return np.stack([stimuli, -stimuli], axis=1)
 
@@ -125,3 +127,23 @@ def test_runner_takes_the_recorded_positions_and_checks_the_shape():
         run_protocol(model, protocol, "map", units=[128], progress=False)
     with pytest.raises(TypeError, match="at_positions"):
         run_protocol(model, protocol, "map", progress=False, at_positions="yes")
+
+
+def test_check_model_checks_responses_at():
+    from v1model.base import check_model
+
+    shapes = check_model(_Centre(), n_images=2)
+    assert shapes == {"map": (2, 2, 8, 8)}
+    with pytest.raises(ValueError, match="responses_at.*must return an array of shape"):
+        check_model(_Centre(bad=True))
+
+    class Wrong(_Centre):
+        def responses_at(self, stimuli, layer, rows, cols):
+            return super().responses_at(stimuli, layer, rows, cols) * 1.01
+
+    with pytest.raises(ValueError, match="differs from responses"):
+        check_model(Wrong())
+    cnn = CNN(Network.from_spec(default_cnn_spec(3), rng=0), DEFAULT_DISPLAY)
+    assert check_model(cnn, layers=["conv1", "conv2"])["conv2"] == (2, 32, 16, 16)
+    hmax = HMAX(Display((40, 40), pixels_per_degree=16.0))
+    assert check_model(hmax, layers=["S1", "C1"])["S1"] == (2, 64, 40, 40)
