@@ -171,7 +171,8 @@ def check_model(model: Any, *, layers: Sequence[str] | None = None, n_images: in
     raises ``ValueError``; and, for a model with the optional ``sampled_layers``
     and ``responses_at``, each sampled layer's ``responses_at`` at a few map
     positions equals the full maps there within ``1e-4`` of the largest response.
-    Use it on your own model before running protocols through it (as plenoptic's ``validate_model``).
+    Use it on your own model before running protocols through it (as plenoptic's
+    ``validate_model``).
 
     Parameters
     ----------
