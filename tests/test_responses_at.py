@@ -147,3 +147,19 @@ def test_check_model_checks_responses_at():
     assert check_model(cnn, layers=["conv1", "conv2"])["conv2"] == (2, 32, 16, 16)
     hmax = HMAX(Display((40, 40), pixels_per_degree=16.0))
     assert check_model(hmax, layers=["S1", "C1"])["S1"] == (2, 64, 40, 40)
+
+
+def test_hmax_responses_many_equals_separate_calls(hmax_display):
+    model = HMAX(hmax_display, s1={"sizes": (7, 9, 11, 13)},
+                 c1={"pool_sizes": (6, 8), "pool_steps": (3, 4)})
+    x = np.random.default_rng(1).uniform(-1, 1, (3, 48, 48)).astype(np.float32)
+    both = model.responses_many(x, ["C1", "S1"])
+    assert list(both) == ["C1", "S1"]
+    np.testing.assert_array_equal(both["S1"], model.responses(x, "S1"))
+    # C1 from the kept S1 maps equals the fused band-by-band pooling exactly
+    np.testing.assert_array_equal(both["C1"], model.responses(x, "C1"))
+    np.testing.assert_array_equal(model.responses_many(x, "C1")["C1"], both["C1"])
+    with pytest.raises(ValueError, match="distinct"):
+        model.responses_many(x, ["S1", "S1"])
+    with pytest.raises(ValueError, match="layer"):
+        model.responses_many(x, ["V4"])

@@ -71,6 +71,7 @@ from stimuli._shared.validation import (
     check_positive,
     check_range,
     check_real,
+    check_strings,
 )
 from stimuli.display import Display
 from stimuli.table import Table
@@ -1460,6 +1461,67 @@ class HMAX:
         if g.retinotopic:
             return x.reshape((x.shape[0], -1) + g.shape)
         return x
+
+    def responses_many(self, stimuli: Any, layers: Sequence[str]) -> dict[str, np.ndarray]:
+        """Several layers from one pass through the stack: ``{layer: responses(stimuli, layer)}``.
+
+        The stack runs once up to the deepest layer asked for and every requested
+        layer is kept on the way, so S1 and C1 together cost one S1 filtering (not
+        two, as two :meth:`responses` calls would).  When S1 itself is not asked
+        for, C1 is pooled band by band without holding every S1 map (as
+        :meth:`responses` does).
+
+        Parameters
+        ----------
+        stimuli : array_like of shape (n, rows, cols)
+            Contrast images of the display's shape.
+        layers : sequence of str
+            Layer names (any order, no repeats).
+
+        Returns
+        -------
+        dict of str to ndarray
+            Each layer's responses, as :meth:`responses` returns them.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`responses`, or if ``layers`` is empty or repeats a name.
+
+        Examples
+        --------
+        >>> from stimuli.display import Display
+        >>> model = HMAX(Display((48, 48), pixels_per_degree=24))
+        >>> x = np.random.default_rng(0).uniform(-1, 1, (2, 48, 48)).astype(np.float32)
+        >>> both = model.responses_many(x, ["S1", "C1"])
+        >>> bool(np.array_equal(both["C1"], model.responses(x, "C1")))
+        True
+        """
+        names = [check_layer(self, layer) for layer in check_strings("layers", layers)]
+        if not names or len(set(names)) != len(names):
+            raise ValueError(f"layers must be a non-empty list of distinct layer names, got "
+                             f"{names}")
+        images = check_images("stimuli", stimuli, self.display)
+        self.stages[0][1].check_images(images, name="stimuli")
+        for name in names:
+            self.grid(name)  # raises early with a clear message
+        target = max(self.layers.index(name) for name in names)
+        grids = [self.grid(name) for name in self.layers[:target + 1]]
+        fused = (self.layers[0] not in names and target >= 1
+                 and isinstance(self.stages[1][1], C1Stage))
+        if fused:
+            x, start = self.stages[1][1].pool_images(images, self.stages[0][1], grids[0]), 2
+        else:
+            x, start = self.stages[0][1](images), 1
+        kept = {self.layers[start - 1]: (x, grids[start - 1])}
+        for i in range(start, target + 1):
+            x = self.stages[i][1](x, grids[i - 1])
+            kept[self.layers[i]] = (x, grids[i])
+        out = {}
+        for name in names:
+            x, g = kept[name]
+            out[name] = x.reshape((x.shape[0], -1) + g.shape) if g.retinotopic else x
+        return out
 
     @property
     def sampled_layers(self) -> tuple[str, ...]:
