@@ -523,10 +523,11 @@ class S1Stage:
         normalisation are sampled-filter products (:meth:`FourierFilters.at
         <v1model._fft.FourierFilters.at>`: float32 BLAS on the image patches around
         the pixels when that is cheapest, else the FFT or the decimated transform),
-        so a few positions cost what their arithmetic costs.  Agreement with the
-        full maps (which use float64 summed-area tables for the window sums): within
-        ``1e-5`` of the largest response (float32 accumulation of up to
-        ``max_size²`` terms), tested in ``tests/test_hmax.py``.
+        so a few positions cost what their arithmetic costs.  For a grid (a block of
+        pixels, e.g. the pooling windows of C1 units) the window sums come from
+        float64 summed-area tables as in :meth:`__call__`.  Agreement with the full
+        maps: within ``1e-5`` of the largest response (float32 accumulation of up to
+        ``max_size²`` terms), tested in ``tests/test_responses_at.py``.
 
         Parameters
         ----------
@@ -562,10 +563,22 @@ class S1Stage:
         ...                  atol=1e-5))
         True
         """
-        images = self.check_images(images)
+        return self._at(self.check_images(images), rows, cols, grid=grid, scales=scales)
+
+    def _at(self, images: np.ndarray, rows, cols, *, grid: bool = False,
+            scales: Sequence[int] | None = None) -> np.ndarray:
+        """:meth:`at` on validated images of any size (a crop of the display, for C1)."""
         scales = tuple(range(self.n_scales)) if scales is None else tuple(scales)
-        both, boxes = self._at_bank(scales)
         n, n_s, n_o = len(images), len(scales), len(self.orientations)
+        if grid:  # a block of pixels: window sums from summed-area tables, as __call__
+            lin = self._bank(scales).at(images, rows, cols, grid=True)
+            rows, cols = np.asarray(rows), np.asarray(cols)
+            tables = self.energy_table(images)
+            norm = np.stack([self._norm(tables, self.sizes[s], *images.shape[1:])[:, rows][
+                :, :, cols] for s in scales], axis=1)
+            out = np.abs(lin).reshape((n, n_s, n_o) + lin.shape[2:])
+            return np.divide(out, norm[:, :, None], out=out)
+        both, boxes = self._at_bank(scales)
         lin = both.at(images, rows, cols, grid=grid)               # (n, S·O + S, *where)
         where = lin.shape[2:]
         sum2 = boxes.at(images * images, rows, cols, grid=grid).astype(np.float64)
@@ -1543,8 +1556,11 @@ class HMAX:
         Computed at those positions only: S1 through :meth:`S1Stage.at` (filters and
         normalisation windows as sampled-filter products at the pixels), C1 as the
         maximum of S1 sampled on the pooling windows of the recorded positions
-        alone.  Agrees with :meth:`responses` within ``1e-5`` of the largest response
-        (float32 accumulation), tested in ``tests/test_hmax.py``.
+        alone, filtered in a crop of the images that holds every pixel those filters
+        reach (on large displays a fraction of the full maps' work; on displays
+        barely larger than the windows about the same).  Agrees with
+        :meth:`responses` within ``1e-5`` of the largest response (float32
+        accumulation), tested in ``tests/test_responses_at.py``.
 
         Parameters
         ----------
@@ -1606,12 +1622,16 @@ class HMAX:
             here = np.flatnonzero((i >= 0) & (i < len(sr)) & (j >= 0) & (j < len(sc)))
             if here.size == 0:
                 continue
-            # S1 on the union of the recorded windows, one grid per band
+            # S1 on the union of the recorded windows, one grid per band, filtered in a
+            # crop of the images that holds every pixel the filters there reach
             height, width = self.display.shape       # Serre's windows may run past the edge
             r_lo, r_hi = sr[i[here]].min(), min(sr[i[here]].max() + size, height)
             c_lo, c_hi = sc[j[here]].min(), min(sc[j[here]].max() + size, width)
-            s1_grid = s1.at(images, np.arange(r_lo, r_hi), np.arange(c_lo, c_hi), grid=True,
-                            scales=lay["group"])           # (n, group, F, h, w)
+            reach = max(s1.sizes[k] for k in lay["group"]) // 2
+            top, left = max(0, r_lo - reach), max(0, c_lo - reach)
+            crop = images[:, top:min(height, r_hi + reach), left:min(width, c_hi + reach)]
+            s1_grid = s1._at(crop, np.arange(r_lo, r_hi) - top, np.arange(c_lo, c_hi) - left,
+                             grid=True, scales=lay["group"])   # (n, group, F, h, w)
             if lay["inside"] is not None:
                 inside = lay["inside"][:, r_lo:r_hi, c_lo:c_hi]
                 s1_grid = np.where(inside[None, :, None], s1_grid, np.float32(0.0))
