@@ -163,3 +163,17 @@ def test_hmax_responses_many_equals_separate_calls(hmax_display):
         model.responses_many(x, ["S1", "S1"])
     with pytest.raises(ValueError, match="layer"):
         model.responses_many(x, ["V4"])
+
+
+def test_executor_batches_use_the_same_positions(hmax_display):
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = HMAX(hmax_display, s1={"sizes": (7, 9)}, c1={"pool_sizes": (6,), "pool_steps": (3,)})
+    protocol = orientation_tuning(hmax_display, orientations=[0, 90], phases=[0, 90, 180],
+                                  sfs=[2.0, 3.0])
+    serial = run_protocol(model, protocol, "C1", progress=False, batch_size=5)
+    with ThreadPoolExecutor(2) as pool:
+        spread = run_protocol(model, protocol, "C1", progress=False, batch_size=5,
+                              executor=pool)
+    assert spread.meta["route"] == serial.meta["route"] == "responses_at"
+    np.testing.assert_array_equal(spread.responses, serial.responses)
