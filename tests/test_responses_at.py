@@ -177,3 +177,17 @@ def test_executor_batches_use_the_same_positions(hmax_display):
                               executor=pool)
     assert spread.meta["route"] == serial.meta["route"] == "responses_at"
     np.testing.assert_array_equal(spread.responses, serial.responses)
+
+
+def test_hmax_responses_at_rejects_bad_input_by_name(hmax_display):
+    model = HMAX(hmax_display, s1={"sizes": (7, 9)}, c1={"pool_sizes": (6,), "pool_steps": (3,)})
+    x = np.zeros((1, 48, 48), np.float32)
+    assert model.sampled_layers == ("S1", "C1")
+    with pytest.raises(ValueError, match="rows and cols must have equal lengths"):
+        model.responses_at(x, "S1", [1, 2], [3])
+    with pytest.raises(IndexError, match="rows"):
+        model.responses_at(x, "S1", [48], [0])
+    with pytest.raises(ValueError, match="cannot be computed at positions alone"):
+        model.responses_at(x, "S2", [0], [0])
+    with pytest.raises(ValueError, match="stimuli"):
+        model.responses_at(np.zeros((1, 40, 40)), "S1", [0], [0])
