@@ -32,6 +32,7 @@ def run_protocol(
     batch_size: int = 64,
     progress: bool = True,
     executor: Executor | None = None,
+    at_positions: bool = True,
 ) -> Recording:
     """Present every stimulus of ``protocol`` to ``model`` and record ``layer``.
 
@@ -77,6 +78,15 @@ def run_protocol(
         picklable (the built-in protocols are).  The first batch runs in the calling
         process to find the layer's output shape.  Results are reassembled in order,
         so the recording equals the serial one.
+    at_positions : bool
+        Let models that can compute a layer at chosen map positions do so (the
+        optional ``responses_at`` / ``sampled_layers`` part of the model interface,
+        :class:`v1model.base.Model`): for ``units="centre"`` or an index array on a
+        retinotopic layer listed in ``model.sampled_layers``, the runner asks for the
+        recorded positions only instead of full maps, when they are at most
+        ``1/8`` of the map.  The responses equal the full-map ones to the model's
+        documented float32 tolerance (``1e-5`` of the largest response for the
+        built-in models).  False always computes full maps (the reference path).
 
     Returns
     -------
@@ -88,8 +98,9 @@ def run_protocol(
         ``x``, ``y`` in degrees (which replace any per-channel ``x``, ``y``), and
         ``unit``, the index into the flattened layer output.  ``meta`` records
         ``model`` (class name), ``layer``, ``protocol``, ``protocol_params``,
-        ``protocol_kind``, ``units``, ``display`` and ``time_step`` (s) when there is
-        a time axis.
+        ``protocol_kind``, ``units``, ``display``, ``route`` (``"responses_at"`` when
+        the recorded positions were computed alone, ``"responses"`` for full maps)
+        and ``time_step`` (s) when there is a time axis.
 
     Raises
     ------
@@ -148,7 +159,9 @@ def run_protocol(
         per_batch = max(1, batch_size // _n_frames(protocol))
     bounds = [(start, min(start + per_batch, n_stimuli))
               for start in range(0, n_stimuli, per_batch)]
-    job = _Job(model, protocol, layer, frame_by_frame, batch_size, unit_mode, unit_index)
+    check_bool("at_positions", at_positions)
+    job = _Job(model, protocol, layer, frame_by_frame, batch_size, unit_mode, unit_index,
+               at_positions)
 
     results: list[np.ndarray] = []
     with tqdm(total=n_stimuli, desc=f"{protocol.name} -> {layer}", unit="stim",
@@ -192,6 +205,7 @@ def run_protocol(
         "protocol_params": protocol.params,
         "protocol_kind": kind,
         "units": unit_mode,
+        "route": "responses_at" if job.sampled else "responses",
         "display": {
             "shape": list(protocol.display.shape),
             "pixels_per_degree": float(protocol.display.pixels_per_degree),
@@ -253,7 +267,13 @@ class _Job:
     """Responses of the recorded units to one batch: picklable, sent to executors."""
 
     def __init__(self, model: Any, protocol: Any, layer: str, frame_by_frame: bool,
-                 chunk: int, mode: str, index: np.ndarray | None) -> None:
+                 chunk: int, mode: str, index: np.ndarray | None,
+                 at_positions: bool = False) -> None:
+        self.at_positions = at_positions
+        #: after the first batch: True if the recorded positions are computed alone
+        #: (``model.responses_at``), False for full maps
+        self.sampled: bool | None = None
+        self._take: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
         self.model = model
         self.protocol = protocol
         self.layer = layer
@@ -305,7 +325,60 @@ class _Job:
             self.n_time = out.shape[2]
         return np.ascontiguousarray(out)
 
+    def _can_sample(self) -> bool:
+        """Whether the model offers ``responses_at`` for this layer and units."""
+        model = self.model
+        if not self.at_positions or self.mode == "all" or bool(model.temporal):
+            return False
+        if not callable(getattr(model, "responses_at", None)):
+            return False
+        layers = getattr(model, "sampled_layers", ())
+        if isinstance(layers, str) or not isinstance(layers, (Sequence, frozenset, set)):
+            raise TypeError(f"model.sampled_layers must be a tuple of layer names, got "
+                            f"{layers!r}")
+        return self.layer in layers
+
+    def _plan_positions(self, stimuli: np.ndarray) -> bool:
+        """Build the selector from the map geometry; True if positions are worth sampling."""
+        x, y = _map_coordinates(self.model, self.layer, None, None)
+        r0, c0 = int(np.argmin(np.abs(y))), int(np.argmin(np.abs(x)))
+        probe = self._call_at(stimuli[:1], np.array([r0]), np.array([c0]), "a probe image")
+        unit_shape = (probe.shape[1], len(y), len(x))
+        self.selector = _Selector(self.model, self.layer, unit_shape, False, self.mode,
+                                  self.index)
+        info = self.selector.unit_info
+        key = info["map_row"] * len(x) + info["map_col"]
+        where, inverse = np.unique(key, return_inverse=True)
+        if len(where) * 8 > len(x) * len(y):
+            return False                     # many positions: full maps are as cheap
+        self._take = (where // len(x), where % len(x), info["channel"], inverse.ravel())
+        return True
+
+    def _call_at(self, stimuli: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                 where: str) -> np.ndarray:
+        raw = self.model.responses_at(stimuli, self.layer, rows, cols)
+        if not isinstance(raw, np.ndarray) or not (np.issubdtype(raw.dtype, np.number)
+                                                   or raw.dtype == np.bool_):
+            raise TypeError(f"model {type(self.model).__name__}.responses_at must return a "
+                            f"numeric array, got {type(raw).__name__}")
+        if raw.ndim != 3 or raw.shape[0] != len(stimuli) or raw.shape[2] != len(rows):
+            raise ValueError(
+                f"model {type(self.model).__name__}.responses_at must return shape (n, "
+                f"channels, positions) = ({len(stimuli)}, channels, {len(rows)}) for "
+                f"{where} in layer {self.layer!r}, got {raw.shape}")
+        return raw
+
     def _respond(self, stimuli: np.ndarray, where: str) -> np.ndarray:
+        if self.sampled is None:
+            self.sampled = self._can_sample() and self._plan_positions(stimuli)
+        if self.sampled:
+            rows, cols, channel, position = self._take
+            raw = self._call_at(stimuli, rows, cols, where)
+            if raw.shape[1] != self.selector.unit_shape[0]:
+                raise ValueError(
+                    f"model.responses_at returned {raw.shape[1]} channels for {where} but "
+                    f"{self.selector.unit_shape[0]} for earlier stimuli")
+            return raw[:, channel, position]
         raw = np.asarray(self.model.responses(stimuli, self.layer))
         if raw.ndim < 2 or raw.shape[0] != len(stimuli):
             got = raw.shape[0] if raw.ndim else "a scalar"
@@ -409,13 +482,18 @@ def _take_info(info: dict[str, np.ndarray], length: int, what: str,
     return out
 
 
-def _map_coordinates(model: Any, layer: str, n_rows: int, n_cols: int):
+def _map_coordinates(model: Any, layer: str, n_rows: int | None, n_cols: int | None):
     if not callable(getattr(model, "map_coordinates", None)):
         raise TypeError(
             f"layer {layer!r} of {type(model).__name__} returns maps (n, channels, rows', cols') "
             f"so the model must provide map_coordinates(layer)"
         )
     x, y = (np.asarray(v, dtype=np.float64) for v in model.map_coordinates(layer))
+    if n_rows is None:  # the model's own map: any non-empty 1-D positions
+        if x.ndim != 1 or y.ndim != 1 or not (len(x) and len(y)):
+            raise ValueError(f"model.map_coordinates({layer!r}) must return non-empty 1-D x "
+                             f"and y, got shapes {x.shape} and {y.shape}")
+        return x, y
     if x.shape != (n_cols,) or y.shape != (n_rows,):
         raise ValueError(
             f"model.map_coordinates({layer!r}) must return x of shape ({n_cols},) and y of "

@@ -1,10 +1,11 @@
 """Models behind the common interface that record their centre units through the new engine.
 
-What round 2 of issue 16 wires into the models themselves: the linear stage at
-the recorded position only (``GaborBank.at`` / ``CNN.responses_at``: one float32
-BLAS product), then the model's own pointwise stage.  Used by
-``bench_speed_limit.py`` and ``bench_scaling.py`` to measure what that path costs
-through ``analysis.run_protocol`` today.
+The linear stage at the recorded position only (``GaborBank.at`` /
+``CNN.responses_at`` / ``S1Stage.at``: one float32 BLAS product), then the
+model's own pointwise stage, by hand.  HMAX and the CNN now offer this behind the
+interface (``responses_at``, used by ``analysis.run_protocol``); ``CentreSimple``
+stands in for the V1 model until it does.  Used by ``bench_speed_limit.py`` and
+``bench_scaling.py``.
 """
 
 from __future__ import annotations
@@ -48,38 +49,24 @@ class CentreConv:
 
 
 class CentreS1:
-    """HMAX S1 at the centre pixel: ``|g ⋆ I| / max(√(Σ_box I²), min_contrast · size)``.
+    """HMAX S1 at the centre pixel by hand: ``|g ⋆ I| / max(√(Σ_box L²), min_contrast · size)``.
 
-    Both the filter responses and the box energies are ``FourierFilters.at`` products
-    at the one position (float32 BLAS).
+    ``S1Stage.at``: the filter responses and the window sums of the normalisation
+    (``L = mean_luminance + c``) are ``FourierFilters.at`` products at the one
+    position (float32 BLAS) — what ``HMAX.responses_at`` does behind the interface.
     """
 
     temporal = False
 
     def __init__(self, hmax):
-        from v1model._fft import FourierFilters
-
         self.display, self.layers = hmax.display, ("S1",)
         self.s1 = hmax.stages[0][1]
-        s1 = self.s1
-        self.filters = s1._bank(tuple(range(s1.n_scales)))
-        side = s1.max_size
-        boxes = np.zeros((s1.n_scales, side, side))
-        for i, size in enumerate(s1.sizes):
-            pad = (side - size) // 2
-            boxes[i, pad:side - pad, pad:side - pad] = 1.0
-        self.boxes = FourierFilters(boxes)
-        self.floor = (s1.min_contrast * np.asarray(s1.sizes, dtype=np.float32))
         rows, cols = hmax.display.shape
         self.rows, self.cols = [(rows - 1) // 2], [(cols - 1) // 2]
 
     def responses(self, stimuli, layer):
-        stimuli = np.asarray(stimuli, dtype=np.float32)
-        lin = np.abs(self.filters.at(stimuli, self.rows, self.cols)[:, :, 0, 0])
-        energy = self.boxes.at(stimuli * stimuli, self.rows, self.cols)[:, :, 0, 0]
-        norm = np.maximum(np.sqrt(np.maximum(energy, 0.0)), self.floor)
-        n_o = len(self.s1.orientations)
-        return (lin.reshape(len(lin), -1, n_o) / norm[:, :, None]).reshape(len(lin), -1)
+        out = self.s1.at(np.asarray(stimuli, dtype=np.float32), self.rows, self.cols)
+        return out.reshape(len(out), -1)                                # (n, units)
 
     def unit_info(self, layer):
         return {}

@@ -16,10 +16,14 @@ Part 1 — the limit.  ``analysis.run_protocol`` of the default orientation prot
 each printed as the ratio of its time to the limit: rendering the protocol plus one
 float32 BLAS product ``(images, pixels) @ (pixels, filters)`` of the same images
 with the same filters placed at the centre unit's position (the work a linear
-stage at one position cannot avoid).  Issue 16 asks for ratios <= 5.  Rows marked
-``*`` run the same units through the new engine (``GaborBank.at`` at the centre
-pixel, then the model's pointwise stage) behind the model interface: what
-``V1Model`` gets when round 2 wires ``at`` into it.
+stage at one position cannot avoid).  Issue 16 asks for ratios <= 5.  The ``route``
+column says how ``run_protocol`` reached the units: ``at`` through the model's
+``responses_at`` (the recorded positions only: HMAX and the CNN), ``maps`` through
+full maps (``responses``).  Rows marked ``-`` force full maps
+(``at_positions=False``) for comparison.  Rows marked ``*`` run the same units
+through the engine by hand (``benchmarks/_centre.py``: ``GaborBank.at`` at the
+centre pixel, then the model's pointwise stage) behind the model interface: what
+``V1Model`` gets when it offers ``responses_at`` too.
 
 Part 2 — front-end throughput.  224 x 224 images at 28 px/deg through a 512-filter
 bank (256 macaque-sampled units: each a simple cell and, with its quadrature
@@ -88,7 +92,7 @@ def placed(kernels, display: Display) -> np.ndarray:
 
 
 def limit_case(label: str, model, layer: str, kernels, repeats: int,
-               protocol=None, warm: bool = True) -> None:
+               protocol=None, warm: bool = True, at_positions: bool = True) -> None:
     protocol = orientation_tuning(model.display) if protocol is None else protocol
     t_render, images = best(lambda: np.concatenate(
         [b for _, b in protocol.batches(len(protocol))]).astype(np.float32), repeats)
@@ -97,7 +101,7 @@ def limit_case(label: str, model, layer: str, kernels, repeats: int,
     t_blas, _ = best(lambda: flat @ weights, repeats)
     def run():
         return run_protocol(model, protocol, layer, units="centre", progress=False,
-                            batch_size=len(protocol))
+                            batch_size=len(protocol), at_positions=at_positions)
 
     if warm:
         run()                                                       # fill the caches
@@ -105,14 +109,19 @@ def limit_case(label: str, model, layer: str, kernels, repeats: int,
     limit = t_render + t_blas
     print(f"{label:<34} {len(protocol):>5} {rec.responses.shape[1]:>6} {weights.shape[1]:>7} "
           f"{t_model * 1e3:>9.1f} {t_render * 1e3:>9.1f} {t_blas * 1e3:>8.2f} "
-          f"{t_model / limit:>7.1f}x   load {load()}")
+          f"{t_model / limit:>7.1f}x  {ROUTES[rec.meta['route']]:<6} load {load()}")
+
+
+#: how run_protocol reached the units: the model's responses_at (recorded positions only)
+#: or full maps through responses
+ROUTES = {"responses_at": "at", "responses": "maps"}
 
 
 def part_limit(args) -> None:
     display = Display((64, 64), pixels_per_degree=16.0)
     print("\nrun_protocol(orientation_tuning, units='centre') against render + float32 BLAS")
     print(f"{'model / layer':<34} {'stim':>5} {'units':>6} {'filters':>7} {'model ms':>9} "
-          f"{'render ms':>9} {'BLAS ms':>8} {'ratio':>8}")
+          f"{'render ms':>9} {'BLAS ms':>8} {'ratio':>8}  route")
     v1 = V1Model(display)
     v1_kernels = [v1.bank.kernels[i] for i in v1._simple_index]
     # today's V1Model filters full maps (tens of seconds on a loaded machine): timed once,
@@ -141,6 +150,8 @@ def part_limit(args) -> None:
     s1 = hmax.stages[0][1]
     s1_kernels = [k for s in range(s1.n_scales) for k in s1.kernels(s)]
     limit_case("(c) HMAX S1", hmax, "S1", s1_kernels, args.repeats)
+    limit_case("(c-) HMAX S1, full maps", hmax, "S1", s1_kernels, args.repeats,
+               at_positions=False)
     centre_s1 = CentreS1(hmax)
     check = orientation_tuning(display, orientations=[0.0, 45.0], phases=[0.0])
     x = np.concatenate([b for _, b in check.batches(len(check))])
@@ -153,6 +164,8 @@ def part_limit(args) -> None:
     cnn = load_pretrained_cnn()
     cnn_kernels = list(cnn.filters("conv1")[:, 0])
     limit_case("(d) CNN conv1 (32 x 32 display)", cnn, "conv1", cnn_kernels, args.repeats)
+    limit_case("(d-) CNN conv1, full maps", cnn, "conv1", cnn_kernels, args.repeats,
+               at_positions=False)
     limit_case("(d*) same via CNN.responses_at", CentreConv(cnn), "conv1", cnn_kernels,
                args.repeats)
 

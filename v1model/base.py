@@ -46,6 +46,22 @@ class Model(Protocol):
     map_coordinates(layer) -> (x, y)  [retinotopic layers only]
         Visual-field positions in degrees of the map's columns ``x (cols',)`` and
         rows ``y (rows',)``.
+
+    Optional: responses at recorded positions
+        A model may also offer ``sampled_layers`` (tuple of layer names) and
+        ``responses_at(stimuli, layer, rows, cols) -> ndarray (n, channels,
+        positions)`` for those layers: the same values as
+        ``responses(stimuli, layer)[:, :, rows, cols]`` (``rows``, ``cols`` are
+        pairs of map indices of equal length), computed at those positions only —
+        for a linear-then-pointwise stage, one product of the image patches there
+        with the stacked filters instead of full maps.  Float32 results may differ
+        from the full maps by the model's documented tolerance (``1e-5`` of the
+        largest response for the built-in models).  ``analysis.run_protocol``
+        records ``units="centre"`` (or a few indexed units) through it and falls
+        back to ``responses`` for other layers and for models without it, so
+        models need not implement it; :func:`check_model` checks it when present.
+        Several layers from one filtering pass are a model's own business (e.g. a
+        cache of the last batch, or a method returning several layers at once).
     """
 
     display: object
@@ -151,9 +167,12 @@ def check_model(model: Any, *, layers: Sequence[str] | None = None, n_images: in
     ``responses``, ``unit_info``); ``responses`` returns a finite float array of
     shape ``(n, units)``, ``(n, channels, rows', cols')`` or, for temporal models,
     ``(n, units, time_bins)``; ``unit_info`` has one value per channel or unit;
-    ``map_coordinates`` (when present) matches the map; and an unknown layer name
-    raises ``ValueError``.  Use it on your own model before running protocols
-    through it (as plenoptic's ``validate_model``).
+    ``map_coordinates`` (when present) matches the map; an unknown layer name
+    raises ``ValueError``; and, for a model with the optional ``sampled_layers``
+    and ``responses_at``, each sampled layer's ``responses_at`` at a few map
+    positions equals the full maps there within ``1e-4`` of the largest response.
+    Use it on your own model before running protocols through it (as plenoptic's
+    ``validate_model``).
 
     Parameters
     ----------
@@ -217,5 +236,38 @@ def check_model(model: Any, *, layers: Sequence[str] | None = None, n_images: in
         out = _check_responses(model, layer, model.responses(images, layer), n_images)
         _check_unit_info(model, layer, out.shape[1])
         _check_map(model, layer, out)
+        _check_sampled(model, layer, images, out)
         shapes[layer] = tuple(int(v) for v in out.shape)
     return shapes
+
+
+def _check_sampled(model: Any, layer: str, images: np.ndarray, out: np.ndarray) -> None:
+    """``responses_at`` (when the model offers it for ``layer``) equals the full maps."""
+    sampled = getattr(model, "sampled_layers", None)
+    if sampled is None:
+        return
+    if isinstance(sampled, str) or not isinstance(sampled, Sequence):
+        raise _fail(model, f"sampled_layers must be a tuple of layer names, got {sampled!r}",
+                    TypeError)
+    if layer not in sampled:
+        return
+    if not callable(getattr(model, "responses_at", None)):
+        raise _fail(model, "sampled_layers is given but responses_at is missing", TypeError)
+    if out.ndim != 4:
+        raise _fail(model, f"sampled layer {layer!r} must be retinotopic (n, channels, rows', "
+                           f"cols'), got {out.shape}")
+    n_rows, n_cols = out.shape[2:]
+    rows = np.array([(n_rows - 1) // 2, 0, n_rows - 1])
+    cols = np.array([(n_cols - 1) // 2, n_cols - 1, 0])
+    where = f"responses_at(images, {layer!r}, {rows.tolist()}, {cols.tolist()})"
+    at = model.responses_at(images, layer, rows, cols)
+    if not isinstance(at, np.ndarray) or at.shape != out.shape[:2] + (len(rows),):
+        got = at.shape if isinstance(at, np.ndarray) else type(at).__name__
+        raise _fail(model, f"{where} must return an array of shape "
+                           f"{out.shape[:2] + (len(rows),)}, got {got}")
+    ref = out[:, :, rows, cols]
+    scale = max(float(np.abs(out).max()), np.finfo(np.float32).tiny)
+    err = float(np.abs(at - ref).max())
+    if not err <= 1e-4 * scale:
+        raise _fail(model, f"{where} differs from responses(images, {layer!r}) at the same "
+                           f"positions by {err:.3g} (largest response {scale:.3g})")

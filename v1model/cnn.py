@@ -588,6 +588,23 @@ class CNN:
     def layers(self) -> tuple[str, ...]:
         return self.network.names
 
+    @property
+    def sampled_layers(self) -> tuple[str, ...]:
+        """Layers :meth:`responses_at` computes at given positions: convolutions followed by
+        pointwise layers only (the model interface's optional part, used by
+        :func:`analysis.runner.run_protocol` for the recorded positions).
+
+        Examples
+        --------
+        >>> CNN(Network.from_spec(default_cnn_spec(3), rng=0), DEFAULT_DISPLAY).sampled_layers
+        ('conv1', 'conv2')
+        """
+        out = []
+        for name, stage in self.network.stages:
+            if isinstance(stage[0], Conv2d) and all(x.kind in _POINTWISE for x in stage[1:]):
+                out.append(name)
+        return tuple(out)
+
     def __repr__(self) -> str:
         return (f"CNN(layers={self.layers}, display={self.display}, "
                 f"parameters={self.network.n_parameters})")

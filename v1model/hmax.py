@@ -66,10 +66,12 @@ from stimuli._shared.validation import (
     check_choice,
     check_count,
     check_images,
+    check_index,
     check_int,
     check_positive,
     check_range,
     check_real,
+    check_strings,
 )
 from stimuli.display import Display
 from stimuli.table import Table
@@ -388,7 +390,7 @@ class S1Stage:
                                           closed="left")
         self.min_contrast = check_positive("min_contrast", min_contrast)
         self.workers = workers
-        self._banks: dict[tuple[int, ...], FourierFilters] = {}
+        self._banks: dict[tuple, Any] = {}
 
     def config(self) -> dict[str, Any]:
         """JSON-able parameters that rebuild this stage."""
@@ -495,6 +497,102 @@ class S1Stage:
         # summed-area differences can be a hair below 0 in blank regions
         norm = np.sqrt(np.maximum(energy, 0.0))
         return np.maximum(norm, self.min_contrast * size).astype(np.float32)
+
+    def _at_bank(self, scales: tuple[int, ...]) -> tuple[FourierFilters, FourierFilters]:
+        """The filters of ``scales`` plus one box per scale (sums ``Σc`` over its window),
+        and the boxes alone (``Σc²`` of squared images), for :meth:`at`; cached."""
+        key = ("at",) + scales
+        if key not in self._banks:
+            filters = self._bank(scales).kernels
+            side = filters.shape[1]
+            boxes = np.zeros((len(scales), side, side), dtype=filters.dtype)
+            for i, s in enumerate(scales):
+                pad = (side - self.sizes[s]) // 2
+                boxes[i, pad:side - pad, pad:side - pad] = 1.0
+            self._banks[key] = (
+                FourierFilters(np.concatenate([filters, boxes]), workers=self.workers,
+                               max_batch_bytes=_S1_CHUNK_BYTES),
+                FourierFilters(boxes, workers=self.workers, max_batch_bytes=_S1_CHUNK_BYTES))
+        return self._banks[key]
+
+    def at(self, images: Any, rows, cols, *, grid: bool = False,
+           scales: Sequence[int] | None = None) -> np.ndarray:
+        """S1 at some pixels only: ``self(images)[:, :, :, rows, cols]``, computed there alone.
+
+        The filter responses and the window sums ``Σc`` and ``Σc²`` of the
+        normalisation are sampled-filter products (:meth:`FourierFilters.at
+        <v1model._fft.FourierFilters.at>`: float32 BLAS on the image patches around
+        the pixels when that is cheapest, else the FFT or the decimated transform),
+        so a few positions cost what their arithmetic costs.  For a grid (a block of
+        pixels, e.g. the pooling windows of C1 units) the window sums come from
+        float64 summed-area tables as in :meth:`__call__`.  Agreement with the full
+        maps: within ``1e-5`` of the largest response (float32 accumulation of up to
+        ``max_size²`` terms), tested in ``tests/test_responses_at.py``.
+
+        Parameters
+        ----------
+        images : array_like of shape (n, rows, cols)
+            Contrast images, at least the largest filter in size.
+        rows, cols : array_like of int
+            Pixel rows and columns: pairs of equal length (default) or, with
+            ``grid=True``, every combination.
+        grid : bool
+            Pairs (False) or the grid ``rows × cols``.
+        scales : sequence of int, optional
+            Scale indices (default all).
+
+        Returns
+        -------
+        ndarray, float32
+            ``(n, scales, orientations, positions)`` for pairs or ``(n, scales,
+            orientations, len(rows), len(cols))`` for a grid.
+
+        Raises
+        ------
+        ValueError
+            For bad images (as :meth:`__call__`) or positions of unequal length.
+        IndexError
+            If a position is outside the image.
+
+        Examples
+        --------
+        >>> s1 = S1Stage(sizes=(7, 9), orientations=(0, 90))
+        >>> x = np.random.default_rng(0).uniform(-1, 1, (2, 24, 24)).astype(np.float32)
+        >>> full = s1(x)
+        >>> bool(np.allclose(s1.at(x, [12, 0], [3, 23]), full[..., [12, 0], [3, 23]],
+        ...                  atol=1e-5))
+        True
+        """
+        return self._at(self.check_images(images), rows, cols, grid=grid, scales=scales)
+
+    def _at(self, images: np.ndarray, rows, cols, *, grid: bool = False,
+            scales: Sequence[int] | None = None) -> np.ndarray:
+        """:meth:`at` on validated images of any size (a crop of the display, for C1)."""
+        scales = tuple(range(self.n_scales)) if scales is None else tuple(scales)
+        n, n_s, n_o = len(images), len(scales), len(self.orientations)
+        if grid:  # a block of pixels: window sums from summed-area tables, as __call__
+            lin = self._bank(scales).at(images, rows, cols, grid=True)
+            rows, cols = np.asarray(rows), np.asarray(cols)
+            tables = self.energy_table(images)
+            norm = np.stack([self._norm(tables, self.sizes[s], *images.shape[1:])[:, rows][
+                :, :, cols] for s in scales], axis=1)
+            out = np.abs(lin).reshape((n, n_s, n_o) + lin.shape[2:])
+            return np.divide(out, norm[:, :, None], out=out)
+        both, boxes = self._at_bank(scales)
+        lin = both.at(images, rows, cols, grid=grid)               # (n, S·O + S, *where)
+        where = lin.shape[2:]
+        sum2 = boxes.at(images * images, rows, cols, grid=grid).astype(np.float64)
+        energy = sum2
+        if self.mean_luminance > 0:
+            m = self.mean_luminance
+            size = np.asarray([self.sizes[s] for s in scales], dtype=np.float64)
+            size = size.reshape((1, n_s) + (1,) * len(where))
+            energy = sum2 + 2.0 * m * lin[:, n_s * n_o:] + (m * size) ** 2
+        floor = self.min_contrast * np.asarray([self.sizes[s] for s in scales])
+        norm = np.maximum(np.sqrt(np.maximum(energy, 0.0)),
+                          floor.reshape((1, n_s) + (1,) * len(where))).astype(np.float32)
+        out = np.abs(lin[:, :n_s * n_o]).reshape((n, n_s, n_o) + where)
+        return np.divide(out, norm[:, :, None], out=out)
 
     def _responses(self, images: np.ndarray, scales: Sequence[int] | None,
                    tables: tuple[np.ndarray, np.ndarray | None]) -> np.ndarray:
@@ -1376,6 +1474,175 @@ class HMAX:
         if g.retinotopic:
             return x.reshape((x.shape[0], -1) + g.shape)
         return x
+
+    def responses_many(self, stimuli: Any, layers: Sequence[str]) -> dict[str, np.ndarray]:
+        """Several layers from one pass through the stack: ``{layer: responses(stimuli, layer)}``.
+
+        The stack runs once up to the deepest layer asked for and every requested
+        layer is kept on the way, so S1 and C1 together cost one S1 filtering (not
+        two, as two :meth:`responses` calls would).  When S1 itself is not asked
+        for, C1 is pooled band by band without holding every S1 map (as
+        :meth:`responses` does).
+
+        Parameters
+        ----------
+        stimuli : array_like of shape (n, rows, cols)
+            Contrast images of the display's shape.
+        layers : sequence of str
+            Layer names (any order, no repeats).
+
+        Returns
+        -------
+        dict of str to ndarray
+            Each layer's responses, as :meth:`responses` returns them.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`responses`, or if ``layers`` is empty or repeats a name.
+
+        Examples
+        --------
+        >>> from stimuli.display import Display
+        >>> model = HMAX(Display((48, 48), pixels_per_degree=24))
+        >>> x = np.random.default_rng(0).uniform(-1, 1, (2, 48, 48)).astype(np.float32)
+        >>> both = model.responses_many(x, ["S1", "C1"])
+        >>> bool(np.array_equal(both["C1"], model.responses(x, "C1")))
+        True
+        """
+        names = [check_layer(self, layer) for layer in check_strings("layers", layers)]
+        if not names or len(set(names)) != len(names):
+            raise ValueError(f"layers must be a non-empty list of distinct layer names, got "
+                             f"{names}")
+        images = check_images("stimuli", stimuli, self.display)
+        self.stages[0][1].check_images(images, name="stimuli")
+        for name in names:
+            self.grid(name)  # raises early with a clear message
+        target = max(self.layers.index(name) for name in names)
+        grids = [self.grid(name) for name in self.layers[:target + 1]]
+        fused = (self.layers[0] not in names and target >= 1
+                 and isinstance(self.stages[1][1], C1Stage))
+        if fused:
+            x, start = self.stages[1][1].pool_images(images, self.stages[0][1], grids[0]), 2
+        else:
+            x, start = self.stages[0][1](images), 1
+        kept = {self.layers[start - 1]: (x, grids[start - 1])}
+        for i in range(start, target + 1):
+            x = self.stages[i][1](x, grids[i - 1])
+            kept[self.layers[i]] = (x, grids[i])
+        out = {}
+        for name in names:
+            x, g = kept[name]
+            out[name] = x.reshape((x.shape[0], -1) + g.shape) if g.retinotopic else x
+        return out
+
+    @property
+    def sampled_layers(self) -> tuple[str, ...]:
+        """Layers :meth:`responses_at` computes at given map positions alone.
+
+        The first (S1) layer, and a C1 stage right after it: S1 is sampled where
+        the recorded C1 windows pool it, never as full maps.  The model interface's
+        optional part (:class:`v1model.base.Model`), used by
+        :func:`analysis.runner.run_protocol` for the recorded units.
+        """
+        out = [self.layers[0]]
+        if len(self.stages) > 1 and isinstance(self.stages[1][1], C1Stage):
+            out.append(self.layers[1])
+        return tuple(out)
+
+    def responses_at(self, stimuli: Any, layer: str, rows, cols) -> np.ndarray:
+        """Responses of ``layer`` at some map positions: ``responses(...)[:, :, rows, cols]``.
+
+        Computed at those positions only: S1 through :meth:`S1Stage.at` (filters and
+        normalisation windows as sampled-filter products at the pixels), C1 as the
+        maximum of S1 sampled on the pooling windows of the recorded positions
+        alone, filtered in a crop of the images that holds every pixel those filters
+        reach (on large displays a fraction of the full maps' work; on displays
+        barely larger than the windows about the same).  Agrees with
+        :meth:`responses` within ``1e-5`` of the largest response (float32
+        accumulation), tested in ``tests/test_responses_at.py``.
+
+        Parameters
+        ----------
+        stimuli : array_like of shape (n, rows, cols)
+            Contrast images of the display's shape.
+        layer : str
+            One of :attr:`sampled_layers`.
+        rows, cols : array_like of int
+            Map rows and columns (as in :meth:`map_coordinates`), pairs of equal
+            length; negative counted from the end.
+
+        Returns
+        -------
+        ndarray of shape (n, channels, positions), float32
+
+        Raises
+        ------
+        ValueError
+            If ``layer`` is not one of :attr:`sampled_layers`, the stimuli are bad (as
+            :meth:`responses`) or ``rows`` and ``cols`` differ in length.
+        IndexError
+            If a position is outside the map.
+
+        Examples
+        --------
+        >>> from stimuli.display import Display
+        >>> model = HMAX(Display((64, 64), pixels_per_degree=32))
+        >>> x = np.random.default_rng(0).uniform(-1, 1, (2, 64, 64)).astype(np.float32)
+        >>> at = model.responses_at(x, "C1", [7, 0], [7, 14])
+        >>> bool(np.allclose(at, model.responses(x, "C1")[:, :, [7, 0], [7, 14]], atol=1e-5))
+        True
+        """
+        layer = check_layer(self, layer)
+        if layer not in self.sampled_layers:
+            raise ValueError(f"layer {layer!r} cannot be computed at positions alone; "
+                             f"responses_at supports {self.sampled_layers}, use responses()")
+        images = check_images("stimuli", stimuli, self.display)
+        s1 = self.stages[0][1]
+        s1.check_images(images, name="stimuli")
+        g = self.grid(layer)
+        rows = check_index("rows", rows, g.shape[0], "map rows")
+        cols = check_index("cols", cols, g.shape[1], "map columns")
+        if len(rows) != len(cols):
+            raise ValueError(f"rows and cols must have equal lengths, got {len(rows)} and "
+                             f"{len(cols)}")
+        n = len(images)
+        if layer == self.layers[0]:
+            return s1.at(images, rows, cols).reshape(n, -1, len(rows))
+        c1 = self.stages[1][1]
+        layout, out_grid = c1._prepare(self.grid(self.layers[0]))
+        n_f = len(s1.orientations)
+        out = np.zeros((n, len(layout), n_f, len(rows)), dtype=np.float32)
+        for b, lay in enumerate(layout):
+            sr, sc, size = lay["starts_r"], lay["starts_c"], lay["size"]
+            if sr.size == 0:
+                continue
+            region = c1._region(lay, out_grid.shape)
+            i, j = rows - region[0].start, cols - region[1].start
+            here = np.flatnonzero((i >= 0) & (i < len(sr)) & (j >= 0) & (j < len(sc)))
+            if here.size == 0:
+                continue
+            # S1 on the union of the recorded windows, one grid per band, filtered in a
+            # crop of the images that holds every pixel the filters there reach
+            height, width = self.display.shape       # Serre's windows may run past the edge
+            r_lo, r_hi = sr[i[here]].min(), min(sr[i[here]].max() + size, height)
+            c_lo, c_hi = sc[j[here]].min(), min(sc[j[here]].max() + size, width)
+            reach = max(s1.sizes[k] for k in lay["group"]) // 2
+            top, left = max(0, r_lo - reach), max(0, c_lo - reach)
+            crop = images[:, top:min(height, r_hi + reach), left:min(width, c_hi + reach)]
+            s1_grid = s1._at(crop, np.arange(r_lo, r_hi) - top, np.arange(c_lo, c_hi) - left,
+                             grid=True, scales=lay["group"])   # (n, group, F, h, w)
+            if lay["inside"] is not None:
+                inside = lay["inside"][:, r_lo:r_hi, c_lo:c_hi]
+                s1_grid = np.where(inside[None, :, None], s1_grid, np.float32(0.0))
+            s1_max = s1_grid.max(axis=1)                       # (n, F, h, w)
+            for p in here:
+                r0, c0 = sr[i[p]] - r_lo, sc[j[p]] - c_lo
+                window = s1_max[:, :, r0:r0 + size, c0:c0 + size]
+                pooled = window.max(axis=(2, 3))
+                valid = out_grid.valid[b, :, rows[p], cols[p]]
+                out[:, b, :, p] = np.where(valid, pooled, np.float32(0.0))
+        return out.reshape(n, -1, len(rows))
 
     # ---- prototypes and files -----------------------------------------------------
 
