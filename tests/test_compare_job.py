@@ -336,3 +336,21 @@ def test_cli_rejects_an_unknown_score_method(tmp_path, capsys):
     assert info.value.code == 2
     assert "--score: invalid choice: 'brain-score'" in capsys.readouterr().err
     assert not (tmp_path / "compare").exists()
+
+
+def test_benchmark_table_lists_every_property_and_layer(tiny_run):
+    import importlib.util
+    path = Path(__file__).parents[1] / "benchmarks" / "compare_table.py"
+    spec = importlib.util.spec_from_file_location("compare_table", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    summary = tiny_run[2]
+    lines = module.table(summary).splitlines()
+    n_layers = sum(len(e["layers"]) for e in summary["models"].values())
+    assert len(lines) == 2 + 23 + 2 and lines[0].count("|") == n_layers + 3
+    row = next(line for line in lines if line.startswith("| preferred_orientation |"))
+    ceiled = summary["models"]["v1"]["layers"]["simple"]["similarity_to_macaque"][
+        "preferred_orientation"]["ceiled"]
+    assert row.split(" | ")[2] == f"{ceiled:.2f}"
+    with pytest.raises(ValueError, match="no Brain-Score scores"):
+        module.table(dict(summary, score_method="ks"))
