@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = json.loads(args.summary.read_text())
     print(table(summary, raw=args.raw))
     print("\n* approximate reference; † no reference numbers (not scored, n.s.); "
-          "– no protocol for this property in the model's battery.")
+          "– no protocol for this property in the model's battery; a property no unit "
+          "defines (0/n defined) is not scored and not in the means.")
     return 0
 
 

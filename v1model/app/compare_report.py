@@ -452,7 +452,9 @@ def _marques_table(results, scores) -> str:
     out.append("<p class='note'>" + e(
         "* approximate reference (a summary with an assumed shape, not the paper's histogram); "
         "† no reference numbers bundled: computed, not scored; – the battery ran no protocol "
-        "for this property in this model. Hover a cell for the reference's caveat or why it "
+        "for this property in this model. A property that no unit of a layer defines (e.g. "
+        "the GSF, which exists only where SSI > 0.1) is not scored, as in Brain-Score, and "
+        "so not in the layer's means. Hover a cell for the reference's caveat or why it "
         "is not scored.") + "</p>")
     return "\n".join(out)
 
