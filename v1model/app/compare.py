@@ -727,7 +727,6 @@ def _scores(results: dict[str, _ModelResult], battery: Battery, seed: int,
                 if res.marques is not None:
                     tab = score_properties(res.marques, method="brainscore",
                                            n_boot=battery.n_boot, rng=seed)
-                    res.tables["marques_scores"] = tab
                     row_of = {str(tab["property"][i]): tab.row(i) for i in range(len(tab))}
                 out[(name, layer)] = row_of
                 continue
