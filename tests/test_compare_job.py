@@ -9,6 +9,7 @@ run is the ``slow`` test at the end.
 
 import base64
 import dataclasses
+import html
 import json
 import multiprocessing
 import re
@@ -20,7 +21,10 @@ import pytest
 
 import v1model.app.compare as job
 from analysis.figures.panels import cka_figure
+from analysis.properties import list_properties
 from analysis.recording import Recording
+from analysis.reference import similarity_score
+from analysis.tuning import orientation_tuning
 from stimuli._shared.io import load_npz
 from v1model.app import battery, compare_report, registry, report
 from v1model.app.registry import get_model, list_models, model_availability
@@ -82,8 +86,12 @@ def _expected_figures(summary):
           if "receptive_fields" in summary["models"][m]["layers"][layer]]
     invariance = [m for m, entry in summary["models"].items()
                   if any("translation_tolerance" in v for v in entry["layers"].values())]
+    if summary["score_method"] == "brainscore":   # every Marques property with a reference
+        histograms = int(list_properties(include_extra=True)["scored"].sum())
+    else:
+        histograms = len(compare_report.HISTOGRAM_PROPERTIES)
     return (len(layers)                 # tuning curves, one figure per layer
-            + len(compare_report.HISTOGRAM_PROPERTIES)  # one histogram figure per property
+            + histograms                # one histogram figure per property
             + 2 * len(rf) + (1 if rf else 0)  # RF mosaic + Gabor fit per layer; nx-ny
             + 1                         # F1/F0
             + (1 if invariance else 0)  # tolerance curves
@@ -131,8 +139,8 @@ def test_summary_has_units_medians_and_scores_with_intervals(tiny_run):
     assert simple["n_units"] == params["n_simple"]
     assert simple["n_responsive"] == params["n_simple"]
     score = simple["similarity_to_macaque"]["circular_variance"]
-    assert 0.0 <= score["ci"][0] <= score["score"] <= score["ci"][1] <= 1.0
-    assert score["n"] == simple["n_used"]["circular_variance"]
+    assert 0.0 <= score["ci"][0] - 1e-12 <= score["raw"] <= score["ci"][1] + 1e-12
+    assert score["n_units"] == simple["n_units"]
     # the V1 model's Gabor fits recover its own units' median nx and ny (Ringach 2002's
     # histogram) from the measured maps
     assert simple["receptive_fields"]["fit_source"] == "measured"
@@ -151,6 +159,98 @@ def test_summary_has_units_medians_and_scores_with_intervals(tiny_run):
     matrix = np.array(summary["cka"]["matrix"])
     assert matrix.shape == (4, 4) == (len(labels), len(labels))
     np.testing.assert_allclose(np.diag(matrix), 1.0, atol=1e-6)
+
+
+#: Which battery step gives each Marques property group its recording (texture: always).
+_GROUP_STEP = {"orientation": "orientation", "sf": "sf", "size": "size", "texture": None}
+
+
+def test_summary_scores_every_marques_property_of_every_layer(tiny_run):
+    summary = tiny_run[2]
+    assert summary["score_method"] == "brainscore"
+    props = list_properties(include_extra=True)
+    status = dict(zip(props["name"].tolist(), props["reference_status"].tolist(), strict=True))
+    group = dict(zip(props["name"].tolist(), props["group"].tolist(), strict=True))
+    assert summary["reference_status"] == {"published": 7, "approximate": 4, "none": 11}
+    for model, entry in summary["models"].items():
+        for layer, data in entry["layers"].items():
+            rows = data["similarity_to_macaque"]
+            assert list(rows) == props["name"].tolist(), (model, layer)
+            for name, row in rows.items():
+                where = f"{model}:{layer}:{name}"
+                assert row["reference"]["status"] == status[name], where
+                assert set(row["reference"]) == {"source", "cells", "count_used", "status"}
+                step = _GROUP_STEP[group[name]]
+                assert row["measured"] == (step is None or step in entry["steps"]), where
+                if not row["measured"]:
+                    assert row["note"].startswith("not measured"), where
+                    continue
+                assert row["n_units"] == data["n_units"] and 0 <= row["n_defined"] <= \
+                    row["n_units"], where
+                if status[name] == "none":   # computed and listed, not scored, and says so
+                    assert not row["scored"] and row["ceiled"] is None, where
+                    assert row["note"].startswith("not scored"), where
+                    assert row["median"] is not None or row["n_defined"] == 0, where
+                    continue
+                assert row["scored"], where
+                assert 0.0 < row["ceiling"] <= 1.0, where
+                # (the interval collapses onto the raw score when every resample fills
+                # the reference's bins alike)
+                assert 0.0 <= row["ci"][0] - 1e-12 <= row["raw"] <= row["ci"][1] + 1e-12 \
+                    <= 1.0 + 1e-12, where
+                np.testing.assert_allclose(row["ceiled"], row["raw"] / row["ceiling"],
+                                           rtol=1e-9, err_msg=where)
+    # the V1 model's filters tile orientation uniformly, as De Valois et al.'s cells do
+    v1 = summary["models"]["v1"]["layers"]["simple"]["similarity_to_macaque"]
+    assert v1["preferred_orientation"]["ceiled"] > 0.8
+    # energy complex cells are unmodulated: F1/F0 < 1 for every defined unit
+    complex_ = summary["models"]["v1"]["layers"]["complex"]["similarity_to_macaque"]
+    assert complex_["modulation_ratio"]["median"] < 0.2
+
+
+def test_texture_protocol_is_in_the_battery_of_every_layer(tiny_run):
+    folder, _, summary, _ = tiny_run
+    assert summary["battery"]["texture_samples"] == TINY.texture_samples
+    for model, entry in summary["models"].items():
+        for layer, data in entry["layers"].items():
+            assert {"texture", "blank"} <= set(data["recordings"]), (model, layer)
+            rec = Recording.load(folder / data["recordings"]["texture"])
+            assert {"image_type", "family", "sample"} <= set(rec.conditions.names)
+            assert len(rec.conditions) == 2 * 8 * TINY.texture_samples
+            rows = data["similarity_to_macaque"]
+            assert rows["texture_modulation_index"]["measured"], (model, layer)
+
+
+def test_report_shows_ceiled_scores_ceilings_and_marks(tiny_run):
+    report = html.unescape(tiny_run[3])
+    assert "not comparable" not in report and "of 10 references" not in report
+    assert ("Of the 22 Marques et al. (2021) properties, 7 are scored against the papers' "
+            "published histograms, 4 against approximate references (marked *") in report
+    assert report.count("ceiling ") >= 4 * 11       # every scored cell shows its ceiling
+    assert "circular_variance*" in report and "orth_pref_ratio†" in report
+    assert "mean ceiled, published references" in report
+
+
+def test_score_ks_gives_the_older_1_minus_ks(tmp_path, monkeypatch):
+    monkeypatch.setattr(battery, "QUICK_BATTERY", TINY)
+    written = job.run_compare_job(str(tmp_path), quick=True, progress=False, seed=1,
+                                  models=["v1"], layers=["simple"], score="ks")
+    summary = json.loads(Path(written["summary"]).read_text())
+    assert summary["score_method"] == "ks" and summary["reference_status"] is None
+    layer = summary["models"]["v1"]["layers"]["simple"]
+    scores = layer["similarity_to_macaque"]
+    assert list(scores) == [p.reference for p in compare_report.PROPERTIES]
+    # the same number as the package's 1 - KS on the recorded orientation protocol
+    tab = orientation_tuning(Recording.load(tmp_path / "compare" / layer["recordings"][
+        "orientation"]))
+    cv = np.asarray(tab["circular_variance"])[np.asarray(tab["responsive"], bool)]
+    expected = similarity_score(cv[np.isfinite(cv)], "circular_variance", n_boot=TINY.n_boot,
+                                rng=1)
+    assert scores["circular_variance"]["score"] == pytest.approx(expected.score, abs=1e-12)
+    assert scores["circular_variance"]["ci"] == pytest.approx([expected.ci_low,
+                                                               expected.ci_high], abs=1e-12)
+    report = Path(written["report"]).read_text()
+    assert "(1 − KS)" in report and "Brain-Score, Marques" not in report
 
 
 def test_recordings_load(tiny_run):
@@ -177,8 +277,9 @@ def test_recordings_load(tiny_run):
     ({"layers": ["S3"]}, r"layers must be one of .*'v1:simple'"),
     ({"models": ["hmax"], "layers": ["simple"]}, r"select no layer of model 'hmax'"),
     ({"models": ["v1"], "layers": ["simple", "conv1"]}, r"\['conv1'\] belong to none"),
+    ({"score": "brain-score"}, r"score must be one of 'brainscore', 'ks'; got 'brain-score'"),
 ], ids=["unknown-model", "no-models", "repeated-model", "unknown-layer", "layer-not-in-model",
-        "layer-of-unselected-model"])
+        "layer-of-unselected-model", "unknown-score"])
 def test_bad_arguments_name_the_parameter(tmp_path, kwargs, match):
     with pytest.raises(ValueError, match=match):
         job.run_compare_job(str(tmp_path), progress=False, **kwargs)
@@ -232,3 +333,30 @@ def test_a_process_pool_draws_what_this_process_draws_and_reports_errors():
         assert drawn[0][1].result()[0] == here[0]["png"]
         with pytest.raises(ValueError, match="must match"):
             report.collect(drawn)
+
+
+def test_cli_rejects_an_unknown_score_method(tmp_path, capsys):
+    from v1model.app.cli import main
+    with pytest.raises(SystemExit) as info:
+        main(["compare", "--out", str(tmp_path), "--score", "brain-score"])
+    assert info.value.code == 2
+    assert "--score: invalid choice: 'brain-score'" in capsys.readouterr().err
+    assert not (tmp_path / "compare").exists()
+
+
+def test_benchmark_table_lists_every_property_and_layer(tiny_run):
+    import importlib.util
+    path = Path(__file__).parents[1] / "benchmarks" / "compare_table.py"
+    spec = importlib.util.spec_from_file_location("compare_table", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    summary = tiny_run[2]
+    lines = module.table(summary).splitlines()
+    n_layers = sum(len(e["layers"]) for e in summary["models"].values())
+    assert len(lines) == 2 + 23 + 2 and lines[0].count("|") == n_layers + 3
+    row = next(line for line in lines if line.startswith("| preferred_orientation |"))
+    ceiled = summary["models"]["v1"]["layers"]["simple"]["similarity_to_macaque"][
+        "preferred_orientation"]["ceiled"]
+    assert row.split(" | ")[2] == f"{ceiled:.2f}"
+    with pytest.raises(ValueError, match="no Brain-Score scores"):
+        module.table(dict(summary, score_method="ks"))

@@ -15,6 +15,7 @@ from analysis.figures.receptive_fields import plot_gabor_fit, plot_nx_ny, plot_r
 from analysis.figures.representations import plot_cka_matrix, plot_invariance
 from analysis.figures.tuning import plot_property_histogram, plot_tuning_curve
 from analysis.gabor_fit import fit_gabor
+from analysis.reference import reference_distribution
 
 __all__ = ["cka_figure", "gabor_fit_figure", "histogram_panels", "invariance_panels",
            "nx_ny_panels", "rf_mosaic_figure", "tuning_panels"]
@@ -101,7 +102,8 @@ def tuning_panels(label: str, units: list[int], rows: list[tuple]):
     return fig
 
 
-def histogram_panels(reference: str, label: str, panels: list[tuple]):
+def histogram_panels(reference: str, label: str, panels: list[tuple], *,
+                     collection: str = "macaque_v1", score_name: str = "1 − KS"):
     """One property histogram per layer against the macaque reference distribution.
 
     Parameters
@@ -113,6 +115,12 @@ def histogram_panels(reference: str, label: str, panels: list[tuple]):
     panels : list of tuple
         ``(layer label, values or None, score or None)``: None values draw "not
         measured", empty ones "no unit has a defined value".
+    collection : str
+        Reference collection (``"macaque_v1"``, or ``"marques2021"``: the published
+        histograms, drawn in their own bins).  An approximate reference is marked
+        "approx." in each legend.
+    score_name : str
+        How the panel titles name the score (e.g. ``"ceiled"``).
 
     Returns
     -------
@@ -124,8 +132,12 @@ def histogram_panels(reference: str, label: str, panels: list[tuple]):
     ...                        [("toy", np.linspace(0.1, 0.9, 20), 0.8), ("none", None, None)])
     >>> len(fig.axes)
     2
+    >>> fig = histogram_panels("peak_sf", "peak sf (c/deg)", [("toy", [1.0, 2.0, 4.0], 0.7)],
+    ...                        collection="marques2021", score_name="ceiled")
+    >>> fig.axes[0].get_title()
+    'toy: ceiled = 0.70'
     """
-
+    ref = reference_distribution(reference, collection=collection)
     fig, axes = _panels(len(panels))
     for ax, (name, values, score) in zip(axes, panels, strict=True):
         if values is None:
@@ -133,12 +145,12 @@ def histogram_panels(reference: str, label: str, panels: list[tuple]):
         elif len(values) == 0:
             _empty(ax, f"{name}\nno unit has a defined value")
         else:
-            plot_property_histogram(values, label=label, reference=reference, ax=ax,
+            plot_property_histogram(values, label=label, reference=ref, ax=ax,
                                     values_label=name)
             if reference == "modulation_ratio":
                 ax.axvline(1.0, color="0.5", linestyle=":", linewidth=1)
             _small_legend(ax)
-            ax.set_title(name if score is None else f"{name}: 1 − KS = {score:.2f}",
+            ax.set_title(name if score is None else f"{name}: {score_name} = {score:.2f}",
                          fontsize=8)
     _margins(fig, top=0.3)
     return fig

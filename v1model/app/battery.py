@@ -65,6 +65,10 @@ class Battery:
         Patches for the tolerance curves.
     shifts : tuple of float
         Translations in degrees for the tolerance curves.
+    texture_samples : int
+        Crops per texture family of the texture protocol
+        (:func:`stimuli.protocols.texture_families`, its 8 default families), each shown
+        as the texture and as spectrally matched noise.
     n_boot : int
         Bootstrap resamples of each similarity score.
     curve_units, mosaic_units : int
@@ -94,6 +98,7 @@ class Battery:
     n_natural: int
     n_invariance: int
     shifts: tuple[float, ...]
+    texture_samples: int
     n_boot: int
     curve_units: int
     mosaic_units: int
@@ -141,7 +146,7 @@ DEFAULT_BATTERY = Battery(
     rf_grid=16, rf_extent=2.0,
     drift_directions=_steps(0, 360, 30), drift_sfs=(1.0, 2.0, 4.0), drift_tf=2.0,
     drift_duration=1.0, static_duration=0.25,
-    n_natural=128, n_invariance=12, shifts=(0.0, 0.125, 0.25, 0.5, 1.0),
+    n_natural=128, n_invariance=12, shifts=(0.0, 0.125, 0.25, 0.5, 1.0), texture_samples=6,
     n_boot=200, curve_units=4, mosaic_units=16,
 )
 
@@ -155,6 +160,6 @@ QUICK_BATTERY = Battery(
     rf_grid=10, rf_extent=1.25,
     drift_directions=_steps(0, 360, 45), drift_sfs=(1.0, 2.0, 4.0), drift_tf=2.0,
     drift_duration=1.0, static_duration=0.2,
-    n_natural=40, n_invariance=4, shifts=(0.0, 0.25, 0.5, 1.0),
+    n_natural=40, n_invariance=4, shifts=(0.0, 0.25, 0.5, 1.0), texture_samples=3,
     n_boot=100, curve_units=2, mosaic_units=9,
 )

@@ -18,7 +18,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from stimuli.display import Display
 from stimuli.protocols import list_protocols
 from v1model.app.claims import run_claims_job
-from v1model.app.compare import run_compare_job
+from v1model.app.compare import SCORE_METHODS, run_compare_job
 from v1model.app.gallery import write_stimulus_gallery
 from v1model.app.registry import list_models
 from v1model.app.rf import run_rf_job
@@ -150,7 +150,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     with _figure_pool() as executor:
         written = run_compare_job(out, quick=args.quick, models=args.models,
                                   layers=args.layers, progress=not args.no_progress,
-                                  seed=args.seed, executor=executor)
+                                  seed=args.seed, executor=executor, score=args.score)
     _print_written(f"comparison report written to {out} (open report.html in a browser)",
                    written)
     return 0
@@ -246,6 +246,10 @@ def _add_compare(sub) -> None:
     p.add_argument("--layers", type=_csv_list, default=None,
                    help="comma-separated layer names to keep (default: each model's defaults)")
     p.add_argument("--seed", type=int, default=0, help="seed for every random draw")
+    p.add_argument("--score", choices=SCORE_METHODS, default=SCORE_METHODS[0],
+                   help="brainscore (default): the 22 Marques et al. 2021 properties with "
+                        "Brain-Score's definitions, raw and ceiled scores against the published "
+                        "histograms; ks: the older 1 - KS of ten properties")
     p.set_defaults(func=_cmd_compare)
 
 

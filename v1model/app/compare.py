@@ -30,12 +30,27 @@ The battery (sizes in :data:`~v1model.app.battery.DEFAULT_BATTERY` and
   stimulus temporal frequency (Skottun et al. 1991) and direction tuning.
 * **invariance** — translation tolerance curves on natural-image patches
   (:mod:`analysis.invariance`), for models with a retinotopic map of positions.
+* **texture** — naturalistic textures and spectrally matched noise, 8 families ×
+  ``texture_samples`` crops (:func:`stimuli.protocols.texture_families`; Freeman,
+  Ziemba et al. 2013), for every model and layer: the seven texture properties.
+* **blank** — one blank (mean grey) screen (:func:`stimuli.protocols.blank_screen`),
+  every model and layer: the spontaneous response of Brain-Score's firing-rate map.
 * **CKA** — linear CKA between every compared layer's centre units on one shared set
   of natural-image patches (rendered in degrees, so models with smaller displays see
   the central part of the same patches).
 
 Units are recorded with ``units="centre"``: every channel at the map position nearest
 the display centre.
+
+Scores.  By default (``score="brainscore"``) every layer's 22 Marques et al. (2021)
+properties are computed with Brain-Score's definitions
+(:func:`analysis.properties.marques_properties`, ``method="brainscore"``, the blank
+screen as baseline) and scored against the published histograms of
+``analysis/data/marques2021_v1.json`` (:func:`analysis.properties.score_properties`):
+raw score, bootstrap interval, the data's ceiling and the ceiled score, with each
+reference's provenance; properties whose reference has no numbers are computed and
+listed, not scored.  ``score="ks"`` gives the package's older ``1 − KS`` of ten
+properties against the ``"macaque_v1"`` references instead.
 
 Figures are drawn, and receptive fields fitted, on a :class:`concurrent.futures.Executor`
 passed in (the command line passes a process pool) while the next model runs; without
@@ -68,6 +83,7 @@ from analysis.figures.panels import (
 from analysis.gabor_fit import fit_gabors
 from analysis.invariance import tolerance_correlations
 from analysis.modulation import modulation_ratio
+from analysis.properties import list_properties, marques_properties, score_properties
 from analysis.recording import Recording
 from analysis.reference import similarity_score
 from analysis.representations import cka_matrix
@@ -94,7 +110,10 @@ from v1model.app.registry import (
 )
 from v1model.app.report import FigureJob, collect, draw_all, spread, submit
 
-__all__ = ["run_compare_job"]
+__all__ = ["SCORE_METHODS", "run_compare_job"]
+
+#: How ``v1model compare`` scores layers against macaque V1 (the first is the default).
+SCORE_METHODS = ("brainscore", "ks")
 
 # ================================================================== selection
 
@@ -174,6 +193,8 @@ class _LayerResult:
     invariance: np.ndarray | None = None                   # (n_images, n_shifts)
     natural: np.ndarray | None = None                      # (n_natural, n_units)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per step
+    marques: Any = None                                    # marques_properties Table
+    marques_note: str = ""                                 # why marques is None
 
     @property
     def label(self) -> str:
@@ -194,7 +215,8 @@ class _ModelResult:
 
 def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] | None = None,
                     layers: Sequence[str] | None = None, progress: bool = True,
-                    seed: int = 0, executor: Executor | None = None) -> dict[str, Any]:
+                    seed: int = 0, executor: Executor | None = None,
+                    score: str = "brainscore") -> dict[str, Any]:
     """Run the protocol battery through every model; write a report, a summary and recordings.
 
     Writes into ``out_dir/compare/``: ``report.html`` (self-contained: figures embedded
@@ -229,6 +251,11 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
         Where figures are drawn and receptive fields fitted while the next model
         runs (the command line passes a process pool).  None: here, in turn.  The
         numbers do not depend on it.
+    score : {"brainscore", "ks"}
+        ``"brainscore"`` (default): the 22 Marques et al. (2021) properties with
+        Brain-Score's definitions against the published histograms — raw score,
+        ceiling and ceiled score per property and layer.  ``"ks"``: the package's
+        older ``1 − KS`` of ten properties against the ``"macaque_v1"`` references.
 
     Returns
     -------
@@ -240,7 +267,8 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
     ------
     ValueError
         If ``models`` or ``layers`` name something unknown (the message lists the
-        choices), select nothing, repeat a name, or a named model cannot run here.
+        choices), select nothing, repeat a name, or a named model cannot run here;
+        or ``score`` is not one of :data:`SCORE_METHODS`.
     TypeError
         If ``quick``/``progress`` are not booleans or names are not strings.
 
@@ -250,11 +278,16 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
     Traceback (most recent call last):
     ...
     ValueError: models must be one of 'v1', 'hmax', 'spiking', 'cnn'; got 'v2'
+    >>> run_compare_job("out", score="brain-score")
+    Traceback (most recent call last):
+    ...
+    ValueError: score must be one of 'brainscore', 'ks'; got 'brain-score'
     >>> paths = run_compare_job("out", quick=True, models=["v1"])  # doctest: +SKIP
     """
     check_bool("quick", quick)
     check_bool("progress", progress)
     seed = check_int("seed", seed, minimum=0)
+    check_choice("score", score, SCORE_METHODS)
     selection = _selection(models, layers)
     availability = model_availability(list(selection))
     if models is not None:
@@ -310,13 +343,13 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
             _finish_receptive_fields(res)
             _write_layer(res, dirs, written)
         figures += draw_all(executor, _rf_figure_jobs(mres.layers, battery))
-    scores = _scores(results, battery, seed)
+    scores = _scores(results, battery, seed, score)
     cka = _cka(results)
     timing["fits_scores_and_cka"] = clock.read()
 
     clock = _Clock()
     log.info("drawing figures")
-    figures += draw_all(executor, _summary_figure_jobs(results, scores, cka, battery))
+    figures += draw_all(executor, _summary_figure_jobs(results, scores, cka, battery, score))
     figures = collect(figures)
     timing["figures_after_models"] = clock.read()
     timing["figures_after_models"]["cpu_s"] = sum(f["cpu_s"] for f in figures)
@@ -327,24 +360,24 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
         written["figures"].append(path)
     timing["total"] = total.read()
     _write_report(folder, written, (results, scores, cka, figures, battery, not_run, timing),
-                  seed=seed, quick=quick)
+                  seed=seed, quick=quick, score=score)
     written["seconds"] = total.read()["wall_s"]
     log.info(f"report written to {written['report']} ({written['seconds']:.1f} s)")
     return written
 
 
 def _write_report(folder: str, written: dict[str, Any], parts: tuple, *, seed: int,
-                  quick: bool) -> None:
+                  quick: bool, score: str) -> None:
     """Write ``summary.json`` and ``report.html``; add their paths to ``written``."""
     results, scores, cka, figures, battery, not_run, timing = parts
     summary = compare_report.summary(results, scores, cka, figures, battery, not_run, timing,
-                                     seed, quick, folder, written)
+                                     seed, quick, folder, written, score=score)
     summary_path = os.path.join(folder, "summary.json")
     with atomic_open(summary_path) as fh:
         json.dump(summary, fh, indent=1, allow_nan=False)
     report_path = os.path.join(folder, "report.html")
     with atomic_open(report_path) as fh:
-        fh.write(compare_report.report_html(*parts))
+        fh.write(compare_report.report_html(*parts, score=score))
     written.update(report=report_path, summary=summary_path)
 
 
@@ -439,6 +472,10 @@ def _protocols(entry: RegisteredModel, steps: Sequence[str], battery: Battery, d
         extent = min(battery.rf_extent, *display.size_degrees)
         out["rf"] = P.rf_mapping(display, method="sparse_noise",
                                  grid=(battery.rf_grid, battery.rf_grid), extent=(extent, extent))
+    # every model and layer: textures vs matched noise, and a blank screen (the baseline
+    # of Brain-Score's firing-rate map); a fixed stimulus set (rng=0)
+    out["texture"] = P.texture_families(display, n_samples=battery.texture_samples, rng=0)
+    out["blank"] = P.blank_screen(display)
     shared = _on_display(natural[:battery.n_natural], battery.pixels_per_degree, display)
     out["natural"] = P.image_set(
         display, shared, name="natural_patches",
@@ -557,10 +594,28 @@ def _analyse(model: Any, entry: RegisteredModel, layer: str, res: _LayerResult, 
         res.rf["fits"] = submit(executor, _fit_ragged,
                                  maps=res.rf["fit_list"], ppd=res.rf["fit_ppd"])
     res.natural = recs["natural"].rates()
+    _marques(res)
     # similarity scores need finite values; n_used in the summary counts what is kept
     for key, vals in values.items():
         vals = np.asarray(vals, dtype=np.float64)
         values[key] = vals[np.isfinite(vals)]
+
+
+def _marques(res: _LayerResult) -> None:
+    """The Marques et al. (2021) properties of one layer, Brain-Score's definitions.
+
+    Brain-Score maps responses to firing rates with a map fitted on the orientation
+    protocol and the blank screen; without an orientation recording nothing is
+    computed, and ``res.marques_note`` says why.
+    """
+    recs = res.recordings
+    groups = {g: recs[g] for g in ("orientation", "sf", "size", "texture") if g in recs}
+    if "orientation" not in groups:
+        res.marques_note = ("not measured: the firing-rate map of Brain-Score's definitions "
+                            "needs the orientation protocol, which this model does not run")
+        return
+    res.marques = marques_properties(groups, method="brainscore", blank=recs.get("blank"))
+    res.tables["marques_properties"] = res.marques
 
 
 #: Below this median |ON − OFF| / |ON + OFF| the measured maps hold no signed receptive
@@ -655,12 +710,26 @@ def _write_layer(res: _LayerResult, dirs: dict[str, str], written: dict[str, Any
 
 # ------------------------------------------------------------------ scores and CKA
 
-def _scores(results: dict[str, _ModelResult], battery: Battery, seed: int) -> dict:
-    """``{(model, layer): {reference: SimilarityScore or None}}``."""
+def _scores(results: dict[str, _ModelResult], battery: Battery, seed: int,
+            method: str = "brainscore") -> dict:
+    """Each layer's scores against macaque V1.
 
-    out = {}
+    ``"brainscore"``: ``{(model, layer): {property: row of score_properties}}`` (one
+    dict per computed Marques property; empty when none was computed).  ``"ks"``:
+    ``{(model, layer): {reference: SimilarityScore or None}}`` over :data:`PROPERTIES`.
+    """
+
+    out: dict = {}
     for name, mres in results.items():
         for layer, res in mres.layers.items():
+            if method == "brainscore":
+                row_of: dict[str, dict[str, Any]] = {}
+                if res.marques is not None:
+                    tab = score_properties(res.marques, method="brainscore",
+                                           n_boot=battery.n_boot, rng=seed)
+                    row_of = {str(tab["property"][i]): tab.row(i) for i in range(len(tab))}
+                out[(name, layer)] = row_of
+                continue
             row = {}
             for prop in PROPERTIES:
                 vals = res.values.get(prop.reference)
@@ -760,12 +829,44 @@ def _rf_figure_jobs(results: dict[str, _LayerResult], battery: Battery) -> list[
     return jobs
 
 
+def _marques_histogram_jobs(layers: list[_LayerResult], scores: dict) -> list[FigureJob]:
+    """One histogram figure per Marques property with a reference, in its bins."""
+    jobs = []
+    catalogue = list_properties(include_extra=True)
+    for i in range(len(catalogue)):
+        name, status = str(catalogue["name"][i]), str(catalogue["reference_status"][i])
+        if status == "none":
+            continue
+        panels = []
+        for res in layers:
+            row = scores[(res.model, res.layer)].get(name)
+            if row is None:
+                panels.append((res.label, None, None))
+                continue
+            table = res.marques
+            values = np.asarray(table["value"], float)[np.asarray(table["property"]) == name]
+            ceiled = float(row["ceiled"])
+            panels.append((res.label, values[~np.isnan(values)],
+                           ceiled if np.isfinite(ceiled) else None))
+        mark = " *" if status == "approximate" else ""
+        units = str(catalogue["units"][i])
+        jobs.append(FigureJob(
+            f"property_{name}", "properties",
+            f"{name}{mark} of each layer (Brain-Score definition) against "
+            f"{catalogue['source'][i]} ({status}"
+            + ("; * a summary with an assumed shape, not the paper's histogram" if mark else "")
+            + "), in the reference's bins.", None, histogram_panels,
+            {"reference": name, "label": f"{name}{mark}" + (f" ({units})" if units else ""),
+             "panels": panels, "collection": "marques2021", "score_name": "ceiled"}))
+    return jobs
+
+
 def _summary_figure_jobs(results: dict[str, _ModelResult], scores: dict, cka: dict,
-                         battery: Battery) -> list[FigureJob]:
+                         battery: Battery, method: str = "brainscore") -> list[FigureJob]:
     """Figures across models: property histograms, nx–ny, F1/F0, invariance, CKA."""
     layers = [res for mres in results.values() for res in mres.layers.values()]
-    jobs = []
-    for prop in HISTOGRAM_PROPERTIES:
+    jobs = _marques_histogram_jobs(layers, scores) if method == "brainscore" else []
+    for prop in HISTOGRAM_PROPERTIES if method == "ks" else ():
         panels = []
         for res in layers:
             score = scores[(res.model, res.layer)][prop.reference]

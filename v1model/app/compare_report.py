@@ -16,13 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from analysis.properties import list_properties
 from analysis.reference import reference_distribution
 from stimuli._shared.io import jsonable
 from v1model.app.registry import get_model
 from v1model.app.report import data_uri, fmt
 
-__all__ = ["CIRCULAR", "HISTOGRAM_PROPERTIES", "PROPERTIES", "Property", "report_html",
-           "summary"]
+__all__ = ["CIRCULAR", "HISTOGRAM_PROPERTIES", "PROPERTIES", "Property", "marques_rows",
+           "report_html", "summary"]
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,104 @@ def _score_dict(score: Any) -> dict[str, Any] | None:
             "approximate_reference": score.check}
 
 
+# ------------------------------------------------------------------ Marques properties
+
+def _catalogue() -> list[dict[str, Any]]:
+    """The 22 Marques properties (+ the extra surround/GSF ratio) with their references."""
+    props = list_properties(include_extra=True)
+    out = []
+    for i in range(len(props)):
+        name = str(props["name"][i])
+        ref = reference_distribution(name, collection="marques2021")
+        out.append({"name": name, "group": str(props["group"][i]),
+                    "units": str(props["units"][i]), "marques2021": bool(props["marques2021"][i]),
+                    "status": ref.status, "reference": {
+                        "source": ref.source, "cells": ref.cells,
+                        "count_used": ref.count_used, "status": ref.status}})
+    return out
+
+
+def _mark(status: str) -> str:
+    """The table/figure mark of a reference status: * approximate, † no numbers."""
+    return {"approximate": "*", "none": "†"}.get(status, "")
+
+
+def marques_rows(res: Any, rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """One layer's Marques properties for ``summary.json``: score, ceiling, provenance.
+
+    Parameters
+    ----------
+    res : compare._LayerResult
+        The layer (its ``marques`` table of :func:`analysis.properties.marques_properties`,
+        or None with ``marques_note`` saying why).
+    rows : dict
+        Property → row of :func:`analysis.properties.score_properties`.
+
+    Returns
+    -------
+    dict
+        Property → ``measured`` (its protocol ran), ``scored``, ``raw``, ``ci`` (95%
+        bootstrap interval of the raw score), ``ceiling``, ``ceiled``, ``n_defined``,
+        ``n_units``, ``median`` of the defined values (None for the circular preferred
+        orientation), ``note`` (why not scored, or the reference's caveat),
+        ``reference`` (``source``, ``cells``, ``count_used``, ``status``: published,
+        approximate or none) and ``marques2021`` (one of the 22).
+    """
+    out = {}
+    table = res.marques
+    for item in _catalogue():
+        name = item["name"]
+        row = rows.get(name)
+        entry: dict[str, Any] = {"measured": row is not None, "scored": False, "raw": None,
+                                 "ci": None, "ceiling": None, "ceiled": None,
+                                 "n_defined": None, "n_units": None, "median": None,
+                                 "note": "", "reference": item["reference"],
+                                 "marques2021": item["marques2021"]}
+        if row is None:
+            entry["note"] = res.marques_note or (
+                f"not measured: the battery ran no {item['group']} protocol for this model")
+        else:
+            values = np.asarray(table["value"], float)[np.asarray(table["property"]) == name]
+            values = values[~np.isnan(values)]
+            ceiled = _finite(row["ceiled"])
+            entry.update(scored=ceiled is not None, raw=_finite(row["raw"]),
+                         ci=[_finite(row["ci_low"]), _finite(row["ci_high"])],
+                         ceiling=_finite(row["ceiling"]), ceiled=ceiled,
+                         n_defined=int(row["n_defined"]), n_units=int(row["n_units"]),
+                         median=(None if name in CIRCULAR or values.size == 0
+                                 else _finite(np.median(values))),
+                         note=str(row["note"]))
+            if ceiled is None:
+                entry["ci"] = None
+        out[name] = entry
+    return out
+
+
+def _reference_counts() -> dict[str, int]:
+    """How many of the 22 Marques properties have a published/approximate/no reference."""
+    counts = {"published": 0, "approximate": 0, "none": 0}
+    for item in _catalogue():
+        if item["marques2021"]:
+            counts[item["status"]] += 1
+    return counts
+
+
+_SCORE_TEXT = {
+    "brainscore": "Brain-Score's score of Marques et al. (2021): each property computed with "
+                  "Brain-Score's definitions (analysis.properties, method='brainscore'), binned "
+                  "with the reference's bins, 1 - KS/KS_max, mean and 95% interval over "
+                  "bootstrap resamples of units (raw), divided by the reference's ceiling "
+                  "(the reference scored against bootstrap resamples of itself) = ceiled; "
+                  "references from analysis/data/marques2021_v1.json with their status "
+                  "(published, approximate or none = computed, not scored)",
+    "ks": "1 - KS distance to the bundled macaque reference, mean and 95% "
+          "interval over bootstrap resamples of units "
+          "(analysis.reference.similarity_score); not Brain-Score numbers",
+}
+
+
 def summary(results, scores, cka, figures, battery, not_run, timing, seed, quick, folder,
-             written) -> dict[str, Any]:
+            written, *, score: str = "brainscore") -> dict[str, Any]:
     models = {}
     for name, mres in results.items():
         layers = {}
@@ -100,9 +197,10 @@ def summary(results, scores, cka, figures, battery, not_run, timing, seed, quick
                 "n_used": {p.reference: (None if p.reference not in res.values
                                          else int(len(res.values[p.reference])))
                            for p in PROPERTIES},
-                "similarity_to_macaque": {p.reference: _score_dict(scores[(name, layer)]
-                                                                   [p.reference])
-                                          for p in PROPERTIES},
+                "similarity_to_macaque": (
+                    marques_rows(res, scores[(name, layer)]) if score == "brainscore" else
+                    {p.reference: _score_dict(scores[(name, layer)][p.reference])
+                     for p in PROPERTIES}),
                 "f1f0_method": res.f1f0_method or None,
                 "seconds": {k: float(v) for k, v in res.seconds.items()},
                 "recordings": {step: os.path.relpath(
@@ -132,9 +230,9 @@ def summary(results, scores, cka, figures, battery, not_run, timing, seed, quick
         "quick": quick,
         "seed": seed,
         "battery": asdict(battery),
-        "similarity_score": "1 - KS distance to the bundled macaque reference, mean and 95% "
-                            "interval over bootstrap resamples of units "
-                            "(analysis.reference.similarity_score); not Brain-Score numbers",
+        "score_method": score,
+        "similarity_score": _SCORE_TEXT[score],
+        "reference_status": _reference_counts() if score == "brainscore" else None,
         "models": models,
         "not_run": dict(not_run),
         "cka": {"labels": cka["labels"],
@@ -192,7 +290,8 @@ def _models_table(results) -> list[str]:
     return out
 
 
-def report_html(results, scores, cka, figures, battery, not_run, timing) -> str:
+def report_html(results, scores, cka, figures, battery, not_run, timing, *,
+                score: str = "brainscore") -> str:
     """The self-contained ``report.html`` (figures embedded) of a compare run."""
     e = html.escape
     by_section: dict[str, list[dict]] = {}
@@ -239,17 +338,30 @@ def report_html(results, scores, cka, figures, battery, not_run, timing) -> str:
             "Orientation, spatial-frequency and size tuning (and direction tuning from drifting "
             "gratings for the spiking layer) of a few units per layer.", True)
 
-    out.append("<h2>Similarity to macaque V1</h2><p class='note'>"
-               + e("Score = 1 − KS distance between the layer's distribution of a property and "
-                   "the bundled macaque reference, mean [95% interval] over bootstrap resamples "
-                   "of units; n = units with a defined value. References marked * are "
-                   "approximate (secondary sources or assumed shapes). Our implementation of "
-                   "the Brain-Score idea (Marques et al. 2021), not comparable with their "
-                   "numbers.") + "</p>")
-    out.append(_scores_table(results, scores))
-    out.append(_medians_table(results))
-    section("properties", "Property distributions against macaque V1",
-            "Histograms as proportions of units; the black outline is the reference.", False)
+    if score == "brainscore":
+        out.append("<h2>Similarity to macaque V1 (Brain-Score, Marques et al. 2021)</h2>")
+        out.append(f"<p class='note'>{e(_brainscore_intro())}</p>")
+        out.append(_marques_table(results, scores))
+        section("properties", "Property distributions against macaque V1",
+                "Brain-Score definitions; histograms as proportions of the units with a "
+                "defined value, in the reference's bins; the black outline is the "
+                "reference (* approximate: legend marked approx.). Titles give the ceiled "
+                "score.", False)
+    else:
+        n_approx = sum(bool(reference_distribution(p.reference).check) for p in PROPERTIES)
+        out.append("<h2>Similarity to macaque V1 (1 − KS)</h2><p class='note'>"
+                   + e("Score = 1 − KS distance between the layer's distribution of a property "
+                       "and the bundled macaque reference, mean [95% interval] over bootstrap "
+                       "resamples of units; n = units with a defined value. "
+                       f"{n_approx} of these {len(PROPERTIES)} references are approximate "
+                       "(marked *: secondary sources or assumed shapes). The package's own "
+                       "definitions (score='ks'); the Brain-Score score with published "
+                       "histograms is the default (score='brainscore').") + "</p>")
+        out.append(_scores_table(results, scores))
+        out.append(_medians_table(results))
+        section("properties", "Property distributions against macaque V1",
+                "Histograms as proportions of units; the black outline is the reference.",
+                False)
     section("rf", "Receptive fields and Gabor fits",
             f"ON − OFF maps from single light and dark squares on a {battery.rf_grid} × "
             f"{battery.rf_grid} grid over the central {battery.rf_extent:g}° (protocol "
@@ -276,6 +388,74 @@ def report_html(results, scores, cka, figures, battery, not_run, timing) -> str:
         out.append(f'<tr><td class="name">{e(key)}</td><td>{value["wall_s"]:.1f}</td>'
                    f'<td>{value["cpu_s"]:.1f}</td></tr>')
     out.append("</table></body></html>")
+    return "\n".join(out)
+
+
+def _brainscore_intro() -> str:
+    """The text above the Brain-Score table, generated from the bundled references."""
+    counts = _reference_counts()
+    total = sum(counts.values())
+    return (f"Of the {total} Marques et al. (2021) properties, {counts['published']} are "
+            "scored against the papers' published histograms, "
+            f"{counts['approximate']} against approximate references (marked *: a summary "
+            "with an assumed shape, see analysis/data/marques2021_v1.json), and "
+            f"{counts['none']} have no reference numbers here (marked †): they are computed "
+            "and listed by their median, not scored. Properties computed with Brain-Score's "
+            "definitions (responses mapped to firing rates by an affine map fitted per layer "
+            "on the blank screen and the best grating). Each cell: ceiled score = raw / "
+            "ceiling, with the raw score's 95% bootstrap interval, the ceiling (the "
+            "reference scored against bootstrap resamples of itself), and n = units with a "
+            "defined value / units. Layer means over the scored properties are in the last "
+            "rows; surround_gsf_ratio is an extra (not one of the 22) and not in the means.")
+
+
+def _marques_table(results, scores) -> str:
+    """Property × layer table of ceiled scores (ceilings visible), with marks and means."""
+    e = html.escape
+    layers = [(name, layer, res) for name, mres in results.items()
+              for layer, res in mres.layers.items()]
+    rows_of = {(name, layer): marques_rows(res, scores[(name, layer)])
+               for name, layer, res in layers}
+    head = "".join(f"<th>{e(res.label)}</th>" for _, _, res in layers)
+    out = [f"<table><tr><th>property</th><th>reference</th>{head}</tr>"]
+    for item in _catalogue():
+        name = item["name"]
+        ref = item["reference"]
+        label = f"{name}{_mark(item['status'])}" + ("" if item["marques2021"] else " (extra)")
+        cells = []
+        for key in ((n, lay) for n, lay, _ in layers):
+            r = rows_of[key][name]
+            if not r["measured"]:
+                cells.append(f'<td title="{e(r["note"])}">–</td>')
+            elif r["scored"]:
+                cells.append(
+                    f'<td title="{e(r["note"])}"><b>{r["ceiled"]:.2f}</b><br>'
+                    f'raw {r["raw"]:.2f} [{fmt(r["ci"][0])}, {fmt(r["ci"][1])}]<br>'
+                    f'ceiling {r["ceiling"]:.2f}<br>n = {r["n_defined"]}/{r["n_units"]}</td>')
+            else:
+                why = "no reference" if item["status"] == "none" else "not scored"
+                cells.append(f'<td title="{e(r["note"])}">median {fmt(r["median"])}<br>'
+                             f'{why}<br>n = {r["n_defined"]}/{r["n_units"]}</td>')
+        out.append(f'<tr><td class="name">{e(label)}</td>'
+                   f'<td class="name">{e(ref["source"])} ({e(ref["status"])})</td>'
+                   f'{"".join(cells)}</tr>')
+    for title, keep in (("mean ceiled, published references", ("published",)),
+                        ("mean ceiled, all scored", ("published", "approximate"))):
+        cells = []
+        for key in ((n, lay) for n, lay, _ in layers):
+            vals = [r["ceiled"] for prop, r in rows_of[key].items()
+                    if r["scored"] and r["marques2021"] and r["reference"]["status"] in keep]
+            cells.append(f"<td>{np.mean(vals):.2f} ({len(vals)})</td>" if vals else "<td>–</td>")
+        out.append(f'<tr><th class="name" colspan="2">{e(title)} (properties)</th>'
+                   f'{"".join(cells)}</tr>')
+    out.append("</table>")
+    out.append("<p class='note'>" + e(
+        "* approximate reference (a summary with an assumed shape, not the paper's histogram); "
+        "† no reference numbers bundled: computed, not scored; – the battery ran no protocol "
+        "for this property in this model. A property that no unit of a layer defines (e.g. "
+        "the GSF, which exists only where SSI > 0.1) is not scored, as in Brain-Score, and "
+        "so not in the layer's means. Hover a cell for the reference's caveat or why it "
+        "is not scored.") + "</p>")
     return "\n".join(out)
 
 
