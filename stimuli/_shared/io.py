@@ -43,7 +43,9 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"directory for {path!r} does not exist: {directory!r}")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part" + suffix)
+    # the pid in the name lets a later run tell a killed writer's leftovers from a live one's
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".tmp-{os.getpid()}-",
+                               suffix=".part" + suffix)
     os.close(fd)
     try:
         yield tmp
