@@ -312,7 +312,8 @@ def _add_compare(sub) -> None:
                    help="comma-separated model names (default: all)")
     p.add_argument("--layers", type=_csv_list, default=None,
                    help="comma-separated layer names to keep (default: each model's defaults)")
-    p.add_argument("--seed", type=int, default=0, help="seed for every random draw")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help=f"seed for every random draw (0 to {_MAX_SEED}; default 0)")
     p.set_defaults(func=_cmd_compare)
 
 
@@ -365,7 +366,8 @@ def _add_claims(sub) -> None:
                                    "one page per claim with its figure, numbers and verdict.")
     _add_common_args(p)
     p.add_argument("--quick", action="store_true", help="small networks and datasets")
-    p.add_argument("--seed", type=int, default=0, help="seed for every random draw")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help=f"seed for every random draw (0 to {_MAX_SEED}; default 0)")
     p.set_defaults(func=_cmd_claims)
 
 
