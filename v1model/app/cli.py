@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import multiprocessing
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -196,10 +197,18 @@ def _figure_pool() -> Iterator[Executor | None]:
     if (os.cpu_count() or 1) < 2:
         yield None
         return
-    # the workers ignore Ctrl-C (it reaches the whole process group): this process
-    # handles it, cancels what is queued and waits for the figures being drawn
-    pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=ignore_interrupts)
+    # The workers ignore Ctrl-C (a terminal sends it to the whole process group): this
+    # process handles it, cancels what is queued and waits for the figures being drawn.
+    # They are started here with SIGINT ignored, which they inherit, so that a Ctrl-C
+    # while they import (seconds) does not print their tracebacks either.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        pool = ProcessPoolExecutor(max_workers=2, initializer=ignore_interrupts,
+                                   mp_context=multiprocessing.get_context("spawn"))
+        for _ in range(2):
+            pool.submit(int)  # each submit to a pool without idle workers starts one
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         yield pool
     finally:
