@@ -65,6 +65,18 @@ def _import_pynwb():
     return pynwb
 
 
+def _nwb_path(path: Any) -> str:
+    """``path`` checked to name an existing HDF5 file (every NWB file is one)."""
+    import h5py
+
+    path = check_path("path", path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no NWB file at {path!r}")
+    if os.access(path, os.R_OK) and not h5py.is_hdf5(path):
+        raise ValueError(f"path {path!r} is not an NWB file: it is not HDF5")
+    return path
+
+
 def write_nwb(
     recording: Recording,
     path: str | os.PathLike,
@@ -252,8 +264,8 @@ def read_nwb(path: str | os.PathLike) -> Recording:
     FileNotFoundError
         If the file does not exist.
     ValueError
-        If the file has no v1model responses (``processing/v1model/responses``) or
-        their header is not valid.
+        If the file is not HDF5, has no v1model responses
+        (``processing/v1model/responses``) or their header is not valid.
     ImportError
         If pynwb is not installed.
 
@@ -266,9 +278,7 @@ def read_nwb(path: str | os.PathLike) -> Recording:
     'v1'
     """
     pynwb = _import_pynwb()
-    path = check_path("path", path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"no NWB file at {path!r}")
+    path = _nwb_path(path)
     with pynwb.NWBHDF5IO(path, "r") as io:
         nwbfile = io.read()
         series, header = _v1model_series(nwbfile, path)
@@ -333,8 +343,8 @@ def read_nwb_spike_trains(path: str | os.PathLike, *,
     path : str or path-like
     resolution : float, optional
         Sampling step of the spike times in seconds (e.g. ``1 / 30000`` for a
-        30 kHz recording).  Read from the file when v1model wrote it; required
-        otherwise.
+        30 kHz recording).  Read from the file when v1model wrote it (a value
+        given then must match it); required otherwise.
 
     Returns
     -------
@@ -346,9 +356,9 @@ def read_nwb_spike_trains(path: str | os.PathLike, *,
     FileNotFoundError
         If the file does not exist.
     ValueError
-        If the file has no units with spike times or no trials, trials differ in
-        length (more than 1 µs) or overlap, or ``resolution`` is needed and missing
-        or not positive.
+        If the file is not HDF5, has no units with spike times or no trials, trials
+        differ in length (more than 1 µs) or overlap, or ``resolution`` is needed and
+        missing, not a positive number, or differs from the one v1model stored.
     ImportError
         If pynwb is not installed.
 
@@ -363,9 +373,7 @@ def read_nwb_spike_trains(path: str | os.PathLike, *,
     [0.3]
     """
     pynwb = _import_pynwb()
-    path = check_path("path", path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"no NWB file at {path!r}")
+    path = _nwb_path(path)
     with pynwb.NWBHDF5IO(path, "r") as io:
         nwbfile = io.read()
         units, trials = nwbfile.units, nwbfile.trials
@@ -377,9 +385,15 @@ def read_nwb_spike_trains(path: str | os.PathLike, *,
         stored = None
         if _MODULE in nwbfile.processing and _ONSET_COLUMN in units.colnames:
             stored = _v1model_series(nwbfile, path)[1].get("spike_trains")
+        if resolution is not None:
+            resolution = check_positive("resolution", resolution)
         if stored is not None:
             per_unit = [(units[_ONSET_COLUMN][u], units[_PRESENTATION_COLUMN][u])
                         for u in range(n_units)]
+            if resolution is not None and not np.isclose(resolution, stored["resolution"],
+                                                         rtol=1e-9, atol=0):
+                raise ValueError(f"resolution {resolution:g} s differs from the "
+                                 f"{stored['resolution']:g} s stored in {path!r}")
             duration, resolution = stored["duration"], stored["resolution"]
         else:
             if resolution is None:
@@ -387,7 +401,6 @@ def read_nwb_spike_trains(path: str | os.PathLike, *,
                     f"resolution (seconds per sample of the spike times) is required for "
                     f"{path!r}, which v1model did not write"
                 )
-            resolution = check_positive("resolution", resolution)
             start = np.asarray(trials["start_time"].data[:], dtype=np.float64)
             stop = np.asarray(trials["stop_time"].data[:], dtype=np.float64)
             duration = _common_duration(start, stop, path)
