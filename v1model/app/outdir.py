@@ -187,11 +187,11 @@ def staged_output(folder: str | os.PathLike,
     ...         _ = fh.write("done")
     >>> sorted(os.listdir(parent)), os.listdir(os.path.join(parent, "job"))
     (['job'], ['a.txt'])
-    >>> with staged_output(os.path.join(parent, "job")) as out:
-    ...     raise KeyboardInterrupt
+    >>> with staged_output(os.path.join(parent, "job")) as out:  # an error, or Ctrl-C
+    ...     raise OSError("No space left on device")
     Traceback (most recent call last):
     ...
-    KeyboardInterrupt
+    OSError: No space left on device
     >>> sorted(os.listdir(parent)), os.listdir(os.path.join(parent, "job"))
     (['job'], ['a.txt'])
     """
