@@ -30,12 +30,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from stimuli._shared.io import TEMPORARY_FILE as _TEMP_FILE
+from stimuli._shared.io import process_alive as _alive
+from stimuli._shared.io import remove_stale_temporaries as remove_stale_files
+
 __all__ = ["StagedOutput", "remove_stale", "remove_stale_files", "staged_output"]
 
 # .<name>.tmp-<pid>-<random>.part  (staging)  and  .<name>.old-<pid>-<random>  (aside)
 _STAGED = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)-[^.]+(?:\.part)?$")
-# the temporary files of stimuli._shared.io.atomic_path: .tmp-<pid>-<random>.part<suffix>
-_TEMP_FILE = re.compile(r"^\.tmp-(?P<pid>\d+)-.+\.part")
 
 
 @dataclass(frozen=True)
@@ -63,21 +65,6 @@ class StagedOutput:
         if isinstance(obj, (list, tuple)):
             return type(obj)(self.final(v) for v in obj)
         return obj
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process ``pid`` exists on this machine (True when unsure)."""
-    if pid == os.getpid():
-        return True
-    if os.name != "posix":  # pragma: no cover - no cheap liveness test: keep it
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # EPERM: it exists but belongs to someone else
-        return True
-    return True
 
 
 def remove_stale(parent: str, name: str) -> list[str]:
@@ -109,34 +96,6 @@ def remove_stale(parent: str, name: str) -> list[str]:
             continue
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
-    return removed
-
-
-def remove_stale_files(directory: str) -> list[str]:
-    """Remove the ``.tmp-<pid>-*.part*`` files of dead processes in ``directory``.
-
-    These are the temporary files of :func:`stimuli._shared.io.atomic_path` left by
-    a process killed while saving; return the paths removed.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> d = tempfile.mkdtemp()
-    >>> open(os.path.join(d, ".tmp-999999999-abc.part.npz"), "w").close()
-    >>> [os.path.basename(p) for p in remove_stale_files(d)]
-    ['.tmp-999999999-abc.part.npz']
-    """
-    removed = []
-    if not os.path.isdir(directory):
-        return removed
-    for entry in sorted(os.listdir(directory)):
-        match = _TEMP_FILE.match(entry)
-        path = os.path.join(directory, entry)
-        if match is None or _alive(int(match["pid"])) or not os.path.isfile(path):
-            continue
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-            removed.append(path)
     return removed
 
 
