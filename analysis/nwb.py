@@ -65,18 +65,6 @@ def _import_pynwb():
     return pynwb
 
 
-def _nwb_path(path: Any) -> str:
-    """``path`` checked to name an existing HDF5 file (every NWB file is one)."""
-    import h5py
-
-    path = check_path("path", path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"no NWB file at {path!r}")
-    if os.access(path, os.R_OK) and not h5py.is_hdf5(path):
-        raise ValueError(f"path {path!r} is not an NWB file: it is not HDF5")
-    return path
-
-
 def write_nwb(
     recording: Recording,
     path: str | os.PathLike,
@@ -247,6 +235,14 @@ def _add_units(nwbfile, recording: Recording, spike_trains: SpikeTrains | None,
         nwbfile.add_unit(**row)
 
 
+def _check_hdf5(name: str, path: str) -> None:
+    """An NWB file is an HDF5 file: say so by name before h5py's own error does."""
+    import h5py  # installed with pynwb
+
+    if not h5py.is_hdf5(path):
+        raise ValueError(f"{name} {path!r} is not an NWB (HDF5) file")
+
+
 def read_nwb(path: str | os.PathLike) -> Recording:
     """Read the recording of an NWB file written by :func:`write_nwb`.
 
@@ -264,8 +260,8 @@ def read_nwb(path: str | os.PathLike) -> Recording:
     FileNotFoundError
         If the file does not exist.
     ValueError
-        If the file is not HDF5, has no v1model responses
-        (``processing/v1model/responses``) or their header is not valid.
+        If the file has no v1model responses (``processing/v1model/responses``) or
+        their header is not valid.
     ImportError
         If pynwb is not installed.
 
@@ -278,7 +274,10 @@ def read_nwb(path: str | os.PathLike) -> Recording:
     'v1'
     """
     pynwb = _import_pynwb()
-    path = _nwb_path(path)
+    path = check_path("path", path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no NWB file at {path!r}")
+    _check_hdf5("path", path)
     with pynwb.NWBHDF5IO(path, "r") as io:
         nwbfile = io.read()
         series, header = _v1model_series(nwbfile, path)
@@ -356,9 +355,9 @@ def read_nwb_spike_trains(path: str | os.PathLike, *,
     FileNotFoundError
         If the file does not exist.
     ValueError
-        If the file is not HDF5, has no units with spike times or no trials, trials
-        differ in length (more than 1 µs) or overlap, or ``resolution`` is needed and
-        missing, not a positive number, or differs from the one v1model stored.
+        If the file has no units with spike times or no trials, trials differ in
+        length (more than 1 µs) or overlap, or ``resolution`` is needed and missing,
+        is not a positive number, or differs from the one v1model stored.
     ImportError
         If pynwb is not installed.
 
@@ -373,7 +372,10 @@ def read_nwb_spike_trains(path: str | os.PathLike, *,
     [0.3]
     """
     pynwb = _import_pynwb()
-    path = _nwb_path(path)
+    path = check_path("path", path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no NWB file at {path!r}")
+    _check_hdf5("path", path)
     with pynwb.NWBHDF5IO(path, "r") as io:
         nwbfile = io.read()
         units, trials = nwbfile.units, nwbfile.trials

@@ -1526,9 +1526,7 @@ def texture_families(
                             else tuple(families) if isinstance(families, list) else families)
     if len(families) < 2:
         raise ValueError(f"families must name at least 2 pictures, got {families!r}")
-    # 2 * len(families) * n_samples stimuli: at most MAX_IMAGES of them
-    n_samples = check_count("n_samples", n_samples, minimum=2,
-                            maximum=MAX_IMAGES // (2 * len(families)))
+    n_samples = check_count("n_samples", n_samples, minimum=2, maximum=MAX_IMAGES)
     rms_contrast = check_range("rms_contrast", rms_contrast, 0.0, 1.0, closed="right")
     gen = as_rng(rng)
     rows, cols = display.shape

@@ -148,7 +148,7 @@ def test_foreign_file_needs_resolution_and_is_no_recording(tmp_path):
 def test_a_file_that_is_not_hdf5_is_a_value_error_naming_path(tmp_path, read):
     path = tmp_path / "notes.nwb"
     path.write_text("not an NWB file")
-    with pytest.raises(ValueError, match="path .*notes.nwb.* is not an NWB file"):
+    with pytest.raises(ValueError, match="path .*notes.nwb.* is not an NWB"):
         read(path)
 
 
