@@ -254,3 +254,20 @@ def test_python_m_v1model_reports_a_bad_seed_at_once(tmp_path):
     assert proc.returncode == 2 and proc.stdout == ""
     _one_line_error(proc.stderr, "v1model tuning: error: argument --seed")
     assert time.perf_counter() - start < 30  # the imports; no protocol runs
+
+
+def test_ctrl_c_while_the_command_line_imports_exits_130(monkeypatch, capsys):
+    import builtins
+
+    from v1model.__main__ import run
+
+    real_import = builtins.__import__
+
+    def interrupted_import(name, *args, **kwargs):
+        if name == "v1model.app.cli":
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted_import)
+    assert run() == 130
+    assert capsys.readouterr().err == "v1model: interrupted\n"
