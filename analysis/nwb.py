@@ -342,8 +342,8 @@ def read_nwb_spike_trains(path: str | os.PathLike, *,
     path : str or path-like
     resolution : float, optional
         Sampling step of the spike times in seconds (e.g. ``1 / 30000`` for a
-        30 kHz recording).  Read from the file when v1model wrote it; required
-        otherwise.
+        30 kHz recording).  Read from the file when v1model wrote it (a value
+        given then must match it); required otherwise.
 
     Returns
     -------
@@ -356,8 +356,8 @@ def read_nwb_spike_trains(path: str | os.PathLike, *,
         If the file does not exist.
     ValueError
         If the file has no units with spike times or no trials, trials differ in
-        length (more than 1 µs) or overlap, or ``resolution`` is needed and missing
-        or not positive.
+        length (more than 1 µs) or overlap, or ``resolution`` is needed and missing,
+        is not a positive number, or differs from the one v1model stored.
     ImportError
         If pynwb is not installed.
 
@@ -387,9 +387,15 @@ def read_nwb_spike_trains(path: str | os.PathLike, *,
         stored = None
         if _MODULE in nwbfile.processing and _ONSET_COLUMN in units.colnames:
             stored = _v1model_series(nwbfile, path)[1].get("spike_trains")
+        if resolution is not None:
+            resolution = check_positive("resolution", resolution)
         if stored is not None:
             per_unit = [(units[_ONSET_COLUMN][u], units[_PRESENTATION_COLUMN][u])
                         for u in range(n_units)]
+            if resolution is not None and not np.isclose(resolution, stored["resolution"],
+                                                         rtol=1e-9, atol=0):
+                raise ValueError(f"resolution {resolution:g} s differs from the "
+                                 f"{stored['resolution']:g} s stored in {path!r}")
             duration, resolution = stored["duration"], stored["resolution"]
         else:
             if resolution is None:
@@ -397,7 +403,6 @@ def read_nwb_spike_trains(path: str | os.PathLike, *,
                     f"resolution (seconds per sample of the spike times) is required for "
                     f"{path!r}, which v1model did not write"
                 )
-            resolution = check_positive("resolution", resolution)
             start = np.asarray(trials["start_time"].data[:], dtype=np.float64)
             stop = np.asarray(trials["stop_time"].data[:], dtype=np.float64)
             duration = _common_duration(start, stop, path)

@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 from analysis.recording import Recording
 from analysis.runner import run_protocol
 from analysis.tuning import orientation_tuning
-from stimuli._shared.io import atomic_open
+from stimuli._shared.io import atomic_open, remove_stale_temporaries
 from stimuli._shared.validation import check_bool, check_choice, check_int, check_path
 from stimuli.display import Display
 from stimuli.protocols import list_protocols
@@ -588,6 +588,10 @@ class _Store:
         os.makedirs(os.path.join(self.root, _CELLS), exist_ok=True)
         if save_recordings:
             os.makedirs(os.path.join(self.root, _RECORDINGS), exist_ok=True)
+        # half-written files of runs killed while saving (an interrupt removes its own)
+        for folder in (self.root, os.path.join(self.root, _CELLS),
+                       os.path.join(self.root, _RECORDINGS)):
+            remove_stale_temporaries(folder)
 
     def load(self, key: str, spec: dict[str, Any]) -> dict[str, Any] | None:
         """The stored result of a cell, or None if it must be (re)computed."""

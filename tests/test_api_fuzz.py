@@ -68,8 +68,6 @@ SKIPPED = {
     # optional dependency; no parameters; abstract protocol; the budget has its own tests
     "TorchModel", "load_pretrained_cnn", "Model", "list_protocols", "natural_image_names",
     "list_references", "memory_budget", "set_memory_budget", "MemoryBudgetError",
-    # needs an NWB file with spike times; tests/test_nwb.py checks its bad inputs
-    "read_nwb_spike_trains",
     # not data
     "CLAIMS", "VERDICTS",
 }
@@ -324,6 +322,7 @@ def _base(qualname):
                                      dict(n_boot=5)),
         "layer_properties": lambda: ((v1model.V1Model(D32, n_units=24, stride=32), "complex"),
                                      {}),
+        "read_nwb_spike_trains": lambda: ((_nwb_spike_file(f),), {}),
         "spectrally_matched_noise": lambda: ((rng.normal(size=(16, 16)),), dict(rng=0)),
         "list_properties": lambda: ((), {}),
         "write_nwb": lambda: ((f["ori_rec"], os.path.join(f["tmp"], "rec.nwb")), {}),
@@ -354,6 +353,18 @@ def _nwb_file(f):
     path = os.path.join(f["tmp"], "walk.nwb")
     if not os.path.exists(path):
         analysis.write_nwb(f["ori_rec"], path)
+    return path
+
+
+def _nwb_spike_file(f):
+    """An NWB file with spike times: 3 trials x 2 units, written with v1model's metadata."""
+    path = os.path.join(f["tmp"], "walk_spikes.nwb")
+    if not os.path.exists(path):
+        trains = v1model.SpikeTrains(np.array([0.1, 0.3, 0.25, 0.05]), np.array([0, 1, 2, 2]),
+                                     np.array([1, 0, 1, 0]), n_conditions=3, n_units=2,
+                                     duration=0.5, resolution=1e-3)
+        analysis.write_nwb(Recording({"sf": [1.0, 2.0, 4.0]}, trains.rates()), path,
+                           spike_trains=trains)
     return path
 
 

@@ -90,3 +90,74 @@ def test_a_stopped_run_is_an_error_not_a_short_result(monkeypatch):
     with pytest.raises(KeyboardInterrupt, match="interrupted: stopped after"):
         model.spike_trains(np.zeros((1, 32, 32)), "simple")
     assert brian2.prefs["core.stop_on_keyboard_interrupt"] is True  # restored
+
+
+def _tree(path):
+    out = {}
+    for folder, _, files in os.walk(path):
+        for name in files:
+            full = os.path.join(folder, name)
+            with open(full, "rb") as fh:
+                out[os.path.relpath(full, path)] = fh.read()
+    return out
+
+
+def _read_until(stream, marker: str, timeout: float) -> str:
+    """Read ``stream`` (unbuffered bytes) until ``marker`` appears; return what was read."""
+    import selectors
+
+    text = ""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as sel:
+        sel.register(stream, selectors.EVENT_READ)
+        while marker not in text:
+            left = deadline - time.monotonic()
+            if left <= 0 or not sel.select(left):
+                raise AssertionError(f"{marker!r} not seen in {timeout} s: {text[-2000:]}")
+            chunk = os.read(stream.fileno(), 4096)
+            if not chunk:
+                raise AssertionError(f"the process ended before {marker!r}: {text[-2000:]}")
+            text += chunk.decode("utf-8", "replace")
+    return text
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_during_the_spiking_stage_of_compare(tmp_path):
+    """Ctrl-C in ``v1model compare`` while brian2 runs: exit 130, one line, old output kept.
+
+    The signal goes to the whole process group, as a terminal's Ctrl-C does, so the
+    figure-drawing worker processes receive it too.
+    """
+    out = tmp_path / "out"
+    earlier = out / "compare"
+    (earlier / "recordings").mkdir(parents=True)
+    (earlier / "report.html").write_text("<html>an earlier complete report</html>")
+    (earlier / "summary.json").write_text('{"earlier": true}')
+    (earlier / "recordings" / "v1_simple_orientation.npz").write_bytes(b"earlier")
+    before = _tree(out)
+
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    proc = subprocess.Popen([sys.executable, "-m", "v1model", "compare", "--quick",
+                             "--models", "spiking", "--out", str(out)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        # the spiking layer's first protocol: its progress bar has started moving
+        # (its 72 gratings are simulated in one brian2 run of about 2 s)
+        seen = _read_until(proc.stderr, "orientation_tuning -> simple:", timeout=120)
+        time.sleep(0.8)
+        staged = [n for n in os.listdir(out) if n.startswith(".compare.tmp-")]
+        assert len(staged) == 1  # the run writes into its own temporary folder
+        os.killpg(proc.pid, signal.SIGINT)
+        rest, rest_err = proc.communicate(timeout=60)
+        err = seen + rest_err.decode("utf-8", "replace")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err, err
+    assert err.rstrip().splitlines()[-1].split("\r")[-1] == "v1model compare: interrupted", err
+    assert b"comparison report written" not in rest
+    assert _tree(out) == before          # the earlier output, byte for byte
+    assert os.listdir(out) == ["compare"]  # and no temporary folder left beside it

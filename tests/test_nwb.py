@@ -144,6 +144,26 @@ def test_foreign_file_needs_resolution_and_is_no_recording(tmp_path):
         read_nwb(path)
 
 
+@pytest.mark.parametrize("read", [read_nwb, read_nwb_spike_trains])
+def test_a_file_that_is_not_hdf5_is_a_value_error_naming_path(tmp_path, read):
+    path = tmp_path / "notes.nwb"
+    path.write_text("not an NWB file")
+    with pytest.raises(ValueError, match="path .*notes.nwb.* is not an NWB"):
+        read(path)
+
+
+@pytest.mark.parametrize("resolution, error, match", [
+    ("1e-3", TypeError, "resolution"), (float("nan"), ValueError, "resolution"),
+    (-1e-3, ValueError, "resolution"), (1e-3, ValueError, "differs from the 0.0001 s stored"),
+], ids=["string", "nan", "negative", "not-the-stored-one"])
+def test_resolution_is_checked_for_v1model_files_too(tmp_path, resolution, error, match):
+    path = tmp_path / "spikes.nwb"
+    write_nwb(_recording(time=False), path, spike_trains=_spikes())
+    assert read_nwb_spike_trains(path, resolution=_spikes().resolution).n_units == 3
+    with pytest.raises(error, match=match):
+        read_nwb_spike_trains(path, resolution=resolution)
+
+
 @pytest.mark.parametrize("make, error, match", [
     (lambda p: write_nwb({"sf": [1.0]}, p), TypeError, "recording must be"),
     (lambda p: write_nwb(_recording(False), p, spike_trains=np.zeros(3)), TypeError,

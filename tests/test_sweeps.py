@@ -188,6 +188,22 @@ def test_interrupted_sweep_resumes(serial, tmp_path, exception, expected, pool):
     assert load_sweep(tmp_path)["key"].tolist() == table["key"].tolist()
 
 
+def test_a_rerun_removes_the_half_written_files_of_a_killed_one(tmp_path):
+    kwargs = dict(BASE, layers="complex", grid={"nx": [0.4]}, save_recordings=True)
+    sweep(DISPLAY, **kwargs, out_dir=tmp_path)
+    # what a run killed while saving leaves (the pid is that of no process), and a
+    # save in progress in another live process (this one's pid)
+    dead = [tmp_path / "recordings" / ".tmp-999999999-a1.part.npz",
+            tmp_path / "cells" / ".tmp-999999999-b2.part", tmp_path / ".tmp-999999999-c3.part"]
+    for path in dead:
+        path.write_bytes(b"\0" * 4096)
+    live = tmp_path / "recordings" / f".tmp-{os.getpid()}-d4.part.npz"
+    live.write_bytes(b"")
+    again = sweep(DISPLAY, **kwargs, out_dir=tmp_path)
+    assert again["cached"].all()
+    assert _temp_files(tmp_path) == [live.name]
+
+
 def test_changed_parameters_are_new_cells_and_bad_cell_files_recomputed(tmp_path):
     kwargs = dict(BASE, layers="complex", grid={"nx": [0.4]})
     first = sweep(DISPLAY, **kwargs, out_dir=tmp_path)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import os
 import shutil
 import tempfile
@@ -60,6 +61,20 @@ _UNITS = {"second": second, "volt": volt, "hertz": Hz, "1": 1.0}
 
 # brian2 preferences, the active device and the random state are process-global
 _LOCK = threading.RLock()
+
+
+def _not_our_abandoned_object(record: logging.LogRecord) -> bool:
+    """Drop brian2's "never included in a network" warning for this module's objects.
+
+    A Ctrl-C (or an error) while :func:`_build` creates the network leaves objects that
+    never joined one; brian2 warns about each, with a stack, when it is collected.
+    The interruption is reported once, by the caller; the objects are named
+    ``spiking_*`` (see :func:`_build`), so other brian2 code keeps the warning.
+    """
+    return "'spiking_" not in record.getMessage()
+
+
+logging.getLogger("brian2.core.base.unused_brian_object").addFilter(_not_our_abandoned_object)
 _STANDALONE_RUNS = itertools.count()
 
 

@@ -16,6 +16,7 @@ import io
 import json
 import math
 import os
+import re
 import struct
 import tempfile
 import zipfile
@@ -43,7 +44,9 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"directory for {path!r} does not exist: {directory!r}")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part" + suffix)
+    # the pid in the name lets a later run tell a killed writer's leftovers from a live one's
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".tmp-{os.getpid()}-",
+                               suffix=".part" + suffix)
     os.close(fd)
     try:
         yield tmp
@@ -54,6 +57,55 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+#: The name of :func:`atomic_path`'s temporary files: ``.tmp-<pid>-<random>.part<suffix>``.
+TEMPORARY_FILE = re.compile(r"^\.tmp-(?P<pid>\d+)-.+\.part")
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this machine (True when unsure)."""
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":  # pragma: no cover - no cheap liveness test: assume alive
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists but belongs to someone else
+        return True
+    return True
+
+
+def remove_stale_temporaries(directory: str | os.PathLike) -> list[str]:
+    """Remove the temporary files of :func:`atomic_path` left in ``directory`` by dead processes.
+
+    A process killed while saving (SIGKILL, power loss) cannot remove its
+    ``.tmp-<pid>-*.part*`` file; a later run calls this on the folders it writes
+    to.  Files of processes still running are left alone.  Returns the paths removed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> open(os.path.join(d, ".tmp-999999999-abc.part.npz"), "w").close()
+    >>> [os.path.basename(p) for p in remove_stale_temporaries(d)]
+    ['.tmp-999999999-abc.part.npz']
+    """
+    directory = os.fspath(directory)
+    removed: list[str] = []
+    if not os.path.isdir(directory):
+        return removed
+    for entry in sorted(os.listdir(directory)):
+        match = TEMPORARY_FILE.match(entry)
+        path = os.path.join(directory, entry)
+        if match is None or process_alive(int(match["pid"])) or not os.path.isfile(path):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+            removed.append(path)
+    return removed
 
 
 @contextlib.contextmanager

@@ -31,6 +31,8 @@ import matplotlib.pyplot as plt
 
 from analysis import claims as claim_experiments
 from stimuli._shared.io import atomic_open
+from stimuli._shared.validation import check_bool, check_int
+from v1model.app.outdir import staged_output
 from v1model.app.registry import build_model, model_availability
 from v1model.app.report import figure_png, html_page
 from v1model.cnn import PRETRAINED_PATH, train_default_cnn
@@ -83,13 +85,30 @@ def run_claims_job(out_dir: str, *, quick: bool = False, progress: bool = True,
 
     Raises
     ------
-    FileNotFoundError
-        If ``out_dir`` cannot be created.
+    ValueError
+        If ``seed`` is not an integer >= 0 (checked before any claim runs).
+    TypeError
+        If ``quick`` or ``progress`` is not a bool.
+    OSError
+        If ``out_dir`` cannot be created or written.
+
+    Notes
+    -----
+    ``out_dir/claims`` is written as a unit (:func:`~v1model.app.outdir.staged_output`):
+    an earlier complete set of pages stays untouched until this run has completed.
     """
     matplotlib.use("Agg")
+    check_bool("quick", quick)
+    check_bool("progress", progress)
+    seed = check_int("seed", seed, minimum=0)
+    with staged_output(os.path.join(os.fspath(out_dir), "claims")) as stage:
+        written = _claims_into(stage.path, quick=quick, progress=progress, seed=seed)
+    return stage.final(written)
+
+
+def _claims_into(folder: str, *, quick: bool, progress: bool, seed: int) -> dict[str, Any]:
+    """The job of :func:`run_claims_job` with every file written under ``folder``."""
     start = time.perf_counter()
-    folder = os.path.join(os.fspath(out_dir), "claims")
-    os.makedirs(folder, exist_ok=True)
     load_before = _load_average()
     cnn, cnn_note = _cnn_for_claims(quick=quick, seed=seed, progress=progress)
     _log(progress, f"CNN: {cnn_note}")

@@ -1,7 +1,21 @@
 """The ``v1model`` command line.
 
-Every subcommand states its units in ``--help``; bad arguments give a usage
-error (exit status 2), never a traceback.
+Every subcommand states its units in ``--help``.  Exit status and messages:
+
+* **2** — a user error: a bad flag or value (a negative seed, a size out of
+  range) or an ``--out`` that is a file or cannot be written, found before any work
+  starts; or arguments the library rejects (a ValueError/TypeError naming the
+  parameter — the jobs check their arguments first — including
+  :class:`stimuli.resources.MemoryBudgetError`, which says how to ask for less).
+  One line on stderr, no traceback.
+* **1** — a failure during the run: an OSError (disk full, a file vanished) or,
+  for ``claims``, a claim that could not be run.  One line on stderr.
+* **130** — interrupted (Ctrl-C), anywhere, including inside a brian2 simulation:
+  one line ``interrupted``, no traceback.
+
+A job's output folder (``--out/compare``, ``--out/claims``, ...) is written as a
+unit (:mod:`v1model.app.outdir`): a failed or interrupted run leaves the previous
+complete output untouched and removes its temporary files.
 """
 
 from __future__ import annotations
@@ -10,26 +24,48 @@ import argparse
 import contextlib
 import multiprocessing
 import os
+import signal
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 
 from stimuli.display import Display
 from stimuli.protocols import list_protocols
+from stimuli.resources import MAX_DISPLAY_SIDE, MAX_IMAGES
 from v1model.app.claims import run_claims_job
 from v1model.app.compare import SCORE_METHODS, run_compare_job
 from v1model.app.gallery import write_stimulus_gallery
+from v1model.app.outdir import remove_stale_files
 from v1model.app.registry import list_models
+from v1model.app.report import ignore_interrupts
 from v1model.app.rf import run_rf_job
 from v1model.app.tuning import run_tuning_job
 from v1model.cnn import train_default_cnn
 
 DEFAULT_OUT = "v1model-output"
 
+#: Exit status of a user error (as argparse), a failed run, and an interrupted one.
+EXIT_USAGE, EXIT_FAILURE, EXIT_INTERRUPTED = 2, 1, 130
+
+#: Seeds are numpy/brian2 seeds: integers in [0, 2**32).
+_MAX_SEED = 2**32 - 1
+
 
 class _UsageError(Exception):
     """A problem with the user's arguments, reported as a usage error."""
+
+
+class _RunFailed(Exception):
+    """The job ran but did not do everything it was asked (exit status 1)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line on stderr (exit status 2)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _positive_float(text: str) -> float:
@@ -42,18 +78,29 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
+def _int_in(low: int, high: int):
+    """An argparse type: an integer in [low, high]."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"expected an integer <= {high}, got {text!r}")
+        return value
+    parse.__name__ = "integer"
+    return parse
+
+
+_positive_int = _int_in(1, MAX_IMAGES)
+_seed = _int_in(0, _MAX_SEED)
+_size = _int_in(8, MAX_DISPLAY_SIDE)
 
 
 def _add_display_args(parser: argparse.ArgumentParser, size: int, ppd: float) -> None:
-    parser.add_argument("--size", type=_positive_int, default=size,
+    parser.add_argument("--size", type=_size, default=size,
                         help=f"display size in pixels (square; default {size})")
     parser.add_argument("--ppd", type=_positive_float, default=ppd,
                         help=f"pixels per degree of visual angle (default {ppd:g})")
@@ -66,10 +113,23 @@ def _add_common_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _prepare_out(path: str) -> str:
+    """``--out`` as an absolute path, created and checked writable before any work starts.
+
+    Also removes the temporary files (``.tmp-<pid>-*.part``) that killed runs left in it.
+    """
     path = os.path.abspath(path)
     if os.path.exists(path) and not os.path.isdir(path):
         raise _UsageError(f"--out must be a directory, but {path!r} is a file")
-    os.makedirs(path, exist_ok=True)
+    try:
+        os.makedirs(path, exist_ok=True)
+        # a real write, not os.access: permission bits do not tell about read-only mounts,
+        # and root ignores them
+        with tempfile.TemporaryFile(dir=path):
+            pass
+        remove_stale_files(path)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise _UsageError(f"--out {path!r} cannot be written: {reason}") from None
     return path
 
 
@@ -137,7 +197,18 @@ def _figure_pool() -> Iterator[Executor | None]:
     if (os.cpu_count() or 1) < 2:
         yield None
         return
-    pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
+    # The workers ignore Ctrl-C (a terminal sends it to the whole process group): this
+    # process handles it, cancels what is queued and waits for the figures being drawn.
+    # They are started here with SIGINT ignored, which they inherit, so that a Ctrl-C
+    # while they import (seconds) does not print their tracebacks either.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        pool = ProcessPoolExecutor(max_workers=2, initializer=ignore_interrupts,
+                                   mp_context=multiprocessing.get_context("spawn"))
+        for _ in range(2):
+            pool.submit(int)  # each submit to a pool without idle workers starts one
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         yield pool
     finally:
@@ -180,6 +251,10 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     for key, page in written["pages"].items():
         print(f"  {written['verdicts'][key]:>18}  {key}: {page}")
     print(f"  summary: {written['summary']}")
+    failed = [key for key, verdict in written["verdicts"].items() if verdict == "not run"]
+    if failed:
+        raise _RunFailed(f"{len(failed)} of {len(written['verdicts'])} claims could not be "
+                         f"run ({', '.join(failed)}); their pages give the error")
     return 0
 
 
@@ -226,7 +301,8 @@ def _add_tuning(sub) -> None:
                    help="units to sample for --population macaque/uniform (default 64)")
     p.add_argument("--complex-kind", choices=("energy", "max"), default="energy",
                    help="complex cells: quadrature energy or max pooling (default energy)")
-    p.add_argument("--seed", type=int, default=0, help="seed for population sampling")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help=f"seed for population sampling (0 to {_MAX_SEED}; default 0)")
     p.set_defaults(func=_cmd_tuning)
 
 
@@ -245,7 +321,8 @@ def _add_compare(sub) -> None:
                    help="comma-separated model names (default: all)")
     p.add_argument("--layers", type=_csv_list, default=None,
                    help="comma-separated layer names to keep (default: each model's defaults)")
-    p.add_argument("--seed", type=int, default=0, help="seed for every random draw")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help=f"seed for every random draw (0 to {_MAX_SEED}; default 0)")
     p.add_argument("--score", choices=SCORE_METHODS, default=SCORE_METHODS[0],
                    help="brainscore (default): the 22 Marques et al. 2021 properties with "
                         "Brain-Score's definitions, raw and ceiled scores against the published "
@@ -277,9 +354,9 @@ def _add_rf(sub) -> None:
                    help="mapping stimulus (default white-noise)")
     p.add_argument("--n-images", type=_positive_int, default=None,
                    help="noise images (default 10000); not for --method gratings")
-    p.add_argument("--grid", type=_positive_int, default=9,
+    p.add_argument("--grid", type=_int_in(3, 256), default=9,
                    help="grating positions per side, >= 3 (--method gratings; default 9)")
-    p.add_argument("--size", type=_positive_int, default=None,
+    p.add_argument("--size", type=_size, default=None,
                    help="display size in pixels, square (default 48; not for the CNN, whose "
                         "display is fixed at 32)")
     p.add_argument("--ppd", type=_positive_float, default=None,
@@ -289,7 +366,8 @@ def _add_rf(sub) -> None:
                         "the map (V1: 36 positions x 144 channels; minutes to fit)")
     p.add_argument("--min-r2", type=float, default=0.5,
                    help="Gabor fits below this R^2 count as failed (default 0.5)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help=f"seed of the noise (0 to {_MAX_SEED}; default 0)")
     p.set_defaults(func=_cmd_rf)
 
 
@@ -301,7 +379,8 @@ def _add_claims(sub) -> None:
                                    "one page per claim with its figure, numbers and verdict.")
     _add_common_args(p)
     p.add_argument("--quick", action="store_true", help="small networks and datasets")
-    p.add_argument("--seed", type=int, default=0, help="seed for every random draw")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help=f"seed for every random draw (0 to {_MAX_SEED}; default 0)")
     p.set_defaults(func=_cmd_claims)
 
 
@@ -314,8 +393,9 @@ def _add_train_cnn(sub) -> None:
                                    "weights to --out/cnn_default.npz with JSON metadata. Takes "
                                    "about 140 seconds on 2 cores at the default epochs.")
     _add_common_args(p)
-    p.add_argument("--seed", type=int, default=0, help="training seed (default 0 = shipped)")
-    p.add_argument("--epochs", type=_positive_int, default=None,
+    p.add_argument("--seed", type=_seed, default=0,
+                   help=f"training seed (0 to {_MAX_SEED}; default 0 = shipped)")
+    p.add_argument("--epochs", type=_int_in(1, 10_000), default=None,
                    help="training epochs (default: the shipped recipe's)")
     p.set_defaults(func=_cmd_train_cnn)
 
@@ -332,7 +412,7 @@ def _add_protocols(sub) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``v1model`` command (every subcommand)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="v1model",
         description="Run visual-neuroscience protocols through V1 models, HMAX, a spiking "
                     "V1 layer and CNNs. Units: degrees of visual angle, cycles/degree, Hz, s.",
@@ -350,18 +430,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``v1model`` console script; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    """Entry point of the ``v1model`` console script; returns the exit status.
+
+    0 on success, 2 for a user error, 1 for a failed run, 130 when interrupted
+    (see the module docstring); bad flags raise ``SystemExit(2)`` from argparse.
+    """
+    prog = "v1model"
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        prog = f"v1model {args.command}"
         return args.func(args)
+    except KeyboardInterrupt:
+        # whatever was running has cleaned up on its way out (output folders are
+        # written as a unit); nothing half-done is left looking done
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except _UsageError as exc:
-        parser.error(str(exc))
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except _RunFailed as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except (ValueError, TypeError) as exc:
-        # Validation errors from the library name the bad parameter.
-        print(f"v1model {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        # the library's validation, naming the bad parameter (the jobs validate their
+        # arguments before any work; a MemoryBudgetError says how to ask for less)
+        print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if isinstance(exc, (ValueError, TypeError)) else f"{type(exc).__name__}: {text}"

@@ -101,6 +101,7 @@ from v1model.app import battery as batteries
 from v1model.app import compare_report
 from v1model.app.battery import Battery
 from v1model.app.compare_report import HISTOGRAM_PROPERTIES, PROPERTIES
+from v1model.app.outdir import staged_output
 from v1model.app.registry import (
     RegisteredModel,
     build_model,
@@ -229,7 +230,9 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
     Parameters
     ----------
     out_dir : str
-        Output directory (created if missing).
+        Output directory (created if missing).  ``out_dir/compare`` is written as a
+        unit (:func:`~v1model.app.outdir.staged_output`): an earlier complete report
+        there stays untouched until this run has completed.
     quick : bool
         Use :data:`~v1model.app.battery.QUICK_BATTERY` (smaller display and
         protocols) instead of :data:`~v1model.app.battery.DEFAULT_BATTERY`.
@@ -303,9 +306,20 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
     log = _Log(progress)
     for name, reason in not_run.items():
         log.warn(f"model {name!r} NOT RUN: {reason}")
+    # written into a temporary sibling of out_dir/compare, swapped in only when complete
+    with staged_output(os.path.join(os.fspath(out_dir), "compare")) as stage:
+        written = _compare_into(stage.path, selection, not_run, battery, log, quick=quick,
+                                progress=progress, seed=seed, executor=executor, score=score)
+    written = stage.final(written)
+    log.info(f"report written to {written['report']} ({written['seconds']:.1f} s)")
+    return written
 
+
+def _compare_into(folder: str, selection: dict[str, tuple[str, ...]], not_run: dict[str, str],
+                  battery: Battery, log: _Log, *, quick: bool, progress: bool, seed: int,
+                  executor: Executor | None, score: str) -> dict[str, Any]:
+    """The job of :func:`run_compare_job` with every file written under ``folder``."""
     total = _Clock()
-    folder = os.path.join(os.fspath(out_dir), "compare")
     dirs = {k: os.path.join(folder, k) for k in ("recordings", "tables", "figures")}
     for d in dirs.values():
         os.makedirs(d, exist_ok=True)
@@ -362,7 +376,6 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
     _write_report(folder, written, (results, scores, cka, figures, battery, not_run, timing),
                   seed=seed, quick=quick, score=score)
     written["seconds"] = total.read()["wall_s"]
-    log.info(f"report written to {written['report']} ({written['seconds']:.1f} s)")
     return written
 
 

@@ -22,6 +22,7 @@ from stimuli.gratings import (
 )
 from stimuli.natural import natural_image
 from stimuli.noise import pink_noise, sparse_noise, white_noise
+from v1model.app.outdir import staged_output
 
 
 def _stimuli(display: Display) -> dict[str, np.ndarray]:
@@ -56,18 +57,18 @@ def write_stimulus_gallery(out_dir: str, *, size: int = 128,
     """Render every stimulus type to ``out_dir/gallery/*.png``; return the paths.
 
     Images are drawn with mean grey at the middle of the grey scale (contrast −1 → black,
-    +1 → white).
+    +1 → white).  ``out_dir/gallery`` is written as a unit: it is replaced only when
+    every image is written.
     """
 
     matplotlib.use("Agg")
 
     display = Display((size, size), pixels_per_degree=pixels_per_degree)
-    folder = os.path.join(out_dir, "gallery")
-    os.makedirs(folder, exist_ok=True)
     paths = []
-    for name, image in _stimuli(display).items():
-        path = os.path.join(folder, f"{name}.png")
-        with atomic_path(path, suffix=".png") as tmp:
-            plt.imsave(tmp, image, cmap="gray", vmin=-1, vmax=1, format="png")
-        paths.append(path)
-    return paths
+    with staged_output(os.path.join(os.fspath(out_dir), "gallery")) as stage:
+        for name, image in _stimuli(display).items():
+            path = os.path.join(stage.path, f"{name}.png")
+            with atomic_path(path, suffix=".png") as tmp:
+                plt.imsave(tmp, image, cmap="gray", vmin=-1, vmax=1, format="png")
+            paths.append(path)
+    return stage.final(paths)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import signal
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
@@ -25,7 +26,7 @@ import numpy as np
 from stimuli._shared.io import atomic_path
 
 __all__ = ["FigureJob", "collect", "data_uri", "draw_all", "figure_png", "fmt", "html_page",
-           "render", "save_figure", "spread", "submit"]
+           "ignore_interrupts", "render", "save_figure", "spread", "submit"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,15 @@ def render(draw: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[bytes, flo
     start = time.process_time()
     png = figure_png(draw(**kwargs))
     return png, time.process_time() - start
+
+
+def ignore_interrupts() -> None:
+    """Initializer of worker processes: ignore Ctrl-C (SIGINT), which the parent handles.
+
+    Ctrl-C reaches every process of the terminal's process group; without this each
+    worker would print its own KeyboardInterrupt traceback.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def submit(executor: Executor | None, function: Callable[..., Any], /, **kwargs: Any) -> Future:

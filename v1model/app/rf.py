@@ -47,6 +47,7 @@ from stimuli._shared.validation import (
 from stimuli.display import Display
 from stimuli.table import Table
 from v1model.app.battery import DEFAULT_BATTERY
+from v1model.app.outdir import staged_output
 from v1model.app.registry import build_model, get_model, list_models, model_availability
 from v1model.app.report import save_figure, spread
 
@@ -160,12 +161,24 @@ def run_rf_job(out_dir: str, *, model: str = "v1", layer: str | None = None,
     start = time.perf_counter()
     display = entry.display or Display((size, size), pixels_per_degree=ppd)
     net = build_model(model, display, seed=seed, **DEFAULT_BATTERY.model_options(model))
-    folder = os.path.join(os.fspath(out_dir), "rf")
-    os.makedirs(folder, exist_ok=True)
+    # out_dir/rf holds one set of files per model, layer and method: this run's set is
+    # written with the others' carried over, and the folder swapped in when complete
+    prefix = f"{model}_{layer}_{method}_"
+    with staged_output(os.path.join(os.fspath(out_dir), "rf"),
+                       keep=lambda name: not name.startswith(prefix)) as stage:
+        written = _rf_into(stage.path, net, model, entry.title, layer, method, units, seed,
+                           n_images, grid, min_r2, progress, start)
+    return stage.final(written)
+
+
+def _rf_into(folder: str, net: Any, model: str, title: str, layer: str, method: str,
+             units: str, seed: int, n_images: int | None, grid: int, min_r2: float,
+             progress: bool, start: float) -> dict[str, Any]:
+    """The job of :func:`run_rf_job` with every file written under ``folder``."""
     stem = os.path.join(folder, f"{model}_{layer}_{method}")
     display = net.display
     summary: dict[str, Any] = {
-        "job": "v1model rf", "model": model, "model_title": entry.title, "layer": layer,
+        "job": "v1model rf", "model": model, "model_title": title, "layer": layer,
         "method": method, "units": units, "seed": seed,
         "display": {"shape": list(display.shape),
                     "pixels_per_degree": float(display.pixels_per_degree)},

@@ -23,6 +23,7 @@ from stimuli import protocols
 from stimuli._shared.io import atomic_open
 from stimuli._shared.validation import check_choice, check_int
 from stimuli.display import Display
+from v1model.app.outdir import staged_output
 from v1model.app.report import save_figure, spread
 from v1model.population import sample_population
 from v1model.v1 import V1Model
@@ -57,23 +58,37 @@ def run_tuning_job(out_dir: str, *, size: int = 64, pixels_per_degree: float = 1
     summary (``.csv`` and ``.json``), a grid of tuning curves and polar plots (``.png``)
     and histograms of circular variance and bandwidth against the macaque reference;
     plus ``summary.json`` with medians and similarity scores (1 − KS, bootstrapped).
+    The folder is written as a unit: an earlier complete one stays untouched until this
+    run has completed.
 
     Returns
     -------
     dict of str to list of str
         Layer name → paths written.
+
+    Raises
+    ------
+    ValueError
+        If ``rng`` is a negative seed, or for the errors of :func:`build_v1_model`.
     """
 
     matplotlib.use("Agg")
-
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        # checked now, not after the protocol has run: the bootstrap draws from it last
+        rng = check_int("rng", rng, minimum=0)
 
     display = Display((size, size), pixels_per_degree=pixels_per_degree)
     model = build_v1_model(display, population=population, n_units=n_units,
                            complex_kind=complex_kind, rng=rng)
     protocol = protocols.orientation_tuning(display)
-    folder = os.path.join(out_dir, "tuning")
-    os.makedirs(folder, exist_ok=True)
+    with staged_output(os.path.join(os.fspath(out_dir), "tuning")) as stage:
+        written = _tuning_into(stage.path, model, protocol, display, progress=progress, rng=rng)
+    return stage.final(written)
 
+
+def _tuning_into(folder: str, model: Any, protocol: Any, display: Display, *, progress: bool,
+                 rng: Any) -> dict[str, list[str]]:
+    """The job of :func:`run_tuning_job` with every file written under ``folder``."""
     written: dict[str, list[str]] = {}
     summary: dict[str, Any] = {"display": {"shape": list(display.shape),
                                            "pixels_per_degree": display.pixels_per_degree},
