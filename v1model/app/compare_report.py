@@ -87,7 +87,7 @@ def _score_dict(score: Any) -> dict[str, Any] | None:
 
 
 def summary(results, scores, cka, figures, battery, not_run, timing, seed, quick, folder,
-             written) -> dict[str, Any]:
+            written, skipped=None) -> dict[str, Any]:
     models = {}
     for name, mres in results.items():
         layers = {}
@@ -137,6 +137,9 @@ def summary(results, scores, cka, figures, battery, not_run, timing, seed, quick
                             "(analysis.reference.similarity_score); not Brain-Score numbers",
         "models": models,
         "not_run": dict(not_run),
+        # models that could not go through the battery (factory raised, not a model,
+        # unknown layers, ...) and broken entry points: name -> reason
+        "skipped": dict(skipped or {}),
         "cka": {"labels": cka["labels"],
                 "matrix": [[float(v) for v in row] for row in cka["matrix"]]},
         "figures": [{"name": f["name"], "section": f["section"], "cpu_s": f["cpu_s"],
@@ -192,7 +195,7 @@ def _models_table(results) -> list[str]:
     return out
 
 
-def report_html(results, scores, cka, figures, battery, not_run, timing) -> str:
+def report_html(results, scores, cka, figures, battery, not_run, timing, skipped=None) -> str:
     """The self-contained ``report.html`` (figures embedded) of a compare run."""
     e = html.escape
     by_section: dict[str, list[dict]] = {}
@@ -210,6 +213,13 @@ def report_html(results, scores, cka, figures, battery, not_run, timing) -> str:
         out.append('<div class="warn"><b>Not run:</b><ul>')
         for name, reason in not_run.items():
             out.append(f"<li><b>{e(get_model(name).title)}</b> ({e(name)}): {e(reason)}</li>")
+        out.append("</ul></div>")
+    if skipped:
+        out.append('<h2 id="skipped-models">Skipped models</h2><div class="warn"><p>These '
+                   "models were asked for but could not go through the battery; the others "
+                   "ran.</p><ul>")
+        for name, reason in skipped.items():
+            out.append(f"<li><b>{e(name)}</b>: {e(reason)}</li>")
         out.append("</ul></div>")
 
     out.extend(_models_table(results))

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from typing import Any
 
@@ -47,8 +48,16 @@ from stimuli._shared.validation import (
 from stimuli.display import Display
 from stimuli.table import Table
 from v1model.app.battery import DEFAULT_BATTERY
-from v1model.app.registry import build_model, get_model, list_models, model_availability
+from v1model.app.registry import (
+    build_model,
+    get_model,
+    list_models,
+    load_factory,
+    model_availability,
+    outside_model_entry,
+)
 from v1model.app.report import save_figure, spread
+from v1model.base import check_model
 
 METHODS = ("white_noise", "sparse_noise", "gratings")
 
@@ -88,7 +97,11 @@ def run_rf_job(out_dir: str, *, model: str = "v1", layer: str | None = None,
     out_dir : str
         Output directory (created if missing).
     model : str
-        A model of ``v1model compare``: ``"v1"``, ``"hmax"``, ``"spiking"``, ``"cnn"``.
+        A registered model (``"v1"``, ``"hmax"``, ``"spiking"``, ``"cnn"``, or one added
+        with :func:`~v1model.app.registry.register_model`), or a ``"module:callable"``
+        spec called as ``factory(display)`` with the ``size``/``pixels_per_degree``
+        display; the model it returns is checked with :func:`v1model.base.check_model`
+        and its files are named after the callable.
     layer : str, optional
         One of the model's layers; default its first mapped layer (``simple``,
         ``S1``, ``simple``, ``conv1``).
@@ -129,7 +142,18 @@ def run_rf_job(out_dir: str, *, model: str = "v1", layer: str | None = None,
     ValueError: layer must be one of 'simple', 'complex'; got 'S1'
     """
 
-    entry = get_model(check_choice("model", model, list_models()))
+    outside = isinstance(model, str) and ":" in model
+    if outside:
+        factory = load_factory(model)
+        size = check_int("size", DEFAULT_SIZE if size is None else size, minimum=8)
+        ppd = check_positive("pixels_per_degree",
+                             DEFAULT_PPD if pixels_per_degree is None else pixels_per_degree)
+        built = factory(Display((size, size), pixels_per_degree=ppd))
+        name = re.sub(r"[^a-z0-9_]+", "_", model.rsplit(":", 1)[1].lower()).strip("_")
+        entry = outside_model_entry(name if name[:1].isalpha() else f"m_{name}", built,
+                                    title=model)
+    else:
+        entry = get_model(check_choice("model", model, list_models()))
     layer = (entry.rf_layers or entry.layers)[0] if layer is None else layer
     check_choice("layer", layer, entry.layers)
     method = check_choice("method", method, METHODS)
@@ -145,7 +169,9 @@ def run_rf_job(out_dir: str, *, model: str = "v1", layer: str | None = None,
     else:
         n_images = check_int("n_images", DEFAULT_N_IMAGES[method] if n_images is None
                              else n_images, minimum=4)
-    if entry.display is not None and (size is not None or pixels_per_degree is not None):
+    if outside:
+        pass
+    elif entry.display is not None and (size is not None or pixels_per_degree is not None):
         rows, cols = entry.display.shape
         raise ValueError(f"the {entry.title} has a fixed display ({rows} x {cols} px at "
                          f"{entry.display.pixels_per_degree:g} px/deg); size and "
@@ -153,16 +179,20 @@ def run_rf_job(out_dir: str, *, model: str = "v1", layer: str | None = None,
     size = check_int("size", DEFAULT_SIZE if size is None else size, minimum=8)
     ppd = check_positive("pixels_per_degree",
                          DEFAULT_PPD if pixels_per_degree is None else pixels_per_degree)
-    reason = model_availability([model])[model]
+    reason = None if outside else model_availability([model])[model]
     if reason is not None:
         raise ValueError(f"model {model!r} cannot run here: {reason}")
 
     start = time.perf_counter()
-    display = entry.display or Display((size, size), pixels_per_degree=ppd)
-    net = build_model(model, display, seed=seed, **DEFAULT_BATTERY.model_options(model))
+    if outside:
+        check_model(built, layers=[layer])
+        net = built
+    else:
+        display = entry.display or Display((size, size), pixels_per_degree=ppd)
+        net = build_model(model, display, seed=seed, **DEFAULT_BATTERY.model_options(model))
     folder = os.path.join(os.fspath(out_dir), "rf")
     os.makedirs(folder, exist_ok=True)
-    stem = os.path.join(folder, f"{model}_{layer}_{method}")
+    stem = os.path.join(folder, f"{entry.name}_{layer}_{method}")
     display = net.display
     summary: dict[str, Any] = {
         "job": "v1model rf", "model": model, "model_title": entry.title, "layer": layer,

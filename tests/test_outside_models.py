@@ -1,0 +1,177 @@
+"""Models from outside the package through ``v1model compare`` with public names only.
+
+A model defined here (a bank of Gabor receptive fields with half-wave rectification)
+is registered, or named by a ``module:callable`` spec, or passed as an object, and
+goes through the quick battery; broken entries are skipped with a clear reason while
+the rest of the battery runs.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import numpy as np
+import pytest
+
+from stimuli import Display
+from v1model.app import compare_models, register_model, unregister_model
+from v1model.app.battery import QUICK_BATTERY
+from v1model.app.cli import main
+
+#: The outside model's receptive fields: sf (c/deg) and Gaussian envelope σ (deg), so
+#: Ringach's nx = ny = σ · sf.
+SF, SIGMA = 2.0, 0.25
+
+
+class GaborBank:
+    """A linear–nonlinear model: Gabor receptive fields at the display centre, rectified.
+
+    Eight orientations × two phases (0°, 90°); one unit each; responses ``(n, 16)``.
+    """
+
+    temporal = False
+    layers = ("edges",)
+
+    def __init__(self, display: Display, name: str = "gabor bank"):
+        self.display = display
+        self.name = name
+        rows, cols = display.shape
+        ppd = display.pixels_per_degree
+        y, x = np.mgrid[:rows, :cols]
+        x = (x - (cols - 1) / 2) / ppd
+        y = ((rows - 1) / 2 - y) / ppd
+        self.orientation = np.repeat(np.arange(0.0, 180.0, 22.5), 2)
+        self.phase = np.tile([0.0, 90.0], 8)
+        kernels = []
+        for ori, phase in zip(self.orientation, self.phase, strict=True):
+            theta = np.deg2rad(ori)
+            across = x * np.cos(theta) + y * np.sin(theta)
+            envelope = np.exp(-(x**2 + y**2) / (2 * SIGMA**2))
+            kernels.append(envelope * np.cos(2 * np.pi * SF * across + np.deg2rad(phase)))
+        self.kernels = np.stack(kernels).reshape(len(kernels), -1) / ppd**2
+
+    def responses(self, stimuli, layer, *, batch_size=64):
+        if layer not in self.layers:
+            raise ValueError(f"layer must be one of {self.layers}, got {layer!r}")
+        images = np.asarray(stimuli, dtype=np.float64).reshape(len(stimuli), -1)
+        return np.maximum(images @ self.kernels.T, 0.0)
+
+    def unit_info(self, layer):
+        return {"orientation": self.orientation, "phase": self.phase,
+                "sf": np.full(len(self.phase), SF)}
+
+
+def make_gabor_bank(display):
+    """What a ``module:callable`` spec names: display -> model."""
+    return GaborBank(display)
+
+
+@pytest.fixture
+def registered():
+    names = []
+
+    def add(name, factory, **kw):
+        register_model(name, factory, **kw)
+        names.append(name)
+
+    yield add
+    for name in names:
+        unregister_model(name)
+
+
+def _check_gabor_rows(layer: dict) -> None:
+    """The outside model's measured properties are those it was built with."""
+    assert layer["n_units"] == 16
+    medians = layer["medians"]
+    assert medians["peak_sf"] == pytest.approx(SF, rel=0.25)
+    assert medians["ringach_nx"] == pytest.approx(SIGMA * SF, rel=0.25)
+    assert medians["ringach_ny"] == pytest.approx(SIGMA * SF, rel=0.25)
+    assert layer["receptive_fields"]["fit_source"] == "measured"
+
+
+def test_a_registered_outside_model_runs_through_the_cli(tmp_path, registered):
+    registered("gabors", lambda display, *, seed: GaborBank(display), layers=("edges",),
+               rf_layers=("edges",), title="Gabor bank (test)")
+    assert main(["compare", "--quick", "--no-progress", "--models", "gabors",
+                 "--out", str(tmp_path)]) == 0
+    folder = tmp_path / "compare"
+    summary = json.loads((folder / "summary.json").read_text())
+    assert list(summary["models"]) == ["gabors"]
+    assert summary["skipped"] == {}
+    _check_gabor_rows(summary["models"]["gabors"]["layers"]["edges"])
+    report = (folder / "report.html").read_text()
+    for figure in ("tuning_gabors_edges", "rf_gabors_edges", "gabor_gabors_edges"):
+        assert (folder / "figures" / f"{figure}.png").stat().st_size > 1000
+        assert f'alt="{figure}"' in report
+    assert "Gabor bank (test)" in report
+
+
+def test_a_module_callable_spec_runs_through_the_cli(tmp_path, monkeypatch):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "mymodels.py").write_text(textwrap.dedent("""
+        from tests.test_outside_models import make_gabor_bank as make_model
+    """))
+    monkeypatch.syspath_prepend(str(package))
+    out = tmp_path / "out"
+    assert main(["compare", "--quick", "--no-progress", "--model", "mymodels:make_model",
+                 "--layers", "edges", "--out", str(out)]) == 0
+    summary = json.loads((out / "compare" / "summary.json").read_text())
+    assert list(summary["models"]) == ["make_model"]
+    assert summary["models"]["make_model"]["title"] == "mymodels:make_model"
+    _check_gabor_rows(summary["models"]["make_model"]["layers"]["edges"])
+
+
+def test_bad_entries_are_skipped_and_reported(tmp_path, registered):
+    class NoResponses:
+        layers = ("edges",)
+        display = QUICK_BATTERY.display()
+
+    def raises(display, *, seed):
+        raise RuntimeError("weights not found")
+
+    registered("factory_raises", raises, layers=("edges",))
+    registered("not_a_model", lambda display, *, seed: NoResponses(), layers=("edges",))
+    registered("wrong_layers", lambda display, *, seed: GaborBank(display),
+               layers=("conv9",))
+    summary = compare_models(
+        ["factory_raises", "not_a_model", "wrong_layers", GaborBank(QUICK_BATTERY.display())],
+        tmp_path, quick=True)
+    skipped = summary["skipped"]
+    assert set(skipped) == {"factory_raises", "not_a_model", "wrong_layers"}
+    assert "weights not found" in skipped["factory_raises"]
+    assert "'not_a_model'" in skipped["not_a_model"]
+    assert "'responses'" in skipped["not_a_model"]
+    assert "'wrong_layers'" in skipped["wrong_layers"]
+    assert "conv9" in skipped["wrong_layers"]
+    # the rest of the battery ran: the object is named after its ``name``
+    assert list(summary["models"]) == ["gabor_bank"]
+    _check_gabor_rows(summary["models"]["gabor_bank"]["layers"]["edges"])
+    report = (tmp_path / "compare" / "report.html").read_text()
+    section = report[report.index("Skipped models"):report.index("<h2>Models</h2>")]
+    for name in skipped:
+        assert name in section
+    assert "weights not found" in section
+
+
+def test_an_object_on_the_wrong_display_is_skipped(tmp_path):
+    wrong = GaborBank(Display((40, 40), pixels_per_degree=10.0), name="coarse")
+    right = GaborBank(QUICK_BATTERY.display(), name="fine")
+    summary = compare_models({"coarse": wrong, "fine": right}, tmp_path, quick=True)
+    assert list(summary["models"]) == ["fine"]
+    assert "10 px/deg" in summary["skipped"]["coarse"]
+
+
+def test_nothing_runnable_raises_naming_the_models(tmp_path):
+    class Layerless:
+        def responses(self, stimuli, layer):
+            return stimuli
+
+    with pytest.raises(ValueError, match="no model could be built: 'broken': TypeError: model "
+                                         "'broken' .Layerless. has no 'layers'"):
+        compare_models({"broken": Layerless()}, tmp_path, quick=True)
+    with pytest.raises(TypeError, match="model objects .with layers and responses., got 3"):
+        compare_models([3], tmp_path, quick=True)
+    with pytest.raises(ValueError, match="module:callable"):
+        compare_models(["not.a.spec:"], tmp_path, quick=True)
