@@ -175,3 +175,111 @@ def test_nothing_runnable_raises_naming_the_models(tmp_path):
         compare_models([3], tmp_path, quick=True)
     with pytest.raises(ValueError, match="module:callable"):
         compare_models(["not.a.spec:"], tmp_path, quick=True)
+
+
+def _install_plugin(root, name: str, source: str, target: str) -> None:
+    """A distribution on ``root`` declaring one ``v1model.models`` entry point."""
+    (root / f"{name}.py").write_text(textwrap.dedent(source))
+    info = root / f"{name}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[v1model.models]\n{name} = {target}\n")
+
+
+def test_an_installed_package_adds_models_through_entry_points(tmp_path, monkeypatch):
+    _install_plugin(tmp_path, "gaborplugin", """
+        from v1model.app import register_model
+        from tests.test_outside_models import GaborBank
+
+        def register():
+            register_model("plugin_gabors", lambda display, *, seed: GaborBank(display),
+                           layers=("edges",), rf_layers=("edges",), title="from a plugin")
+    """, "gaborplugin:register")
+    _install_plugin(tmp_path, "brokenplugin", """
+        def register():
+            raise RuntimeError("plugin cannot start")
+    """, "brokenplugin:register")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from v1model.app import list_models, load_entry_points
+    from v1model.app.registry import entry_point_errors
+
+    try:
+        failed = load_entry_points()
+        assert "plugin_gabors" in list_models()
+        assert failed == {"brokenplugin = brokenplugin:register":
+                          "RuntimeError: plugin cannot start"}
+        assert entry_point_errors() == failed
+        # a broken plugin is listed as skipped; the plugin's model runs
+        summary = compare_models(["plugin_gabors"], tmp_path / "out", quick=True)
+        assert summary["skipped"] == {"entry point brokenplugin = brokenplugin:register":
+                                      "RuntimeError: plugin cannot start"}
+        _check_gabor_rows(summary["models"]["plugin_gabors"]["layers"]["edges"])
+        assert load_entry_points() == failed     # loaded ones are not loaded twice
+    finally:
+        unregister_model("plugin_gabors")
+        monkeypatch.undo()
+    assert load_entry_points() == {} and entry_point_errors() == {}
+
+
+def make_alexnet_like(display):
+    """AlexNet's ``features`` head with torchvision's layer names, randomly initialised.
+
+    ``torchvision.models.alexnet(weights=None).features[:3]``: Conv2d(3, 64, 11,
+    stride 4, padding 2), ReLU, MaxPool2d(3, 2), built from torch alone (torchvision
+    is not needed); greyscale stimuli are repeated over the 3 input channels.
+    """
+    import torch
+    from torch import nn
+
+    from v1model.torch_adapter import TorchModel
+
+    torch.manual_seed(0)
+    features = nn.Sequential(nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2),
+                             nn.ReLU(inplace=False), nn.MaxPool2d(kernel_size=3, stride=2))
+    net = nn.Sequential()
+    net.add_module("features", features)
+    return TorchModel(net, display, layers=["features.0", "features.1", "features.2"],
+                      normalization="imagenet")
+
+
+@pytest.mark.slow      # ~35 s: two layers, the CLI's process pool for figures
+@pytest.mark.torch
+def test_a_torch_model_goes_through_the_whole_battery(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "alexnetlike.py").write_text(
+        "from tests.test_outside_models import make_alexnet_like\n")
+    monkeypatch.syspath_prepend(str(package))
+    out = tmp_path / "out"
+    # features.1 (the first ReLU) and features.2 (the first pooling): firing-rate-like
+    # layers; features.0 is signed (before the ReLU), which tuning metrics refuse
+    assert main(["compare", "--quick", "--no-progress", "--model",
+                 "alexnetlike:make_alexnet_like", "--layers", "features.1,features.2",
+                 "--out", str(out)]) == 0
+    summary = json.loads((out / "compare" / "summary.json").read_text())
+    assert summary["skipped"] == {}
+    layers = summary["models"]["make_alexnet_like"]["layers"]
+    assert set(layers) == {"features.1", "features.2"}
+    for layer in layers.values():
+        assert layer["n_units"] == 64                      # one unit per channel
+        assert layer["n_used"]["preferred_orientation"] > 0
+        assert layer["similarity_to_macaque"]["circular_variance"] is not None
+    # a half-wave rectified linear filter: ON − OFF maps are signed, and are what is fitted
+    rf = layers["features.1"]["receptive_fields"]
+    assert rf["fit_source"] == "measured" and rf["median_signed_fraction"] > 0.5
+    report = (out / "compare" / "report.html").read_text()
+    for figure in ("rf_make_alexnet_like_features.1", "gabor_make_alexnet_like_features.1",
+                   "tuning_make_alexnet_like_features.2"):
+        assert f'alt="{figure}"' in report
+
+
+@pytest.mark.torch
+def test_a_layer_the_battery_cannot_measure_skips_the_model_not_the_run(tmp_path):
+    pytest.importorskip("torch")
+    display = QUICK_BATTERY.display()
+    summary = compare_models({"signed": make_alexnet_like(display),
+                              "gabors": GaborBank(display)}, tmp_path, quick=True,
+                             layers=["signed:features.0", "edges"])
+    assert list(summary["models"]) == ["gabors"]
+    assert "negative mean responses" in summary["skipped"]["signed"]

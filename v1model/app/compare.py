@@ -416,8 +416,12 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
             continue
         steps = entry.quick_steps if quick else entry.steps
         log.info(f"[{entry.title}] layers {', '.join(chosen)}: {', '.join(steps)}")
-        layer_results = _run_battery(model, entry, chosen, steps, battery, natural,
-                                     progress, log, executor)
+        try:
+            layer_results = _run_battery(model, entry, chosen, steps, battery, natural,
+                                         progress, log, executor)
+        except Exception as exc:  # noqa: BLE001 - reported, and the battery goes on
+            skipped[name] = f"the battery failed on it: {_reason(exc)}"
+            continue
         # tuning figures are drawn (and RF maps fitted) while the next model runs
         figures += draw_all(executor, _tuning_figure_jobs(layer_results, battery))
         params = getattr(model, "params", None)

@@ -505,14 +505,14 @@ def load_entry_points() -> dict[str, str]:
 
     Each entry point of :data:`ENTRY_POINT_GROUP` must name a callable taking no
     arguments that registers its models with :func:`register_model`.  Called once
-    when this module is imported; call it again after installing a package (an
-    entry point already loaded is not loaded twice).
+    when this module is imported; call it again after installing a package: an
+    entry point already loaded is not loaded again, one that failed is retried.
 
     Returns
     -------
     dict of str to str
-        Entry points that failed (``"name = module:attr"`` → the error); also kept
-        for :func:`entry_point_errors`.
+        Entry points that failed this time (``"name = module:attr"`` → the error);
+        also kept, until the next call, for :func:`entry_point_errors`.
 
     Examples
     --------
@@ -526,11 +526,13 @@ def load_entry_points() -> dict[str, str]:
         key = f"{ep.name} = {ep.value}"
         if key in _LOADED_ENTRY_POINTS:
             continue
-        _LOADED_ENTRY_POINTS.add(key)
         try:
             ep.load()()
         except Exception as exc:  # a broken plugin must not break the command line
             failed[key] = f"{type(exc).__name__}: {exc}"
+        else:
+            _LOADED_ENTRY_POINTS.add(key)
+    _ENTRY_POINT_ERRORS.clear()
     _ENTRY_POINT_ERRORS.update(failed)
     return failed
 
