@@ -88,6 +88,7 @@ from stimuli._shared.validation import (
 )
 from stimuli.display import Display
 from stimuli.resources import MAX_NEURON_STEPS, MAX_SIMULATION_STEPS, check_memory
+from v1model._repr import model_repr_html
 from v1model.base import check_layer
 from v1model.cells import half_wave
 from v1model.v1 import V1Model
@@ -397,6 +398,7 @@ class SpikingV1:
 
     layers = ("simple", "complex")
     temporal = True
+    _repr_html_ = model_repr_html
 
     def __init__(
         self,

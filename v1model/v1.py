@@ -42,6 +42,7 @@ from stimuli._shared.validation import (
 )
 from stimuli.display import Display
 from stimuli.table import Table
+from v1model._repr import model_repr_html
 from v1model.base import check_layer
 from v1model.cells import divisive_normalization, energy, half_wave, max_pool, window_pixels
 from v1model.gabor import DEFAULT_PHASES, GaborBank, filter_parameters
@@ -142,6 +143,7 @@ class V1Model:
 
     layers = ("simple", "complex")
     temporal = False
+    _repr_html_ = model_repr_html
 
     def __init__(
         self,
