@@ -236,7 +236,7 @@ def _noise(net: Any, layer: str, method: str, n_images: int, units: str, min_r2:
              else np.array(spread(np.arange(rf.n_units), _MOSAIC_UNITS)))
     fig = plot_rf_mosaic(rf.maps[shown], unit_info={k: np.asarray(v)[shown]
                                                     for k, v in rf.unit_info.items()},
-                         pixels_per_degree=ppd, units=shown)
+                         pixels_per_degree=ppd, units=shown).flat[0].figure
     label = f"{summary['model_title']} · {layer}"
     what = ("white-noise reverse correlation" if method == "white_noise"
             else "sparse noise, ON − OFF")
@@ -260,7 +260,8 @@ def _noise(net: Any, layer: str, method: str, n_images: int, units: str, min_r2:
     if ok.any():
         r2 = np.asarray(fits["r2"], dtype=np.float64)
         typical = np.flatnonzero(ok)[np.argsort(r2[ok])[ok.sum() // 2]]
-        fig = plot_gabor_fit(rf.maps[typical], fit_gabor(rf.maps[typical], ppd, min_r2=min_r2))
+        fig = plot_gabor_fit(rf.maps[typical],
+                             fit_gabor(rf.maps[typical], ppd, min_r2=min_r2))[0].figure
         fig.suptitle(f"{label}: unit {typical} (median R² of the successful fits)")
         files.append(f"{stem}_gabor_fit.png")
         save_figure(fig, files[-1])
