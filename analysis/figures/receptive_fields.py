@@ -1,7 +1,8 @@
 """Figures for receptive fields: map mosaics, Gabor fits, Ringach's (nx, ny).
 
-Every function takes ``ax=None`` (or ``fig=None`` for multi-panel figures), draws
-on it, and returns the Axes (or Figure).  Titles and axis labels are built from
+Every function takes ``ax=None`` (or ``fig=None``, a Figure or SubFigure, for
+multi-panel figures), draws on it, and returns the Axes (an array of them for
+multi-panel figures), never a Figure: a notebook then shows each figure once.  Titles and axis labels are built from
 the arguments, never typed beside them.
 """
 

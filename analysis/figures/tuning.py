@@ -1,7 +1,9 @@
 """Figures of tuning curves and of tuning-property distributions.
 
 Every function draws with matplotlib (any backend, Agg included), takes
-``ax=None`` (a new figure is made when None) and returns what it drew on.
+``ax=None`` (``fig=None`` for the multi-panel grid; a new pyplot figure is made when
+None) and returns the Axes it drew on (an array of them for the grid), never a
+Figure: a notebook then shows each figure once.
 Labels and titles are built from the data's own variable names and units.
 """
 
