@@ -2,8 +2,8 @@
 
 Every function takes ``ax=None`` (or ``fig=None``, a Figure or SubFigure, for
 multi-panel figures), draws on it, and returns the Axes (an array of them for
-multi-panel figures), never a Figure: a notebook then shows each figure once.  Titles and axis labels are built from
-the arguments, never typed beside them.
+multi-panel figures), never a Figure: a notebook then shows each figure once.
+Titles and axis labels are built from the arguments, never typed beside them.
 """
 
 from __future__ import annotations

@@ -168,11 +168,13 @@ def _choices(name: str, outside: dict[str, RegisteredModel] | None = None) -> tu
     return tuple(dict.fromkeys(bare + qualified))
 
 
-def _requested(models: Any) -> tuple[list[str] | None, dict[str, tuple[str, Any]]]:
-    """Split ``models`` into registered names and outside models ``{name: (kind, payload)}``.
+def _requested(models: Any) -> tuple[list[str] | None, dict[str, tuple[str, Any, bool]]]:
+    """Split ``models`` into registered names and outside models ``{name: (kind, payload,
+    named)}``.
 
     ``kind`` is ``"spec"`` (a ``"module:callable"`` string, payload the spec) or
-    ``"object"`` (a built model).  A dict gives the names; otherwise an outside
+    ``"object"`` (a built model), and ``named`` says whether the caller named it.  A
+    dict gives the names; otherwise an outside
     model is named after its ``name`` attribute or its class (``"mymodel"``,
     ``"mymodel_2"``...), a spec after its callable.
     """
@@ -188,9 +190,10 @@ def _requested(models: Any) -> tuple[list[str] | None, dict[str, tuple[str, Any]
         raise TypeError(f"models must be a sequence of names, 'module:callable' specs or model "
                         f"objects, or a dict of name to those, got {models!r}")
     registered: list[str] = []
-    outside: dict[str, tuple[str, Any]] = {}
+    outside: dict[str, tuple[str, Any, bool]] = {}
     taken = set(list_models())
     for key, item in items:
+        named = key is not None
         if isinstance(item, str) and ":" not in item:
             if key is not None and key != item:
                 raise ValueError(f"models: the registered model {item!r} keeps its name, got "
@@ -216,12 +219,12 @@ def _requested(models: Any) -> tuple[list[str] | None, dict[str, tuple[str, Any]
         elif key in taken or key in outside:
             raise ValueError(f"models: the name {key!r} is taken (a registered model or listed "
                              "twice)")
-        outside[key] = (kind, item)
+        outside[key] = (kind, item, named)
     return (None if outside and not registered else registered), outside
 
 
-def _build_outside(name: str, kind: str, payload: Any, display: Display,
-                   seed: int) -> tuple[Any, RegisteredModel]:
+def _build_outside(name: str, kind: str, payload: Any, display: Display, seed: int,
+                   named: bool = False) -> tuple[Any, RegisteredModel]:
     """Build (a spec) or take (an object) one outside model and describe it for the job.
 
     A spec's callable is called as ``factory(display, seed=seed)`` when it takes a
@@ -239,7 +242,7 @@ def _build_outside(name: str, kind: str, payload: Any, display: Display,
         title = payload
     else:
         model = payload
-        title = str(getattr(model, "name", "") or type(model).__name__)
+        title = str(getattr(model, "name", "") or (name if named else type(model).__name__))
     return model, outside_model_entry(name, model, title=title)
 
 
@@ -365,10 +368,10 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
     skipped: dict[str, str] = {f"entry point {k}": v for k, v in entry_point_errors().items()}
     outside: dict[str, RegisteredModel] = {}
     built: dict[str, Any] = {}
-    for name, (kind, payload) in requested.items():
+    for name, (kind, payload, named) in requested.items():
         try:
             built[name], outside[name] = _build_outside(name, kind, payload, battery.display(),
-                                                        seed)
+                                                        seed, named)
         except Exception as exc:  # noqa: BLE001 - reported, and the battery goes on
             skipped[name] = _reason(exc)
     if requested and not outside and not registered:
