@@ -283,3 +283,27 @@ def test_a_layer_the_battery_cannot_measure_skips_the_model_not_the_run(tmp_path
                              layers=["signed:features.0", "edges"])
     assert list(summary["models"]) == ["gabors"]
     assert "negative mean responses" in summary["skipped"]["signed"]
+
+
+def test_rf_maps_a_module_callable_model(tmp_path):
+    from v1model.app.rf import run_rf_job
+
+    written = run_rf_job(str(tmp_path), model="tests.test_outside_models:make_gabor_bank",
+                         method="white_noise", n_images=2000, size=24, progress=False)
+    with open(written["summary"], encoding="utf-8") as fh:
+        summary = json.load(fh)
+    assert summary["n_units"] == 16 and summary["layer"] == "edges"
+    fits = summary["gabor_fits"]
+    assert fits["n_success"] == 16
+    # reverse correlation through a rectified linear filter recovers the filter
+    assert fits["median_sf_cpd"] == pytest.approx(SF, rel=0.1)
+    assert fits["median_nx"] == pytest.approx(SIGMA * SF, rel=0.2)
+    assert fits["median_orientation_error_deg"] < 3.0
+    assert all(p.split("/")[-1].startswith("make_gabor_bank_edges") for p in written["files"])
+
+
+def test_rf_refuses_a_bad_spec_by_name(tmp_path):
+    from v1model.app.rf import run_rf_job
+
+    with pytest.raises(ValueError, match="model spec 'nosuchmodule:make' .*cannot be imported"):
+        run_rf_job(str(tmp_path), model="nosuchmodule:make")
