@@ -305,5 +305,5 @@ def test_rf_maps_a_module_callable_model(tmp_path):
 def test_rf_refuses_a_bad_spec_by_name(tmp_path):
     from v1model.app.rf import run_rf_job
 
-    with pytest.raises(ValueError, match="model spec 'nosuchmodule:make' .*cannot be imported"):
+    with pytest.raises(ValueError, match="model spec 'nosuchmodule:make'.*cannot be imported"):
         run_rf_job(str(tmp_path), model="nosuchmodule:make")
