@@ -13,6 +13,14 @@ skipped silently: asking for it by name raises, and a run over the default model
 lists it as *not run*, with the reason, in ``summary.json``, at the top of the
 report and on stderr.
 
+Models from outside the registry run too: ``"module:callable"`` specs
+(``v1model compare --model mypkg.mymodule:make_model``) and model objects
+(:func:`compare_models`).  Every model is checked before the battery runs it; one
+whose factory raises, that lacks the model interface, whose entry names layers it
+does not have, whose display cannot show the battery, or on which the battery
+fails is *skipped* — the others run, and ``summary.json`` (``"skipped"``), the
+report's "Skipped models" section and stderr say why.
+
 The battery (sizes in :data:`~v1model.app.battery.DEFAULT_BATTERY` and
 :data:`~v1model.app.battery.QUICK_BATTERY`):
 
