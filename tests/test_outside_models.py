@@ -9,7 +9,9 @@ the rest of the battery runs.
 from __future__ import annotations
 
 import json
+import os
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -199,6 +201,19 @@ def test_an_installed_package_adds_models_through_entry_points(tmp_path, monkeyp
         def register():
             raise RuntimeError("plugin cannot start")
     """, "brokenplugin:register")
+    # installed before the package is imported: loaded when v1model.app is imported
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(root)])}
+    shown = subprocess.run(
+        [sys.executable, "-c", "from v1model.app import list_models; "
+         "from v1model.app.registry import entry_point_errors; "
+         "print(list_models()[-1], list(entry_point_errors()))"],
+        capture_output=True, text=True, env=env, cwd=root, check=True).stdout
+    assert shown.split() == ["plugin_gabors", "['brokenplugin", "=", "brokenplugin:register']"]
+
     monkeypatch.syspath_prepend(str(tmp_path))
     from v1model.app import list_models, load_entry_points
     from v1model.app.registry import entry_point_errors

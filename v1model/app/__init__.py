@@ -19,3 +19,7 @@ from v1model.app.registry import (
 
 __all__ = ["build_model", "compare_models", "get_model", "list_models", "load_entry_points",
            "register_model", "run_compare_job", "unregister_model"]
+
+# installed packages' models (the ``v1model.models`` entry points), now that every
+# name above exists for them to import
+load_entry_points()

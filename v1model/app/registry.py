@@ -17,9 +17,10 @@ True
 >>> unregister_model("v1_coarse")
 
 The built-in models ``"v1"``, ``"hmax"``, ``"spiking"`` and ``"cnn"`` are
-registered when this module is imported, and then those of installed packages:
-every entry point of the group ``v1model.models`` (:data:`ENTRY_POINT_GROUP`) is
-loaded and called with no arguments, and is expected to call :func:`register_model`.
+registered when this module is imported, and then, once :mod:`v1model.app` is
+imported, those of installed packages: every entry point of the group
+``v1model.models`` (:data:`ENTRY_POINT_GROUP`) is loaded and called with no
+arguments, and is expected to call :func:`register_model`.
 A package declares one in its ``pyproject.toml``::
 
     [project.entry-points."v1model.models"]
@@ -505,7 +506,8 @@ def load_entry_points() -> dict[str, str]:
 
     Each entry point of :data:`ENTRY_POINT_GROUP` must name a callable taking no
     arguments that registers its models with :func:`register_model`.  Called once
-    when this module is imported; call it again after installing a package: an
+    when :mod:`v1model.app` is imported (after its names exist, so a plugin can
+    import them); call it again after installing a package: an
     entry point already loaded is not loaded again, one that failed is retried.
 
     Returns
@@ -620,5 +622,3 @@ register_model(
     available=_cnn_weights_missing,
     note="The shipped network on its own 32 × 32 display at 16 px/deg (2°), so its "
          "size-tuning radii stop at the display's half-diagonal.")
-
-load_entry_points()
