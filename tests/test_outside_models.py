@@ -322,3 +322,22 @@ def test_rf_refuses_a_bad_spec_by_name(tmp_path):
 
     with pytest.raises(ValueError, match="model spec 'nosuchmodule:make'.*cannot be imported"):
         run_rf_job(str(tmp_path), model="nosuchmodule:make")
+
+
+@pytest.mark.parametrize("argv", [["compare", "--model", "alexnet"], ["rf", "--model", "alexnet"]],
+                         ids=["compare", "rf"])
+def test_a_model_that_is_neither_registered_nor_a_spec_is_a_usage_error(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'alexnet'" in err and "module:callable" in err
+
+
+def test_a_spec_whose_module_is_missing_is_skipped_beside_a_registered_model(tmp_path, capsys):
+    assert main(["compare", "--quick", "--no-progress", "--models", "hmax", "--layers", "S1",
+                 "--model", "nosuchpkg.models:make", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "compare" / "summary.json").read_text())
+    assert list(summary["models"]) == ["hmax"]
+    assert "nosuchpkg" in summary["skipped"]["make"]
+    assert "model 'make' SKIPPED" in capsys.readouterr().err
