@@ -1,6 +1,9 @@
 """Macaque V1 reference distributions and a similarity score of model samples against them.
 
-The distributions of ``shared/REFERENCE.md`` are bundled as data in
+The published distributions (De Valois, Albrecht & Thorell 1982; De Valois, Yund &
+Hepler 1982; Ringach, Shapley & Hawken 2002; Ringach 2002; Cavanaugh, Bair &
+Movshon 2002; Schiller, Finlay & Volman 1976; Skottun et al. 1991; as collected by
+Marques, Schrimpf & DiCarlo 2021) are bundled as data in
 ``analysis/data/macaque_v1.json``, each with its citation, a ``check`` flag for
 values that come from secondary sources or carry an assumed shape, and a note
 saying exactly what is data and what is assumed.

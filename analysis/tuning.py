@@ -13,7 +13,7 @@ Two levels:
   per-unit :class:`stimuli.table.Table` (:func:`orientation_tuning`,
   :func:`sf_tuning`).
 
-Definitions (see REFERENCE.md):
+Definitions (as in Ringach, Shapley & Hawken 2002 and Marques, Schrimpf & DiCarlo 2021):
 
 * circular variance ``CV = 1 - |sum r_k exp(2i theta_k)| / sum r_k``
   (Ringach, Shapley & Hawken 2002); **global OSI** = ``1 - CV``;

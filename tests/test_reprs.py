@@ -7,7 +7,7 @@ import pytest
 
 from analysis.recording import Recording
 from stimuli import Display, Table, orientation_tuning
-from v1model import V1Model
+from v1model import HMAX, SpikingV1, V1Model
 from v1model._repr import model_repr_html
 from v1model.cnn import load_pretrained_cnn
 
@@ -92,6 +92,20 @@ def test_model_view_lists_layers_with_their_sizes(make):
 def test_cnn_class_has_the_view():
     model = load_pretrained_cnn()
     assert model._repr_html_() == model_repr_html(model)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: V1Model.grid(Display((16, 16), pixels_per_degree=8), sfs=[2.0]),
+    lambda: HMAX(Display((64, 64), pixels_per_degree=16)),
+    lambda: SpikingV1(Display((16, 16), pixels_per_degree=8),
+                      v1={"orientations": [0.0], "sfs": [2.0]}),
+], ids=["v1", "hmax", "spiking"])
+def test_every_model_class_has_the_view(make):
+    model = make()
+    html = model._repr_html_()
+    assert html == model_repr_html(model)
+    for layer in model.layers:
+        assert f">{layer}</td>" in html
 
 
 def test_model_view_survives_a_failing_layer():

@@ -26,7 +26,9 @@ def test_mosaic_from_receptive_fields_titles_and_degrees():
     rf = ReceptiveFields(maps=maps, unit_info=info, display=Display((15, 15), 8), n_images=10,
                          method="white_noise", responsive=np.ones(5, bool),
                          split_half_r=np.ones(5), convergence=Table({}))
-    fig = plot_rf_mosaic(rf, ncols=3)
+    axes = plot_rf_mosaic(rf, ncols=3)
+    assert axes.shape == (2, 3)
+    fig = axes[0, 0].figure
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == 5 and len(fig.axes) == 6
     assert visible[1].get_title() == "unit 1 θ=45° sf=2"
@@ -39,7 +41,9 @@ def test_mosaic_from_receptive_fields_titles_and_degrees():
 def test_gabor_fit_overlay_panels():
     img = gabor(60.0) + np.random.default_rng(0).normal(0, 0.02, (15, 15))
     fit = fit_gabor(img, pixels_per_degree=10)
-    fig = plot_gabor_fit(img, fit)
+    axes = plot_gabor_fit(img, fit)
+    fig = axes[0].figure
+    assert list(axes) == fig.axes
     titles = [ax.get_title() for ax in fig.axes]
     assert titles[0] == "data" and titles[2].startswith("residual")
     assert f"θ={fit.orientation:.1f}°" in titles[1] and f"R²={fit.r2:.3f}" in titles[1]
@@ -50,8 +54,20 @@ def test_gabor_fit_overlay_panels():
 
 def test_gabor_fit_overlay_of_failed_fit():
     flat = np.zeros((8, 8))
-    fig = plot_gabor_fit(flat, fit_gabor(flat))
-    assert "fit failed: image is flat" in fig.axes[1].get_title()
+    axes = plot_gabor_fit(flat, fit_gabor(flat))
+    assert "fit failed: image is flat" in axes[1].get_title()
+
+
+def test_rf_figures_draw_into_a_given_subfigure_without_pyplot():
+    from matplotlib.figure import Figure
+
+    left, right = Figure().subfigures(1, 2)
+    before = plt.get_fignums()
+    mosaic = plot_rf_mosaic(np.stack([gabor(0.0), gabor(90.0)]), fig=left)
+    overlay = plot_gabor_fit(gabor(30.0), fit_gabor(gabor(30.0)), fig=right)
+    assert plt.get_fignums() == before
+    assert all(ax.figure is left for ax in mosaic.flat)
+    assert all(ax.figure is right for ax in overlay)
 
 
 def test_nx_ny_scatter_with_reference_cloud():

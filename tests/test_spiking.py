@@ -434,3 +434,31 @@ def test_default_front_end_is_the_macaque_population_and_keeps_the_f1_f0_split()
     assert len(ratio["simple"]) >= 5 and len(ratio["complex"]) >= 5
     assert np.median(ratio["simple"]) > 1.2
     assert np.median(ratio["complex"]) < 0.8
+
+
+def test_brian2_quantities_are_accepted_at_the_boundary():
+    from brian2 import ms, mV, second
+
+    display = Display((16, 16), pixels_per_degree=8.0)
+    v1 = {"population": "grid", "orientations": [0.0], "sfs": [2.0]}
+    plain = SpikingV1(display, v1=v1, tau_m=0.015, v_rest=-0.065, refractory=0.003,
+                      static_duration=0.1, rng=0)
+    units = SpikingV1(display, v1=v1, tau_m=15 * ms, v_rest=-65 * mV, refractory=3 * ms,
+                      static_duration=0.1 * second, rng=0)
+    for name in ("tau_m", "v_rest", "refractory", "static_duration"):
+        assert getattr(units, name) == pytest.approx(getattr(plain, name), rel=1e-12)
+        assert type(getattr(units, name)) is float
+    assert units.tau_m == pytest.approx(0.015)
+
+
+@pytest.mark.parametrize(("name", "value", "kind"), [
+    ("tau_m", lambda u: 20 * u.mV, "a time"), ("v_threshold", lambda u: -50 * u.ms, "a voltage"),
+    ("drive_gain", lambda u: 30 * u.Hz, "a voltage"), ("dt", lambda u: 0.5 * u.mV, "a time")],
+    ids=["tau_m-in-mV", "v_threshold-in-ms", "drive_gain-in-Hz", "dt-in-mV"])
+def test_quantities_of_the_wrong_dimension_are_refused_by_name(name, value, kind):
+    import brian2
+
+    with pytest.raises(TypeError, match=rf"^{name} must be {kind} \(a brian2 quantity"):
+        SpikingV1(Display((16, 16), pixels_per_degree=8.0),
+                  v1={"population": "grid", "orientations": [0.0], "sfs": [2.0]},
+                  **{name: value(brian2)})

@@ -75,7 +75,10 @@ def test_sf_curve_uses_a_log_axis():
 
 
 def test_grid_has_one_visible_panel_per_unit():
-    fig = plot_tuning_grid(orientation_recording(n_units=5), ncols=3)
+    axes = plot_tuning_grid(orientation_recording(n_units=5), ncols=3)
+    assert axes.shape == (2, 3)
+    fig = axes[0, 0].figure
+    assert list(axes.flat) == fig.axes
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(fig.axes) == 6 and len(visible) == 5
     assert [ax.get_title() for ax in visible] == [f"unit {u}" for u in range(5)]
@@ -84,9 +87,24 @@ def test_grid_has_one_visible_panel_per_unit():
 
 
 def test_polar_grid_of_chosen_units():
-    fig = plot_tuning_grid(orientation_recording(n_units=4), units=[3, 0], ncols=2, polar=True)
+    fig = plot_tuning_grid(orientation_recording(n_units=4), units=[3, 0], ncols=2,
+                           polar=True).flat[0].figure
     assert [ax.name for ax in fig.axes] == ["polar", "polar"]
     assert [ax.get_title() for ax in fig.axes] == ["unit 3", "unit 0"]
+
+
+def test_grid_draws_into_a_given_figure_and_leaves_pyplot_alone():
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    sub = fig.subfigures(1, 2)[1]
+    before = plt.get_fignums()
+    axes = plot_tuning_grid(orientation_recording(n_units=3), ncols=3, fig=sub)
+    assert plt.get_fignums() == before              # no pyplot figure to show twice
+    assert axes.shape == (1, 3) and all(ax.figure is sub for ax in axes.flat)
+    assert "orientation tuning" in sub._suptitle.get_text()
+    with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
+        plot_tuning_grid(orientation_recording(n_units=3), fig=plt.gca())
 
 
 def test_histogram_against_published_counts_in_proportions():

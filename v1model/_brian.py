@@ -152,6 +152,62 @@ def from_brian(quantity: Any, unit: str) -> float | np.ndarray:
     return float(arr) if arr.ndim == 0 else arr
 
 
+def as_si(name: str, value: Any, unit: str) -> Any:
+    """A parameter given as a brian2 quantity or a plain SI number, as a plain SI number.
+
+    The unit boundary of the public constructors: ``tau_m=20 * ms`` and
+    ``tau_m=0.02`` both give ``0.02``; ``tau_m=20 * mV`` raises.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name, for the error message.
+    value : brian2.Quantity, float or None
+        A quantity with the dimensions of ``unit``, or a plain number already in
+        that SI unit (seconds, volts, hertz).  None and non-numbers are returned as
+        they are, for the caller's own validation to name.
+    unit : {"second", "volt", "hertz", "1"}
+        The parameter's SI unit.
+
+    Returns
+    -------
+    float, ndarray or the input
+        The value in ``unit`` (a scalar quantity becomes a float).
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is a quantity of other dimensions; the message names the
+        parameter, the dimensions expected and those given.
+
+    Examples
+    --------
+    >>> from brian2 import mV, ms
+    >>> as_si("tau_m", 20 * ms, "second"), as_si("tau_m", 0.02, "second")
+    (0.02, 0.02)
+    >>> as_si("tau_m", 20 * mV, "second")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    TypeError: tau_m must be a time (a brian2 quantity in second, ...), got 20. mV
+    """
+    _unit(unit)
+    if not isinstance(value, Quantity):
+        return value
+    if value.is_dimensionless:
+        arr = np.asarray(value, dtype=np.float64)
+        return float(arr) if arr.ndim == 0 else arr
+    try:
+        return from_brian(value, unit)
+    except TypeError:
+        what = _KINDS[unit]
+        raise TypeError(f"{name} must be {what} (a brian2 quantity in {unit}, e.g. "
+                        f"{_EXAMPLES[unit]}, or a plain number of {unit}s), got {value}"
+                        ) from None
+
+
+_KINDS = {"second": "a time", "volt": "a voltage", "hertz": "a rate", "1": "dimensionless"}
+_EXAMPLES = {"second": "20*ms", "volt": "-70*mV", "hertz": "10*Hz", "1": "0.5"}
+
+
 def _unit(unit: str) -> Any:
     if unit not in _UNITS:
         raise ValueError(f"unit must be one of {', '.join(map(repr, _UNITS))}; got {unit!r}")

@@ -1,4 +1,8 @@
-"""The one interface every model answers (see DESIGN.md, "The one interface").
+"""The one interface every model answers: layers, responses to images, per-unit information.
+
+The same idea as Brain-Score's model wrappers (Schrimpf et al. 2018, bioRxiv
+407007): a benchmark sees layers and responses to images, never a model's
+internals.
 
 Analysis code never special-cases a model: it asks for ``layers``,
 ``responses(stimuli, layer)`` and ``unit_info(layer)``.  This module states the

@@ -76,6 +76,7 @@ from stimuli._shared.validation import (
 from stimuli.display import Display
 from stimuli.table import Table
 from v1model._fft import FourierFilters, default_workers
+from v1model._repr import model_repr_html
 from v1model.base import check_layer
 
 #: S1 filter sizes of Serre et al. (2007), Table 1, in pixels.
@@ -1254,6 +1255,7 @@ class HMAX:
     """
 
     temporal = False
+    _repr_html_ = model_repr_html
 
     def __init__(self, display: Display, *, stages: Sequence[tuple[str, Any]] | None = None,
                  prototypes: Any = None, beta: float = 1.0,

@@ -29,8 +29,11 @@ for simple and < 1 for complex cells (Skottun et al. 1991): medians ≈ 1.6 and
 only spontaneously and its F1/F0 measures the noise of a few spikes (≈ 1–1.5);
 select driven units before comparing with Skottun's distribution.
 
-Every public parameter is a plain SI number (seconds, volts, spikes/s); brian2
-quantities exist only inside :mod:`v1model._brian`, behind one unit boundary.
+Every public parameter is a plain SI number (seconds, volts, spikes/s) or a brian2
+quantity of the right dimensions (``tau_m=20 * ms``; ``20 * mV`` for a time raises
+``TypeError`` naming the parameter); the constructor converts quantities to SI
+numbers at that one boundary (:func:`v1model._brian.as_si`), and brian2 quantities
+exist only inside :mod:`v1model._brian`.
 
 Simulation
 ----------
@@ -85,6 +88,7 @@ from stimuli._shared.validation import (
 )
 from stimuli.display import Display
 from stimuli.resources import MAX_NEURON_STEPS, MAX_SIMULATION_STEPS, check_memory
+from v1model._repr import model_repr_html
 from v1model.base import check_layer
 from v1model.cells import half_wave
 from v1model.v1 import V1Model
@@ -295,6 +299,12 @@ class SpikingV1:
     each spike of one of their ``k`` simple inputs.  A neuron fires when ``v``
     exceeds ``v_threshold``, is reset to ``v_reset`` and held for ``refractory``.
 
+    Times (``dt``, ``tau_m``, ``refractory``, ``static_duration``, ``bin_width``) and
+    voltages (``v_*``, ``drive_gain``, the noises, ``complex_weight``) are plain
+    numbers in seconds and volts, or brian2 quantities of those dimensions
+    (``tau_m=20 * ms``, ``v_rest=-70 * mV``); a quantity of other dimensions raises
+    ``TypeError`` naming the parameter.
+
     Parameters
     ----------
     display : Display
@@ -392,6 +402,7 @@ class SpikingV1:
 
     layers = ("simple", "complex")
     temporal = True
+    _repr_html_ = model_repr_html
 
     def __init__(
         self,
@@ -418,6 +429,20 @@ class SpikingV1:
     ):
         if not isinstance(display, Display):
             raise TypeError(f"display must be a stimuli.display.Display, got {type(display)}")
+        # the unit boundary: brian2 quantities (20*ms) become plain SI numbers here
+        if any(type(v).__module__.startswith("brian2") for v in (
+                dt, tau_m, refractory, v_rest, v_reset, v_threshold, drive_gain, simple_noise,
+                complex_noise, complex_weight, static_duration, bin_width)):
+            from v1model._brian import as_si
+            dt, tau_m, refractory, static_duration, bin_width = (
+                as_si(k, v, "second") for k, v in (
+                    ("dt", dt), ("tau_m", tau_m), ("refractory", refractory),
+                    ("static_duration", static_duration), ("bin_width", bin_width)))
+            v_rest, v_reset, v_threshold, drive_gain, simple_noise, complex_noise, \
+                complex_weight = (as_si(k, v, "volt") for k, v in (
+                    ("v_rest", v_rest), ("v_reset", v_reset), ("v_threshold", v_threshold),
+                    ("drive_gain", drive_gain), ("simple_noise", simple_noise),
+                    ("complex_noise", complex_noise), ("complex_weight", complex_weight)))
         self.display = display
         self.v1 = _v1_model(display, v1)
         self.target = check_choice("target", target, TARGETS)

@@ -88,6 +88,7 @@ from stimuli._shared.validation import (
 )
 from stimuli.display import Display
 from stimuli.table import Table
+from v1model._repr import model_repr_html
 from v1model.base import check_layer
 from v1model.cells import (
     divisive_normalization,
@@ -296,6 +297,7 @@ class V1Model:
 
     layers = ("simple", "complex")
     temporal = False
+    _repr_html_ = model_repr_html
 
     def __init__(
         self,

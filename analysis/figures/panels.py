@@ -184,7 +184,7 @@ def rf_mosaic_figure(title: str, maps: np.ndarray, units: list[int], info: dict 
     """
 
     fig = plot_rf_mosaic(maps, unit_info=info, pixels_per_degree=pixels_per_degree,
-                         ncols=min(len(units), 6), units=units)
+                         ncols=min(len(units), 6), units=units).flat[0].figure
     fig.suptitle(title, fontsize=9)
     return fig
 
@@ -214,7 +214,7 @@ def gabor_fit_figure(image: np.ndarray, pixels_per_degree: float, unit: int):
     'unit 3'
     """
 
-    fig = plot_gabor_fit(image, fit_gabor(image, pixels_per_degree))
+    fig = plot_gabor_fit(image, fit_gabor(image, pixels_per_degree))[0].figure
     fig.suptitle(f"unit {unit}", fontsize=9)
     return fig
 

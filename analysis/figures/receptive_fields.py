@@ -1,8 +1,9 @@
 """Figures for receptive fields: map mosaics, Gabor fits, Ringach's (nx, ny).
 
-Every function takes ``ax=None`` (or ``fig=None`` for multi-panel figures), draws
-on it, and returns the Axes (or Figure).  Titles and axis labels are built from
-the arguments, never typed beside them.
+Every function takes ``ax=None`` (or ``fig=None``, a Figure or SubFigure, for
+multi-panel figures), draws on it, and returns the Axes (an array of them for
+multi-panel figures), never a Figure: a notebook then shows each figure once.
+Titles and axis labels are built from the arguments, never typed beside them.
 """
 
 from __future__ import annotations
@@ -59,13 +60,15 @@ def plot_rf_mosaic(maps, *, unit_info: Mapping[str, np.ndarray] | None = None,
     units : array_like of int, optional
         The unit number each map is titled with, e.g. when ``maps`` is a subset of a
         layer; default ``0 .. n - 1``.
-    fig : matplotlib Figure, optional
-        Figure to draw on (cleared); default a new one.
+    fig : matplotlib Figure or SubFigure, optional
+        Figure to draw on (cleared); default a new pyplot figure.
 
     Returns
     -------
-    matplotlib.figure.Figure
-        With one image Axes per map (unused grid cells hidden).
+    numpy.ndarray of matplotlib.axes.Axes
+        Shape ``(rows, ncols)``, one image Axes per map (unused grid cells hidden);
+        ``axes.flat[0].figure`` is the figure.  Axes rather than the Figure, so a
+        notebook draws it once.
 
     Raises
     ------
@@ -74,10 +77,10 @@ def plot_rf_mosaic(maps, *, unit_info: Mapping[str, np.ndarray] | None = None,
 
     Examples
     --------
-    >>> fig = plot_rf_mosaic(np.random.default_rng(0).normal(size=(3, 8, 8)))
-    >>> sum(ax.get_visible() for ax in fig.axes)
-    3
-    >>> plt.close(fig)
+    >>> axes = plot_rf_mosaic(np.random.default_rng(0).normal(size=(3, 8, 8)))
+    >>> axes.shape, sum(ax.get_visible() for ax in axes.flat)
+    ((2, 2), 3)
+    >>> plt.close(axes.flat[0].figure)
     """
     if hasattr(maps, "maps") and hasattr(maps, "display"):
         unit_info = maps.unit_info if unit_info is None else unit_info
@@ -120,7 +123,7 @@ def plot_rf_mosaic(maps, *, unit_info: Mapping[str, np.ndarray] | None = None,
         ax.set_yticks([])
     fig.supxlabel(f"x ({_label_units(pixels_per_degree)})", fontsize=8)
     fig.supylabel(f"y ({_label_units(pixels_per_degree)})", fontsize=8)
-    return fig
+    return axes
 
 
 def plot_gabor_fit(image, fit: GaborFit, *, fig=None):
@@ -133,14 +136,14 @@ def plot_gabor_fit(image, fit: GaborFit, *, fig=None):
     fit : GaborFit
         The result of :func:`analysis.gabor_fit.fit_gabor` on ``image``; a failed
         fit (NaN parameters) shows the data only, titled with the failure message.
-    fig : matplotlib Figure, optional
-        Figure to draw on (cleared).
+    fig : matplotlib Figure or SubFigure, optional
+        Figure to draw on (cleared); default a new pyplot figure.
 
     Returns
     -------
-    matplotlib.figure.Figure
-        Three Axes titled "data", "fit" and "residual" (the title of the fit panel
-        carries θ, sf, nx, ny and R²).
+    numpy.ndarray of matplotlib.axes.Axes
+        The three Axes, titled "data", "fit" and "residual" (the title of the fit
+        panel carries θ, sf, nx, ny and R²); ``axes[0].figure`` is the figure.
 
     Raises
     ------
@@ -154,10 +157,10 @@ def plot_gabor_fit(image, fit: GaborFit, *, fig=None):
     >>> from analysis.gabor_fit import fit_gabor
     >>> y, x = np.mgrid[7:-8:-1, -7:8]
     >>> img = np.exp(-(x**2 + y**2) / 18) * np.cos(2 * np.pi * x / 6)
-    >>> fig = plot_gabor_fit(img, fit_gabor(img))
-    >>> [ax.get_title().split()[0] for ax in fig.axes[:3]]
+    >>> axes = plot_gabor_fit(img, fit_gabor(img))
+    >>> [ax.get_title().split()[0] for ax in axes]
     ['data', 'fit', 'residual']
-    >>> plt.close(fig)
+    >>> plt.close(axes[0].figure)
     """
     image = check_array("image", image, ndim=2, shape_doc="(rows, cols)", dtype=np.float64)
     if not isinstance(fit, GaborFit):
@@ -183,7 +186,7 @@ def plot_gabor_fit(image, fit: GaborFit, *, fig=None):
         axes[1].set_title(f"fit failed: {fit.message}", fontsize=7)
     rms = float(np.sqrt(np.mean((image - model) ** 2)))
     axes[2].set_title(f"residual (rms {rms:.3g})", fontsize=9)
-    return fig
+    return axes
 
 
 def plot_nx_ny(nx, ny, *, ax=None, label: str = "model", reference: bool = True,

@@ -1,7 +1,9 @@
 """Figures of tuning curves and of tuning-property distributions.
 
 Every function draws with matplotlib (any backend, Agg included), takes
-``ax=None`` (a new figure is made when None) and returns what it drew on.
+``ax=None`` (``fig=None`` for the multi-panel grid; a new pyplot figure is made when
+None) and returns the Axes it drew on (an array of them for the grid), never a
+Figure: a notebook then shows each figure once.
 Labels and titles are built from the data's own variable names and units.
 """
 
@@ -13,7 +15,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 
 from analysis import tuning
 from analysis.recording import Recording
@@ -277,8 +279,13 @@ def plot_tuning_grid(
     show_fit: bool = False,
     average: Sequence[str] = tuning.DEFAULT_AVERAGE,
     max_units: int = 64,
-) -> Figure:
+    fig: Figure | SubFigure | None = None,
+) -> np.ndarray:
     """A grid of many units' tuning curves, one panel per unit.
+
+    Like :func:`matplotlib.pyplot.subplots` (and ``pandas.DataFrame.hist``), it
+    returns the array of Axes: the figure is drawn once in a notebook (by pyplot at
+    the end of the cell), never a second time as a returned Figure's repr.
 
     Parameters
     ----------
@@ -291,11 +298,15 @@ def plot_tuning_grid(
         As in :func:`plot_tuning_curve`.
     max_units : int
         Refuse to draw more panels than this without an explicit ``units``.
+    fig : matplotlib.figure.Figure or SubFigure, optional
+        Draw into this (empty) figure or subfigure; default a new pyplot figure.
+        Its title is set (``fig.suptitle``).
 
     Returns
     -------
-    matplotlib.figure.Figure
-        ``ceil(n / ncols)`` rows of panels; panels beyond the last unit are hidden.
+    numpy.ndarray of matplotlib.axes.Axes
+        Shape ``(ceil(n / ncols), ncols)``; panels beyond the last unit are hidden.
+        ``axes.flat[0].figure`` is the figure.
 
     Raises
     ------
@@ -304,17 +315,22 @@ def plot_tuning_grid(
         ``max_units`` units, or as :func:`plot_tuning_curve`.
     IndexError
         If a unit is out of range.
+    TypeError
+        If ``fig`` is not a Figure or SubFigure.
 
     Examples
     --------
     >>> theta = np.arange(0, 180, 30.0)
     >>> rec = Recording({"orientation": theta}, np.random.default_rng(0).random((6, 5)))
-    >>> fig = plot_tuning_grid(rec, ncols=3)
-    >>> sum(ax.get_visible() for ax in fig.axes)
-    5
+    >>> axes = plot_tuning_grid(rec, ncols=3)
+    >>> axes.shape, sum(ax.get_visible() for ax in axes.flat)
+    ((2, 3), 5)
+    >>> plt.close(axes.flat[0].figure)
     """
     if not isinstance(recording, Recording):
         raise TypeError(f"recording must be a Recording, got {type(recording).__name__}")
+    if fig is not None and not isinstance(fig, (Figure, SubFigure)):
+        raise TypeError(f"fig must be a matplotlib Figure or SubFigure, got {type(fig).__name__}")
     ncols = check_count("ncols", ncols, maximum=MAX_COLUMNS)
     max_units = check_int("max_units", max_units, minimum=1)
     _check_polar(by, polar, show_fit)
@@ -332,10 +348,12 @@ def plot_tuning_grid(
     if not units:
         raise ValueError("units must not be empty")
     nrows = -(-len(units) // ncols)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(2.6 * ncols, 2.2 * nrows), squeeze=False,
-        subplot_kw={"projection": "polar"} if polar else None, layout="constrained",
-    )
+    subplot_kw = {"projection": "polar"} if polar else None
+    if fig is None:
+        fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.2 * nrows),
+                                 squeeze=False, subplot_kw=subplot_kw, layout="constrained")
+    else:
+        axes = fig.subplots(nrows, ncols, squeeze=False, subplot_kw=subplot_kw)
     for i, ax in enumerate(axes.flat):
         if i >= len(units):
             ax.set_visible(False)
@@ -351,7 +369,7 @@ def plot_tuning_grid(
     layer = meta.get("layer")
     where = f", layer {layer}" if layer else ""
     fig.suptitle(f"{by} tuning{where}: {_ylabel(sem, averaged)}")
-    return fig
+    return axes
 
 
 def _reference_hist(reference: Any, bins: Any, values: np.ndarray):

@@ -176,6 +176,15 @@ def _csv_list(text: str) -> list[str]:
     return items
 
 
+def _model_spec(text: str) -> str:
+    """A registered model name or a ``module:callable`` spec (checked when it is loaded)."""
+    if text in list_models() or ":" in text:
+        return text
+    raise argparse.ArgumentTypeError(
+        f"invalid choice: {text!r} (choose a registered model: {', '.join(list_models())}; "
+        "or give 'module:callable')")
+
+
 def _print_written(title: str, written: dict) -> None:
     print(title)
     for key, value in written.items():
@@ -219,7 +228,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     out = _prepare_out(args.out)
     with _figure_pool() as executor:
-        written = run_compare_job(out, quick=args.quick, models=args.models,
+        models = None
+        if args.models is not None or args.model:
+            models = list(args.models or []) + [m for m in args.model
+                                                if m not in (args.models or [])]
+        written = run_compare_job(out, quick=args.quick, models=models,
                                   layers=args.layers, progress=not args.no_progress,
                                   seed=args.seed, executor=executor, score=args.score)
     _print_written(f"comparison report written to {out} (open report.html in a browser)",
@@ -318,9 +331,18 @@ def _add_compare(sub) -> None:
     p.add_argument("--quick", action="store_true",
                    help="a smaller battery (fewer units and conditions) for a first look")
     p.add_argument("--models", type=_csv_list, default=None,
-                   help="comma-separated model names (default: all)")
+                   help="comma-separated registered model names (default: all, unless "
+                        f"--model is given; registered: {', '.join(list_models())})")
+    p.add_argument("--model", action="append", default=[], metavar="SPEC", type=_model_spec,
+                   help="a model to compare: a registered name or 'module:callable', called "
+                        "with the battery's display (a stimuli.Display; 40 x 40 px at 16 "
+                        "px/deg with --quick, 64 x 64 otherwise) and returning a model; "
+                        "repeat for several. A model that cannot be built or run is skipped "
+                        "and listed in the report")
     p.add_argument("--layers", type=_csv_list, default=None,
-                   help="comma-separated layer names to keep (default: each model's defaults)")
+                   help="comma-separated layer names to keep, bare or as model:layer "
+                        "(default: each registered model's defaults, every layer of a --model "
+                        "spec)")
     p.add_argument("--seed", type=_seed, default=0,
                    help=f"seed for every random draw (0 to {_MAX_SEED}; default 0)")
     p.add_argument("--score", choices=SCORE_METHODS, default=SCORE_METHODS[0],
@@ -344,8 +366,10 @@ def _add_rf(sub) -> None:
                                    "Complex cells and rectified units have no signed map: use "
                                    "--method gratings for their RF centre and diameter.")
     _add_common_args(p)
-    p.add_argument("--model", default="v1", choices=list_models(),
-                   help="the model (default v1)")
+    p.add_argument("--model", default="v1", type=_model_spec,
+                   help="a registered model (default v1; "
+                        f"{', '.join(list_models())}) or 'module:callable', called with the "
+                        "display (--size, --ppd) and returning a model")
     p.add_argument("--layer", default=None,
                    help="its layer (default: the first mapped one: v1 simple, hmax S1, "
                         "spiking simple, cnn conv1)")

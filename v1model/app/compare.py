@@ -13,6 +13,14 @@ skipped silently: asking for it by name raises, and a run over the default model
 lists it as *not run*, with the reason, in ``summary.json``, at the top of the
 report and on stderr.
 
+Models from outside the registry run too: ``"module:callable"`` specs
+(``v1model compare --model mypkg.mymodule:make_model``) and model objects
+(:func:`compare_models`).  Every model is checked before the battery runs it; one
+whose factory raises, that lacks the model interface, whose entry names layers it
+does not have, whose display cannot show the battery, or on which the battery
+fails is *skipped* — the others run, and ``summary.json`` (``"skipped"``), the
+report's "Skipped models" section and stderr say why.
+
 The battery (sizes in :data:`~v1model.app.battery.DEFAULT_BATTERY` and
 :data:`~v1model.app.battery.QUICK_BATTERY`):
 
@@ -59,8 +67,10 @@ one, everything runs in the calling process, in turn.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -105,26 +115,37 @@ from v1model.app.outdir import staged_output
 from v1model.app.registry import (
     RegisteredModel,
     build_model,
+    entry_point_errors,
     get_model,
     list_models,
+    load_factory,
     model_availability,
+    outside_model_entry,
 )
 from v1model.app.report import FigureJob, collect, draw_all, spread, submit
+from v1model.base import check_model
 
-__all__ = ["SCORE_METHODS", "run_compare_job"]
+__all__ = ["SCORE_METHODS", "compare_models", "run_compare_job"]
 
 #: How ``v1model compare`` scores layers against macaque V1 (the first is the default).
 SCORE_METHODS = ("brainscore", "ks")
 
 # ================================================================== selection
 
-def _selection(models: Any, layers: Any) -> dict[str, tuple[str, ...]]:
-    """Validated ``{model name: layers}`` in registry order."""
+def _selection(models: Any, layers: Any,
+               outside: dict[str, RegisteredModel] | None = None) -> dict[str, tuple[str, ...]]:
+    """Validated ``{model name: layers}``: registered models in registry order, then outside ones.
+
+    ``models`` are registered names (None: all, unless ``outside`` models are given);
+    ``outside`` maps the names of models from outside the registry to their entries.
+    """
+    outside = outside or {}
+
     def as_list(name: str, value: Any) -> list[str]:
         items = [value] if isinstance(value, str) else list(value)
         if not items:
             raise ValueError(f"{name} must not be empty; choices are "
-                             f"{', '.join(map(repr, _choices(name)))}")
+                             f"{', '.join(map(repr, _choices(name, outside)))}")
         for item in items:
             if not isinstance(item, str):
                 raise TypeError(f"{name} must be strings, got {item!r}")
@@ -132,43 +153,125 @@ def _selection(models: Any, layers: Any) -> dict[str, tuple[str, ...]]:
             raise ValueError(f"{name} lists a name twice: {items}")
         return items
 
-    chosen = list(list_models()) if models is None else as_list("models", models)
+    if models is None:
+        chosen = [] if outside else list(list_models())
+    else:
+        chosen = as_list("models", models)
     for name in chosen:
         check_choice("models", name, list_models())
+    entries = {name: get_model(name) for name in list_models() if name in chosen}
+    entries.update(outside)
+    explicit = models is not None or bool(outside)
     if layers is None:
-        return {name: get_model(name).default_layers for name in list_models() if name in chosen}
+        return {name: entry.default_layers for name, entry in entries.items()}
     wanted = as_list("layers", layers)
     for item in wanted:
-        check_choice("layers", item, _choices("layers"))
+        check_choice("layers", item, _choices("layers", outside))
     out: dict[str, tuple[str, ...]] = {}
-    for name in list_models():
-        if name not in chosen:
-            continue
-        entry = get_model(name)
+    for name, entry in entries.items():
         picked = tuple(layer for layer in entry.layers
                        if layer in wanted or f"{name}:{layer}" in wanted)
         if picked:
             out[name] = picked
-        elif models is not None:
+        elif explicit:
             raise ValueError(f"layers {wanted} select no layer of model {name!r}, whose layers "
                              f"are {', '.join(map(repr, entry.layers))}")
     if not out:
-        raise ValueError(f"layers {wanted} select no layer of the models {chosen}")
+        raise ValueError(f"layers {wanted} select no layer of the models {list(entries)}")
     unused = [item for item in wanted
               if not any(item in (layer, f"{name}:{layer}")
                          for name, picked in out.items() for layer in picked)]
     if unused:
-        raise ValueError(f"layers {unused} belong to none of the selected models {chosen}")
+        raise ValueError(f"layers {unused} belong to none of the selected models "
+                         f"{list(entries)}")
     return out
 
 
-def _choices(name: str) -> tuple[str, ...]:
+def _choices(name: str, outside: dict[str, RegisteredModel] | None = None) -> tuple[str, ...]:
     if name == "models":
         return list_models()
-    entries = [get_model(name) for name in list_models()]
+    entries = [get_model(name) for name in list_models()] + list((outside or {}).values())
     bare = [layer for e in entries for layer in e.layers]
     qualified = [f"{e.name}:{layer}" for e in entries for layer in e.layers]
     return tuple(dict.fromkeys(bare + qualified))
+
+
+def _requested(models: Any) -> tuple[list[str] | None, dict[str, tuple[str, Any, bool]]]:
+    """Split ``models`` into registered names and outside models ``{name: (kind, payload,
+    named)}``.
+
+    ``kind`` is ``"spec"`` (a ``"module:callable"`` string, payload the spec) or
+    ``"object"`` (a built model), and ``named`` says whether the caller named it.  A
+    dict gives the names; otherwise an outside
+    model is named after its ``name`` attribute or its class (``"mymodel"``,
+    ``"mymodel_2"``...), a spec after its callable.
+    """
+    if models is None:
+        return None, {}
+    if isinstance(models, str):
+        models = [models]
+    if isinstance(models, dict):
+        items = list(models.items())
+    elif isinstance(models, Sequence):
+        items = [(None, m) for m in models]
+    else:
+        raise TypeError(f"models must be a sequence of names, 'module:callable' specs or model "
+                        f"objects, or a dict of name to those, got {models!r}")
+    registered: list[str] = []
+    outside: dict[str, tuple[str, Any, bool]] = {}
+    taken = set(list_models())
+    for key, item in items:
+        named = key is not None
+        if isinstance(item, str) and ":" not in item:
+            if key is not None and key != item:
+                raise ValueError(f"models: the registered model {item!r} keeps its name, got "
+                                 f"the key {key!r}")
+            registered.append(item)
+            continue
+        kind = "spec" if isinstance(item, str) else "object"
+        if kind == "object" and not (hasattr(item, "responses") or hasattr(item, "layers")):
+            raise TypeError(f"models must hold registered names, 'module:callable' specs or "
+                            f"model objects (with layers and responses), got {item!r}")
+        if key is None:
+            base = (item.rsplit(":", 1)[1].split(".")[-1] if kind == "spec"
+                    else str(getattr(item, "name", "") or type(item).__name__))
+            base = re.sub(r"[^a-z0-9_]+", "_", base.lower()).strip("_") or "model"
+            base = base if base[0].isalpha() else f"m_{base}"
+            key, n = base, 1
+            while key in taken or key in outside:
+                n += 1
+                key = f"{base}_{n}"
+        elif not isinstance(key, str) or not re.match(r"^[a-z][a-z0-9_]*$", key):
+            raise ValueError(f"models: a name must be a lower-case identifier (letters, digits, "
+                             f"_), got {key!r}")
+        elif key in taken or key in outside:
+            raise ValueError(f"models: the name {key!r} is taken (a registered model or listed "
+                             "twice)")
+        outside[key] = (kind, item, named)
+    return (None if outside and not registered else registered), outside
+
+
+def _build_outside(name: str, kind: str, payload: Any, display: Display, seed: int,
+                   named: bool = False) -> tuple[Any, RegisteredModel]:
+    """Build (a spec) or take (an object) one outside model and describe it for the job.
+
+    A spec's callable is called as ``factory(display, seed=seed)`` when it takes a
+    ``seed`` argument, else ``factory(display)``.  ``layers`` (the job's) keeps the
+    model's layers it names, bare or as ``"name:layer"``; the entry holds all layers
+    when none is named, so the selection can say so.
+    """
+    if kind == "spec":
+        factory = load_factory(payload)
+        try:
+            takes_seed = "seed" in inspect.signature(factory).parameters
+        except (TypeError, ValueError):
+            takes_seed = False
+        model = factory(display, seed=seed) if takes_seed else factory(display)
+        title = payload
+    else:
+        model = payload
+        title = str(getattr(model, "name", "") or (name if named else type(model).__name__))
+    return model, outside_model_entry(name, model, title=title)
 
 
 # ================================================================== results
@@ -183,6 +286,7 @@ _SIZE_SF_TOLERANCE = 0.5
 class _LayerResult:
     model: str
     layer: str
+    title: str = ""
     recordings: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, Any] = field(default_factory=dict)
     curves: dict[str, Any] = field(default_factory=dict)   # step -> TuningCurves
@@ -199,7 +303,7 @@ class _LayerResult:
 
     @property
     def label(self) -> str:
-        return f"{get_model(self.model).title} · {self.layer}"
+        return f"{self.title or self.model} · {self.layer}"
 
 
 @dataclass
@@ -236,11 +340,18 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
     quick : bool
         Use :data:`~v1model.app.battery.QUICK_BATTERY` (smaller display and
         protocols) instead of :data:`~v1model.app.battery.DEFAULT_BATTERY`.
-    models : sequence of str, optional
+    models : sequence or dict, optional
         Registered names (:func:`~v1model.app.registry.list_models`: ``"v1"``,
-        ``"hmax"``, ``"spiking"``, ``"cnn"``); default all.  A named model that cannot
-        run here raises; by default such models are listed as not run (summary, report,
-        stderr).
+        ``"hmax"``, ``"spiking"``, ``"cnn"``), ``"module:callable"`` specs (the callable
+        is called as ``factory(display, seed=seed)`` if it takes ``seed``, else
+        ``factory(display)``, with the battery's display) and built model objects (on a
+        display at the battery's pixels per degree, no larger than its display), or a
+        dict of name to those; default all registered models.  A named registered model
+        that cannot run here raises; by default such models are listed as not run.  A
+        model whose factory raises, that lacks the model interface, whose entry names
+        layers it does not have, or whose display cannot show the battery is *skipped*:
+        the others run, and the reason is in ``summary.json`` (``"skipped"``), in the
+        report's "Skipped models" section and on stderr.
     layers : sequence of str, optional
         Layer names (``"simple"``) or model-qualified names (``"v1:simple"``); a bare
         name selects that layer in every selected model that has it.  Default: each
@@ -264,14 +375,15 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
     -------
     dict
         ``report``, ``summary`` (paths), ``recordings``, ``tables``, ``figures`` (lists of
-        paths), ``not_run`` (model name → reason) and ``seconds`` (wall time).
+        paths), ``not_run`` and ``skipped`` (model name → reason) and ``seconds`` (wall
+        time).
 
     Raises
     ------
     ValueError
         If ``models`` or ``layers`` name something unknown (the message lists the
-        choices), select nothing, repeat a name, or a named model cannot run here;
-        or ``score`` is not one of :data:`SCORE_METHODS`.
+        choices), select nothing, repeat a name, a named model cannot run here, or no
+        model could be run at all; or ``score`` is not one of :data:`SCORE_METHODS`.
     TypeError
         If ``quick``/``progress`` are not booleans or names are not strings.
 
@@ -291,9 +403,26 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
     check_bool("progress", progress)
     seed = check_int("seed", seed, minimum=0)
     check_choice("score", score, SCORE_METHODS)
-    selection = _selection(models, layers)
-    availability = model_availability(list(selection))
-    if models is not None:
+    battery = batteries.QUICK_BATTERY if quick else batteries.DEFAULT_BATTERY
+    log = _Log(progress)
+    registered, requested = _requested(models)
+    # models from outside the registry are built first (their layers are known only then);
+    # one that fails is skipped, with the reason, and the others run
+    skipped: dict[str, str] = {f"entry point {k}": v for k, v in entry_point_errors().items()}
+    outside: dict[str, RegisteredModel] = {}
+    built: dict[str, Any] = {}
+    for name, (kind, payload, named) in requested.items():
+        try:
+            built[name], outside[name] = _build_outside(name, kind, payload, battery.display(),
+                                                        seed, named)
+        except Exception as exc:  # noqa: BLE001 - reported, and the battery goes on
+            skipped[name] = _reason(exc)
+    if requested and not outside and not registered:
+        raise ValueError("no model could be built: " + "; ".join(
+            f"{k!r}: {v}" for k, v in skipped.items()))
+    selection = _selection(registered, layers, outside)
+    availability = model_availability([n for n in selection if n not in outside])
+    if registered is not None:
         missing = {k: v for k, v in availability.items() if v is not None}
         if missing:
             raise ValueError("models " + "; ".join(f"{k!r} cannot run here: {v}"
@@ -302,14 +431,13 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
     if len(not_run) == len(selection):
         raise ValueError("no selected model can run here: " + "; ".join(
             f"{k!r}: {v}" for k, v in not_run.items()))
-    battery = batteries.QUICK_BATTERY if quick else batteries.DEFAULT_BATTERY
-    log = _Log(progress)
     for name, reason in not_run.items():
         log.warn(f"model {name!r} NOT RUN: {reason}")
     # written into a temporary sibling of out_dir/compare, swapped in only when complete
     with staged_output(os.path.join(os.fspath(out_dir), "compare")) as stage:
         written = _compare_into(stage.path, selection, not_run, battery, log, quick=quick,
-                                progress=progress, seed=seed, executor=executor, score=score)
+                                progress=progress, seed=seed, executor=executor, score=score,
+                                outside=outside, built=built, skipped=skipped)
     written = stage.final(written)
     log.info(f"report written to {written['report']} ({written['seconds']:.1f} s)")
     return written
@@ -317,13 +445,15 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
 
 def _compare_into(folder: str, selection: dict[str, tuple[str, ...]], not_run: dict[str, str],
                   battery: Battery, log: _Log, *, quick: bool, progress: bool, seed: int,
-                  executor: Executor | None, score: str) -> dict[str, Any]:
+                  executor: Executor | None, score: str, outside: dict[str, RegisteredModel],
+                  built: dict[str, Any], skipped: dict[str, str]) -> dict[str, Any]:
     """The job of :func:`run_compare_job` with every file written under ``folder``."""
     total = _Clock()
     dirs = {k: os.path.join(folder, k) for k in ("recordings", "tables", "figures")}
     for d in dirs.values():
         os.makedirs(d, exist_ok=True)
-    written: dict[str, Any] = {"recordings": [], "tables": [], "figures": [], "not_run": not_run}
+    written: dict[str, Any] = {"recordings": [], "tables": [], "figures": [], "not_run": not_run,
+                               "skipped": skipped}
     timing: dict[str, dict[str, float]] = {}
 
     natural = _natural_patches(battery, seed)
@@ -332,15 +462,25 @@ def _compare_into(folder: str, selection: dict[str, tuple[str, ...]], not_run: d
     for name, chosen in selection.items():
         if name in not_run:
             continue
-        entry = get_model(name)
+        entry = outside.get(name) or get_model(name)
         clock = _Clock()
         log.info(f"[{entry.title}] building the model")
-        model = build_model(name, entry.display or battery.display(), seed=seed,
-                            **battery.model_options(name))
+        try:
+            model = (built[name] if name in outside else
+                     build_model(name, entry.display or battery.display(), seed=seed,
+                                 **battery.model_options(name)))
+            _check_runnable(name, entry, model, chosen, battery, full=name not in _BUILT_IN)
+        except Exception as exc:  # noqa: BLE001 - reported, and the battery goes on
+            skipped[name] = _reason(exc)
+            continue
         steps = entry.quick_steps if quick else entry.steps
         log.info(f"[{entry.title}] layers {', '.join(chosen)}: {', '.join(steps)}")
-        layer_results = _run_battery(model, entry, chosen, steps, battery, natural,
-                                     progress, log, executor)
+        try:
+            layer_results = _run_battery(model, entry, chosen, steps, battery, natural,
+                                         progress, log, executor)
+        except Exception as exc:  # noqa: BLE001 - reported, and the battery goes on
+            skipped[name] = f"the battery failed on it: {_reason(exc)}"
+            continue
         # tuning figures are drawn (and RF maps fitted) while the next model runs
         figures += draw_all(executor, _tuning_figure_jobs(layer_results, battery))
         params = getattr(model, "params", None)
@@ -349,6 +489,11 @@ def _compare_into(folder: str, selection: dict[str, tuple[str, ...]], not_run: d
             entry, layer_results, model.display,
             params if isinstance(params, dict) else {"repr": repr(model)},
             timing[f"model:{name}"]["wall_s"], steps)
+    for name, reason in skipped.items():
+        log.warn(f"model {name!r} SKIPPED: {reason}")
+    if not results:
+        raise ValueError("no model could be run: " + "; ".join(
+            f"{k!r}: {v}" for k, v in skipped.items()))
 
     clock = _Clock()
     log.info("fitting receptive fields and scoring against macaque reference data")
@@ -373,25 +518,143 @@ def _compare_into(folder: str, selection: dict[str, tuple[str, ...]], not_run: d
             fh.write(fig["png"])
         written["figures"].append(path)
     timing["total"] = total.read()
-    _write_report(folder, written, (results, scores, cka, figures, battery, not_run, timing),
-                  seed=seed, quick=quick, score=score)
+    _write_report(folder, written, (results, scores, cka, figures, battery, not_run, timing,
+                                    skipped), seed=seed, quick=quick, score=score)
     written["seconds"] = total.read()["wall_s"]
     return written
+
+
+def compare_models(models: Any, out: str, *, quick: bool = False,
+                   layers: Sequence[str] | None = None, progress: bool = False, seed: int = 0,
+                   executor: Executor | None = None,
+                   score: str = "brainscore") -> dict[str, Any]:
+    """Compare model objects (and registered models) with macaque V1: the ``compare`` job in Python.
+
+    The Python face of ``v1model compare``: the same battery, the same files in
+    ``out/compare/`` (``report.html``, ``summary.json``, recordings, tables,
+    figures), and it returns the summary the command line writes.
+
+    It lives in :mod:`v1model.app` rather than as ``analysis.compare`` (the name the
+    design discussion used): ``analysis`` must not import the application layer
+    (the import contracts in ``pyproject.toml``), and the comparison needs the
+    model registry, the battery and the report, which live here.
+
+    Parameters
+    ----------
+    models : sequence or dict
+        Model objects (anything meeting :class:`v1model.base.Model`, e.g.
+        ``V1Model(display)``, ``TorchModel(net, display, layers=[...])`` or your own),
+        registered names (``"v1"``, ``"hmax"``...) and ``"module:callable"`` specs,
+        or a dict of name to those (the names used in the report and file names).
+        Objects must be built on a display at the battery's pixels per degree and no
+        larger than its display: :data:`~v1model.app.battery.QUICK_BATTERY` ``.display()``
+        (40 × 40 px at 16 px/deg) with ``quick=True``,
+        :data:`~v1model.app.battery.DEFAULT_BATTERY` ``.display()`` (64 × 64) otherwise.
+    out : str
+        Output directory (created if missing); files go to ``out/compare/``.
+    quick : bool
+        The quick battery (``v1model compare --quick``).
+    layers : sequence of str, optional
+        Layers to compare (bare or ``"name:layer"``); default every layer of an
+        object and each registered model's default layers.
+    progress : bool
+        Progress bars and stage messages on stderr (off by default in notebooks).
+    seed : int
+        Seed of every random draw.
+    executor : concurrent.futures.Executor, optional
+        Where figures are drawn and fits run; None: in this process.
+
+    Returns
+    -------
+    dict
+        The content of ``summary.json``: ``models`` (per model and layer: units,
+        medians, similarity to macaque V1 with bootstrap intervals), ``skipped`` and
+        ``not_run`` (name → reason), ``cka``, ``figures``, ``timing``...; the report
+        is ``out/compare/report.html``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`run_compare_job`; a model that cannot go through the battery is
+        skipped (see ``summary["skipped"]``), not raised, unless none can.
+
+    Examples
+    --------
+    >>> from v1model import V1Model
+    >>> from v1model.app.battery import QUICK_BATTERY
+    >>> mine = V1Model.grid(QUICK_BATTERY.display(), stride=8, sfs=[2.0])
+    >>> summary = compare_models({"mine": mine, "hmax": "hmax"}, "out",
+    ...                          quick=True)  # doctest: +SKIP
+    >>> summary["models"]["mine"]["layers"]["simple"]["n_units"]  # doctest: +SKIP
+    48
+    """
+    written = run_compare_job(out, quick=quick, models=models, layers=layers,
+                              progress=progress, seed=seed, executor=executor, score=score)
+    with open(written["summary"], encoding="utf-8") as fh:
+        return json.load(fh)
 
 
 def _write_report(folder: str, written: dict[str, Any], parts: tuple, *, seed: int,
                   quick: bool, score: str) -> None:
     """Write ``summary.json`` and ``report.html``; add their paths to ``written``."""
-    results, scores, cka, figures, battery, not_run, timing = parts
+    results, scores, cka, figures, battery, not_run, timing, skipped = parts
     summary = compare_report.summary(results, scores, cka, figures, battery, not_run, timing,
-                                     seed, quick, folder, written, score=score)
+                                     seed, quick, folder, written, score=score,
+                                     skipped=skipped)
     summary_path = os.path.join(folder, "summary.json")
     with atomic_open(summary_path) as fh:
         json.dump(summary, fh, indent=1, allow_nan=False)
     report_path = os.path.join(folder, "report.html")
     with atomic_open(report_path) as fh:
-        fh.write(compare_report.report_html(*parts, score=score))
+        fh.write(compare_report.report_html(*parts[:-1], score=score, skipped=skipped))
     written.update(report=report_path, summary=summary_path)
+
+
+#: Registered models whose contract the package's own tests check; the job checks only
+#: their chosen layers' names (a full check_model run would simulate the spiking layer).
+_BUILT_IN = ("v1", "hmax", "spiking", "cnn")
+
+
+def _reason(exc: BaseException) -> str:
+    """One line saying why a model was skipped."""
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _check_runnable(name: str, entry: RegisteredModel, model: Any, layers: Sequence[str],
+                    battery: Battery, *, full: bool) -> None:
+    """Raise, naming the model, if ``model`` cannot go through the battery.
+
+    Checks that it has the model interface, that the entry's ``layers`` are among
+    its own, that its display shows the shared natural patches (same pixels per
+    degree, no larger) and, with ``full``, runs :func:`v1model.base.check_model` on
+    the chosen layers.
+    """
+    kind = type(model).__name__
+    missing = [a for a in ("display", "layers", "temporal", "responses", "unit_info")
+               if not hasattr(model, a)]
+    if missing:
+        raise TypeError(f"model {name!r}: its factory returned a {kind} without "
+                        f"{', '.join(map(repr, missing))} (see v1model.base.Model)")
+    own = tuple(model.layers)
+    unknown = [layer for layer in entry.layers if layer not in own]
+    if unknown:
+        raise ValueError(f"model {name!r}: the registry entry names layers {unknown} that the "
+                         f"built {kind} does not have (its layers are {own})")
+    if not isinstance(model.display, Display):
+        raise TypeError(f"model {name!r}: display must be a stimuli.Display, got "
+                        f"{model.display!r}")
+    try:
+        _on_display(np.zeros((1, battery.size, battery.size)), battery.pixels_per_degree,
+                    model.display)
+    except ValueError as exc:
+        raise ValueError(f"model {name!r}: {exc}; build it on a display of at most "
+                         f"{battery.size} x {battery.size} px at {battery.pixels_per_degree:g} "
+                         "px/deg") from None
+    if full:
+        try:
+            check_model(model, layers=list(layers))
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"model {name!r}: {exc}") from exc
 
 
 class _Clock:
@@ -503,7 +766,7 @@ def _run_battery(model: Any, entry: RegisteredModel, layers: Sequence[str], step
                  executor: Executor | None) -> dict[str, _LayerResult]:
     """Every protocol through every chosen layer of one model, then the per-layer analyses."""
 
-    results = {layer: _LayerResult(entry.name, layer) for layer in layers}
+    results = {layer: _LayerResult(entry.name, layer, entry.title) for layer in layers}
     temporal = bool(model.temporal)
     # temporal models simulate a whole batch in one network run: use big batches (and a
     # spiking model then answers the second layer from its cache of the last run)

@@ -184,7 +184,7 @@ _SCORE_TEXT = {
 
 
 def summary(results, scores, cka, figures, battery, not_run, timing, seed, quick, folder,
-            written, *, score: str = "brainscore") -> dict[str, Any]:
+            written, *, score: str = "brainscore", skipped=None) -> dict[str, Any]:
     models = {}
     for name, mres in results.items():
         layers = {}
@@ -235,6 +235,9 @@ def summary(results, scores, cka, figures, battery, not_run, timing, seed, quick
         "reference_status": _reference_counts() if score == "brainscore" else None,
         "models": models,
         "not_run": dict(not_run),
+        # models that could not go through the battery (factory raised, not a model,
+        # unknown layers, ...) and broken entry points: name -> reason
+        "skipped": dict(skipped or {}),
         "cka": {"labels": cka["labels"],
                 "matrix": [[float(v) for v in row] for row in cka["matrix"]]},
         "figures": [{"name": f["name"], "section": f["section"], "cpu_s": f["cpu_s"],
@@ -291,7 +294,7 @@ def _models_table(results) -> list[str]:
 
 
 def report_html(results, scores, cka, figures, battery, not_run, timing, *,
-                score: str = "brainscore") -> str:
+                score: str = "brainscore", skipped=None) -> str:
     """The self-contained ``report.html`` (figures embedded) of a compare run."""
     e = html.escape
     by_section: dict[str, list[dict]] = {}
@@ -309,6 +312,13 @@ def report_html(results, scores, cka, figures, battery, not_run, timing, *,
         out.append('<div class="warn"><b>Not run:</b><ul>')
         for name, reason in not_run.items():
             out.append(f"<li><b>{e(get_model(name).title)}</b> ({e(name)}): {e(reason)}</li>")
+        out.append("</ul></div>")
+    if skipped:
+        out.append('<h2 id="skipped-models">Skipped models</h2><div class="warn"><p>These '
+                   "models were asked for but could not go through the battery; the others "
+                   "ran.</p><ul>")
+        for name, reason in skipped.items():
+            out.append(f"<li><b>{e(name)}</b>: {e(reason)}</li>")
         out.append("</ul></div>")
 
     out.extend(_models_table(results))

@@ -17,9 +17,23 @@ True
 >>> unregister_model("v1_coarse")
 
 The built-in models ``"v1"``, ``"hmax"``, ``"spiking"`` and ``"cnn"`` are
-registered when this module is imported.  A model that cannot run here is never
-skipped silently: :func:`model_availability` gives the reason, and the jobs report
-it.
+registered when this module is imported, and then, once :mod:`v1model.app` is
+imported, those of installed packages: every entry point of the group
+``v1model.models`` (:data:`ENTRY_POINT_GROUP`) is loaded and called with no
+arguments, and is expected to call :func:`register_model`.
+A package declares one in its ``pyproject.toml``::
+
+    [project.entry-points."v1model.models"]
+    mymodels = "mypkg.v1models:register"
+
+A plugin that fails to load never breaks the command line: the failure is kept
+(:func:`entry_point_errors`) and ``v1model compare`` lists it as skipped.  A model
+needs no registration at all to be compared: :func:`load_factory` reads a
+``"module:callable"`` spec (``v1model compare --model mypkg.mymodule:make_model``)
+and :func:`outside_model_entry` describes a built model object for the jobs.
+
+A model that cannot run here is never skipped silently: :func:`model_availability`
+gives the reason, and the jobs report it.
 """
 
 from __future__ import annotations
@@ -43,8 +57,12 @@ from v1model.hmax import HMAX
 from v1model.spiking import SpikingV1
 from v1model.v1 import V1Model
 
-__all__ = ["RegisteredModel", "build_model", "get_model", "list_models", "model_availability",
-           "register_model", "unregister_model"]
+__all__ = ["ENTRY_POINT_GROUP", "RegisteredModel", "build_model", "entry_point_errors",
+           "get_model", "list_models", "load_entry_points", "load_factory", "model_availability",
+           "outside_model_entry", "register_model", "unregister_model"]
+
+#: The entry-point group through which an installed package adds models.
+ENTRY_POINT_GROUP = "v1model.models"
 
 #: ``factory(display, *, seed, **options) -> Model``.
 Factory = Callable[..., Model]
@@ -356,6 +374,187 @@ apply to it
     if reason is not None:
         raise ValueError(f"model {name!r} cannot run here: {reason}")
     return entry.factory(display, seed=seed, **options)
+
+
+# ------------------------------------------------------------------ models from outside
+
+_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
+def load_factory(spec: str) -> Callable[..., Any]:
+    """The callable named by a ``"module:callable"`` spec (as entry points name them).
+
+    Parameters
+    ----------
+    spec : str
+        ``"package.module:name"``; ``name`` may be dotted (``"mod:Class.build"``).
+
+    Returns
+    -------
+    callable
+
+    Raises
+    ------
+    ValueError
+        If ``spec`` is malformed, its module cannot be imported, it has no such
+        attribute, or the attribute is not callable; the message quotes the spec.
+
+    Examples
+    --------
+    >>> load_factory("v1model.v1:V1Model").__name__
+    'V1Model'
+    >>> load_factory("v1model.v1")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: model spec must be 'module:callable' ... got 'v1model.v1'
+    """
+    if not isinstance(spec, str) or not _SPEC.match(spec):
+        raise ValueError("model spec must be 'module:callable' (e.g. 'mypkg.models:make_model'), "
+                         f"got {spec!r}")
+    module_name, attr = spec.split(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"model spec {spec!r}: module {module_name!r} cannot be imported "
+                         f"({exc})") from exc
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ValueError(f"model spec {spec!r}: {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ValueError(f"model spec {spec!r} names {type(obj).__name__!r}, not a callable")
+    return obj
+
+
+def outside_model_entry(name: str, model: Any, *, title: str | None = None,
+                        layers: Sequence[str] | None = None, note: str = "") -> RegisteredModel:
+    """Describe a built model object for the jobs, without registering it.
+
+    The object keeps its own display (``model.display``); every chosen layer is
+    compared and has its receptive fields mapped.  A temporal model runs the
+    orientation and drifting-grating steps (like the spiking layer) and no
+    translation-tolerance curves.
+
+    Parameters
+    ----------
+    name : str
+        Lower-case identifier used in file names and ``summary.json``.
+    model : object
+        The model; it must have ``layers`` and ``display`` (the full contract is
+        checked by :func:`v1model.base.check_model` when a job runs it).
+    title : str, optional
+        Name shown in reports; default ``name``.
+    layers : sequence of str, optional
+        Its layers to compare; default all of ``model.layers``.
+    note : str
+        Shown in the report.
+
+    Returns
+    -------
+    RegisteredModel
+        Not in the registry (:func:`list_models` does not change).
+
+    Raises
+    ------
+    TypeError
+        If ``model`` has no ``layers`` sequence or no :class:`stimuli.Display` as
+        ``display``; the message names the model.
+    ValueError
+        If ``name`` is malformed or ``layers`` names a layer the model lacks.
+
+    Examples
+    --------
+    >>> model = V1Model.grid(Display((16, 16), pixels_per_degree=8), sfs=[2.0])
+    >>> entry = outside_model_entry("mine", model, layers=["simple"])
+    >>> entry.layers, entry.rf_layers, "mine" in list_models()
+    (('simple',), ('simple',), False)
+    >>> outside_model_entry("broken", object())
+    Traceback (most recent call last):
+    TypeError: model 'broken' (object) has no 'layers' (a sequence of layer names)
+    """
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(f"name must be a lower-case identifier (letters, digits, _), "
+                         f"got {name!r}")
+    kind = type(model).__name__
+    own = getattr(model, "layers", None)
+    if isinstance(own, str) or not isinstance(own, Sequence):
+        raise TypeError(f"model {name!r} ({kind}) has no 'layers' (a sequence of layer names)")
+    display = getattr(model, "display", None)
+    if not isinstance(display, Display):
+        raise TypeError(f"model {name!r} ({kind}) has no 'display' (a stimuli.Display), got "
+                        f"{display!r}")
+    own = _names(f"layers of model {name!r}", own)
+    chosen = own if layers is None else _names(f"layers of model {name!r}", layers, own)
+    temporal = bool(getattr(model, "temporal", False))
+    steps = ("orientation", "drifting") if temporal else ("orientation", "sf", "size", "rf")
+
+    def factory(display: Display, *, seed: int, **options: Any) -> Any:
+        return model
+
+    return RegisteredModel(
+        name=name, factory=factory, title=name if title is None else str(title),
+        layers=chosen, default_layers=chosen, rf_layers=() if temporal else chosen,
+        display=display, requires=(), available=None, kernels=None,
+        invariance=not temporal, steps=steps, quick_steps=steps,
+        note=note or f"A model from outside the package ({kind}).")
+
+
+_ENTRY_POINT_ERRORS: dict[str, str] = {}
+
+
+def load_entry_points() -> dict[str, str]:
+    """Load the models installed packages declare in the ``v1model.models`` entry points.
+
+    Each entry point of :data:`ENTRY_POINT_GROUP` must name a callable taking no
+    arguments that registers its models with :func:`register_model`.  Called once
+    when :mod:`v1model.app` is imported (after its names exist, so a plugin can
+    import them); call it again after installing a package: an
+    entry point already loaded is not loaded again, one that failed is retried.
+
+    Returns
+    -------
+    dict of str to str
+        Entry points that failed this time (``"name = module:attr"`` → the error);
+        also kept, until the next call, for :func:`entry_point_errors`.
+
+    Examples
+    --------
+    >>> load_entry_points()
+    {}
+    """
+    from importlib.metadata import entry_points
+
+    failed: dict[str, str] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        key = f"{ep.name} = {ep.value}"
+        if key in _LOADED_ENTRY_POINTS:
+            continue
+        try:
+            ep.load()()
+        except Exception as exc:  # a broken plugin must not break the command line
+            failed[key] = f"{type(exc).__name__}: {exc}"
+        else:
+            _LOADED_ENTRY_POINTS.add(key)
+    _ENTRY_POINT_ERRORS.clear()
+    _ENTRY_POINT_ERRORS.update(failed)
+    return failed
+
+
+_LOADED_ENTRY_POINTS: set[str] = set()
+
+
+def entry_point_errors() -> dict[str, str]:
+    """Entry points of ``v1model.models`` that failed to load, with the error.
+
+    Returns
+    -------
+    dict of str to str
+
+    Examples
+    --------
+    >>> entry_point_errors()
+    {}
+    """
+    return dict(_ENTRY_POINT_ERRORS)
 
 
 # ------------------------------------------------------------------ the built-in models

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from typing import Any
 
@@ -48,8 +49,16 @@ from stimuli.display import Display
 from stimuli.table import Table
 from v1model.app.battery import DEFAULT_BATTERY
 from v1model.app.outdir import staged_output
-from v1model.app.registry import build_model, get_model, list_models, model_availability
+from v1model.app.registry import (
+    build_model,
+    get_model,
+    list_models,
+    load_factory,
+    model_availability,
+    outside_model_entry,
+)
 from v1model.app.report import save_figure, spread
+from v1model.base import check_model
 
 METHODS = ("white_noise", "sparse_noise", "gratings")
 
@@ -89,7 +98,11 @@ def run_rf_job(out_dir: str, *, model: str = "v1", layer: str | None = None,
     out_dir : str
         Output directory (created if missing).
     model : str
-        A model of ``v1model compare``: ``"v1"``, ``"hmax"``, ``"spiking"``, ``"cnn"``.
+        A registered model (``"v1"``, ``"hmax"``, ``"spiking"``, ``"cnn"``, or one added
+        with :func:`~v1model.app.registry.register_model`), or a ``"module:callable"``
+        spec called as ``factory(display)`` with the ``size``/``pixels_per_degree``
+        display; the model it returns is checked with :func:`v1model.base.check_model`
+        and its files are named after the callable.
     layer : str, optional
         One of the model's layers; default its first mapped layer (``simple``,
         ``S1``, ``simple``, ``conv1``).
@@ -130,7 +143,18 @@ def run_rf_job(out_dir: str, *, model: str = "v1", layer: str | None = None,
     ValueError: layer must be one of 'simple', 'complex'; got 'S1'
     """
 
-    entry = get_model(check_choice("model", model, list_models()))
+    outside = isinstance(model, str) and ":" in model
+    if outside:
+        factory = load_factory(model)
+        size = check_int("size", DEFAULT_SIZE if size is None else size, minimum=8)
+        ppd = check_positive("pixels_per_degree",
+                             DEFAULT_PPD if pixels_per_degree is None else pixels_per_degree)
+        built = factory(Display((size, size), pixels_per_degree=ppd))
+        name = re.sub(r"[^a-z0-9_]+", "_", model.rsplit(":", 1)[1].lower()).strip("_")
+        entry = outside_model_entry(name if name[:1].isalpha() else f"m_{name}", built,
+                                    title=model)
+    else:
+        entry = get_model(check_choice("model", model, list_models()))
     layer = (entry.rf_layers or entry.layers)[0] if layer is None else layer
     check_choice("layer", layer, entry.layers)
     method = check_choice("method", method, METHODS)
@@ -146,7 +170,9 @@ def run_rf_job(out_dir: str, *, model: str = "v1", layer: str | None = None,
     else:
         n_images = check_int("n_images", DEFAULT_N_IMAGES[method] if n_images is None
                              else n_images, minimum=4)
-    if entry.display is not None and (size is not None or pixels_per_degree is not None):
+    if outside:
+        pass
+    elif entry.display is not None and (size is not None or pixels_per_degree is not None):
         rows, cols = entry.display.shape
         raise ValueError(f"the {entry.title} has a fixed display ({rows} x {cols} px at "
                          f"{entry.display.pixels_per_degree:g} px/deg); size and "
@@ -154,28 +180,32 @@ def run_rf_job(out_dir: str, *, model: str = "v1", layer: str | None = None,
     size = check_int("size", DEFAULT_SIZE if size is None else size, minimum=8)
     ppd = check_positive("pixels_per_degree",
                          DEFAULT_PPD if pixels_per_degree is None else pixels_per_degree)
-    reason = model_availability([model])[model]
+    reason = None if outside else model_availability([model])[model]
     if reason is not None:
         raise ValueError(f"model {model!r} cannot run here: {reason}")
 
     start = time.perf_counter()
-    display = entry.display or Display((size, size), pixels_per_degree=ppd)
-    net = build_model(model, display, seed=seed, **DEFAULT_BATTERY.model_options(model))
+    if outside:
+        check_model(built, layers=[layer])
+        net = built
+    else:
+        display = entry.display or Display((size, size), pixels_per_degree=ppd)
+        net = build_model(model, display, seed=seed, **DEFAULT_BATTERY.model_options(model))
     # out_dir/rf holds one set of files per model, layer and method: this run's set is
     # written with the others' carried over, and the folder swapped in when complete
-    prefix = f"{model}_{layer}_{method}_"
+    prefix = f"{entry.name}_{layer}_{method}_"
     with staged_output(os.path.join(os.fspath(out_dir), "rf"),
                        keep=lambda name: not name.startswith(prefix)) as stage:
-        written = _rf_into(stage.path, net, model, entry.title, layer, method, units, seed,
-                           n_images, grid, min_r2, progress, start)
+        written = _rf_into(stage.path, net, model, entry.name, entry.title, layer, method,
+                           units, seed, n_images, grid, min_r2, progress, start)
     return stage.final(written)
 
 
-def _rf_into(folder: str, net: Any, model: str, title: str, layer: str, method: str,
-             units: str, seed: int, n_images: int | None, grid: int, min_r2: float,
-             progress: bool, start: float) -> dict[str, Any]:
+def _rf_into(folder: str, net: Any, model: str, name: str, title: str, layer: str,
+             method: str, units: str, seed: int, n_images: int | None, grid: int,
+             min_r2: float, progress: bool, start: float) -> dict[str, Any]:
     """The job of :func:`run_rf_job` with every file written under ``folder``."""
-    stem = os.path.join(folder, f"{model}_{layer}_{method}")
+    stem = os.path.join(folder, f"{name}_{layer}_{method}")
     display = net.display
     summary: dict[str, Any] = {
         "job": "v1model rf", "model": model, "model_title": title, "layer": layer,
@@ -219,7 +249,7 @@ def _noise(net: Any, layer: str, method: str, n_images: int, units: str, min_r2:
              else np.array(spread(np.arange(rf.n_units), _MOSAIC_UNITS)))
     fig = plot_rf_mosaic(rf.maps[shown], unit_info={k: np.asarray(v)[shown]
                                                     for k, v in rf.unit_info.items()},
-                         pixels_per_degree=ppd, units=shown)
+                         pixels_per_degree=ppd, units=shown).flat[0].figure
     label = f"{summary['model_title']} · {layer}"
     what = ("white-noise reverse correlation" if method == "white_noise"
             else "sparse noise, ON − OFF")
@@ -243,7 +273,8 @@ def _noise(net: Any, layer: str, method: str, n_images: int, units: str, min_r2:
     if ok.any():
         r2 = np.asarray(fits["r2"], dtype=np.float64)
         typical = np.flatnonzero(ok)[np.argsort(r2[ok])[ok.sum() // 2]]
-        fig = plot_gabor_fit(rf.maps[typical], fit_gabor(rf.maps[typical], ppd, min_r2=min_r2))
+        fig = plot_gabor_fit(rf.maps[typical],
+                             fit_gabor(rf.maps[typical], ppd, min_r2=min_r2))[0].figure
         fig.suptitle(f"{label}: unit {typical} (median R² of the successful fits)")
         files.append(f"{stem}_gabor_fit.png")
         save_figure(fig, files[-1])

@@ -104,7 +104,7 @@ def _tuning_into(folder: str, model: Any, protocol: Any, display: Display, *, pr
         table.to_json(paths[2])
         units = spread(np.arange(rec.n_units), 16)
         for path, polar in ((paths[3], False), (paths[4], True)):
-            fig = plot_tuning_grid(rec, units, polar=polar, show_fit=not polar)
+            fig = plot_tuning_grid(rec, units, polar=polar, show_fit=not polar).flat[0].figure
             fig.suptitle(f"{layer} cells: orientation tuning ({'polar' if polar else 'linear'})")
             save_figure(fig, path)
         ok = table["responsive"] if "responsive" in table else np.ones(len(table), bool)

@@ -93,3 +93,22 @@ try:
     print(read_nwb(path))
 except ImportError as exc:  # the docs build may lack the extra
     print(exc)
+
+# %%
+# Compare a user model
+# --------------------
+# Any model object — here the small V1 model above, standing in for your own
+# network — goes through the battery of ``v1model compare`` with
+# :func:`v1model.app.compare_models`, which writes the same report and returns
+# the summary (see :doc:`plot_compare_your_model` for a model written from
+# scratch and a PyTorch network).  Its display must have the battery's pixels
+# per degree and be no larger than its display (40 × 40 px at 16 px/deg for the
+# quick battery); this one is 32 × 32 at 16.
+
+from v1model.app import compare_models
+
+summary = compare_models({"my_model": model}, tempfile.mkdtemp(), quick=True,
+                         layers=["simple"])
+row = summary["models"]["my_model"]["layers"]["simple"]
+{name: None if score is None else round(score["score"], 2)
+ for name, score in row["similarity_to_macaque"].items()}
