@@ -198,8 +198,8 @@ def test_spiking_v1_recording_and_spikes_through_nwb(tmp_path):
     from v1model import SpikingV1
 
     display = Display((32, 32), 16)
-    model = SpikingV1(display, v1={"orientations": [0, 90], "sfs": [2]}, static_duration=0.2,
-                      rng=0)
+    model = SpikingV1(display, v1={"population": "grid", "orientations": [0, 90], "sfs": [2]},
+                      static_duration=0.2, rng=0)
     protocol = orientation_tuning(display, orientations=(0.0, 90.0), phases=(0.0,), sfs=(2.0,))
     rec = run_protocol(model, protocol, "simple", progress=False)
     spikes = model.spike_trains(protocol.stimuli(np.arange(len(protocol))), "simple")

@@ -98,7 +98,7 @@ def test_cnn_class_has_the_view():
     lambda: V1Model.grid(Display((16, 16), pixels_per_degree=8), sfs=[2.0]),
     lambda: HMAX(Display((64, 64), pixels_per_degree=16)),
     lambda: SpikingV1(Display((16, 16), pixels_per_degree=8),
-                      v1={"orientations": [0.0], "sfs": [2.0]}),
+                      v1={"population": "grid", "orientations": [0.0], "sfs": [2.0]}),
 ], ids=["v1", "hmax", "spiking"])
 def test_every_model_class_has_the_view(make):
     model = make()

@@ -115,7 +115,8 @@ def claim_hubel_wiesel(cnn: Any = None, *, spiking: Any = None, directions: int 
     display_size : int
         Side in pixels of the default spiking model's display.
     v1 : mapping, optional
-        Grid keywords for the default spiking model's V1 model.
+        Grid keywords for the default spiking model's V1 model (always the Hubel–Wiesel
+        filter grid, ``population="grid"``: the claim is about Hubel–Wiesel pooling).
     rng : None, int or numpy.random.Generator
         Seed of the spiking model's noise.
 
@@ -152,7 +153,8 @@ def claim_hubel_wiesel(cnn: Any = None, *, spiking: Any = None, directions: int 
     dirs = tuple(float(d) for d in np.arange(directions) * 360.0 / directions)
     if spiking is None:
         spiking = SpikingV1(Display((display_size, display_size), pixels_per_degree=16.0),
-                            v1=dict(v1) if v1 is not None else None, rng=_seed(gen))
+                            v1={"population": "grid", **(dict(v1) if v1 is not None else {})},
+                            rng=_seed(gen))
     protocol = drifting_gratings(spiking.display, directions=dirs, tfs=(tf,), sf=2.0,
                                  duration=duration)
     layers: dict[str, Any] = {}
