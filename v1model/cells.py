@@ -497,7 +497,11 @@ def pool_weights(
         raise ValueError("sf and pool_sf must be positive")
     widths = []
     for name, value in (("orientation_width", orientation_width), ("sf_width", sf_width)):
-        value = check_positive(name, value)
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
+                                                             np.floating)):
+            raise TypeError(f"{name} must be a number (degrees or octaves; inf for an "
+                            f"untuned pool), got {value!r:.60}")
+        value = float(value)
         if not value > 0:
             raise ValueError(f"{name} must be positive (inf for an untuned pool), got {value}")
         widths.append(value)
