@@ -121,8 +121,8 @@ for model in summary["models"].values():
         nx = row["medians"]["ringach_nx"]
         print(f"{model['title']:>14} {layer:>8}: {row['n_units']:3d} units, "
               f"median peak sf {row['medians']['peak_sf']:.2f} c/deg, "
-              f"circular-variance score {cv['score']:.2f} "
-              f"[{cv['ci'][0]:.2f}, {cv['ci'][1]:.2f}], "
+              f"circular variance: ceiled score {cv['ceiled']:.2f} "
+              f"(raw {cv['raw']:.2f} [{cv['ci'][0]:.2f}, {cv['ci'][1]:.2f}]), "
               f"median nx {'—' if nx is None else f'{nx:.2f}'}")
 
 # %%
@@ -171,4 +171,4 @@ if torch is not None:
     for layer, row in torch_summary["models"]["alexnet_head"]["layers"].items():
         cv = row["similarity_to_macaque"]["circular_variance"]
         print(f"AlexNet head (random weights) {layer}: {row['n_units']} units, "
-              f"circular-variance score {cv['score']:.2f}")
+              f"circular-variance ceiled score {cv['ceiled']:.2f}")

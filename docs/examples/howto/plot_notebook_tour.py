@@ -110,5 +110,6 @@ from v1model.app import compare_models
 summary = compare_models({"my_model": model}, tempfile.mkdtemp(), quick=True,
                          layers=["simple"])
 row = summary["models"]["my_model"]["layers"]["simple"]
-{name: None if score is None else round(score["score"], 2)
+# Brain-Score-style ceiled scores (None where a property has no reference or no unit)
+{name: None if score is None or score.get("ceiled") is None else round(score["ceiled"], 2)
  for name, score in row["similarity_to_macaque"].items()}

@@ -33,7 +33,8 @@ from stimuli import Display
 display = Display((48, 48), pixels_per_degree=12)   # 4° × 4°
 grid = {"ny": [0.25, 0.5, 0.75, 1.0, 1.5], "complex_kind": ["energy", "max"]}
 protocol = ("orientation_tuning", {"phases": [0, 90, 180, 270], "sfs": [2.0]})
-common = {"orientations": [0, 30, 60, 90, 120, 150], "sfs": [2.0], "nx": 0.4, "workers": 1}
+common = {"population": "grid", "orientations": [0, 30, 60, 90, 120, 150], "sfs": [2.0],
+          "nx": 0.4, "workers": 1}
 out_dir = tempfile.mkdtemp(prefix="v1model-sweep-")
 
 start = time.perf_counter()
