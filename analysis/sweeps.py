@@ -25,7 +25,6 @@ import hashlib
 import importlib
 import json
 import math
-import numbers
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -39,7 +38,7 @@ from tqdm.auto import tqdm
 from analysis.recording import Recording
 from analysis.runner import run_protocol
 from analysis.tuning import orientation_tuning
-from stimuli._shared.io import atomic_open
+from stimuli._shared.io import atomic_open, jsonable
 from stimuli._shared.validation import check_bool, check_choice, check_int, check_path
 from stimuli.display import Display
 from stimuli.protocols import list_protocols
@@ -486,7 +485,7 @@ def cell_key(cell: Mapping[str, Any]) -> str:
     if not isinstance(cell, Mapping):
         raise TypeError(f"cell must be a mapping describing a sweep cell, got "
                         f"{type(cell).__name__}")
-    canonical = _json_value("cell", cell)
+    canonical = jsonable(cell, strict=True, name="cell")
     text = json.dumps({"format_version": _FORMAT_VERSION, "cell": canonical}, sort_keys=True,
                       separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:_KEY_LENGTH]
@@ -832,48 +831,13 @@ def _display_spec(display: Any) -> dict[str, Any]:
             "frame_rate": float(display.frame_rate)}
 
 
-def _json_value(name: str, value: Any) -> Any:
-    """``value`` as strict JSON data (finite floats, str keys); numpy values converted."""
-    if isinstance(value, np.ndarray):
-        if value.dtype.hasobject:
-            raise ValueError(f"{name} must be JSON-able, got an object array")
-        value = value.tolist()
-    elif isinstance(value, np.generic):
-        value = value.item()
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        value = float(value)
-        if not math.isfinite(value):
-            raise ValueError(
-                f"{name} must be JSON-able, got {value} (NaN and infinity are not; protocol "
-                f"radii take None for full field)"
-            )
-        return value
-    if isinstance(value, list | tuple):
-        return [_json_value(f"{name}[{i}]", v) for i, v in enumerate(value)]
-    if isinstance(value, Mapping):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValueError(f"{name} must be JSON-able: dict keys must be strings, "
-                                 f"got {key!r}")
-            out[key] = _json_value(f"{name}[{key!r}]", item)
-        return out
-    raise ValueError(
-        f"{name} must be JSON-able (numbers, strings, booleans, None, lists, dicts), got "
-        f"{type(value).__name__} {value!r}"
-    )
-
-
 def _param_sets(grid: Any, model_kwargs: Any) -> list[dict[str, Any]]:
     fixed: dict[str, Any] = {}
     if model_kwargs is not None:
         if not isinstance(model_kwargs, Mapping):
             raise TypeError(f"model_kwargs must be a mapping, got {type(model_kwargs).__name__}")
-        fixed = {_param_name("model_kwargs", k): _json_value(f"model_kwargs[{k!r}]", v)
+        fixed = {_param_name("model_kwargs", k):
+                 jsonable(v, strict=True, name=f"model_kwargs[{k!r}]")
                  for k, v in model_kwargs.items()}
     if grid is None:
         sets = [{}]
@@ -888,7 +852,7 @@ def _param_sets(grid: Any, model_kwargs: Any) -> list[dict[str, Any]]:
                 )
             if len(values) == 0:
                 raise ValueError(f"grid[{key!r}] is empty: give at least one value")
-            axes.append([(key, _json_value(f"grid[{key!r}][{i}]", v))
+            axes.append([(key, jsonable(v, strict=True, name=f"grid[{key!r}][{i}]"))
                          for i, v in enumerate(values)])
         sets = [{}]
         for axis in axes:
@@ -902,7 +866,8 @@ def _param_sets(grid: Any, model_kwargs: Any) -> list[dict[str, Any]]:
             if not isinstance(params, Mapping):
                 raise TypeError(f"grid[{i}] must be a mapping of model keyword arguments, "
                                 f"got {type(params).__name__}")
-            sets.append({_param_name(f"grid[{i}]", k): _json_value(f"grid[{i}][{k!r}]", v)
+            sets.append({_param_name(f"grid[{i}]", k):
+                         jsonable(v, strict=True, name=f"grid[{i}][{k!r}]")
                          for k, v in params.items()})
     else:
         raise TypeError(
@@ -952,7 +917,8 @@ def _protocol_items(protocols: Any, display: Display) -> list[tuple[str, dict[st
             raise TypeError(f"protocols[{i}] must be a name or a (name, keywords) pair, "
                             f"got {item!r}")
         params = {_param_name(f"keywords of protocol {name!r}", k):
-                  _json_value(f"protocol {name!r} keyword {k!r}", v) for k, v in kwargs.items()}
+                  jsonable(v, strict=True, name=f"protocol {name!r} keyword {k!r}")
+                  for k, v in kwargs.items()}
         function = _resolve_protocol(name)
         try:  # protocols are lazy: building one checks its keywords cheaply
             function(display, **params)
@@ -1000,7 +966,7 @@ def _layers(layers: Any, factory: Any, model_name: str) -> list[str]:
 def _units(units: Any) -> Any:
     if isinstance(units, str):
         return check_choice("units", units, ("centre", "all"))
-    values = _json_value("units", units)
+    values = jsonable(units, strict=True, name="units")
     if (not isinstance(values, list) or not values
             or not all(isinstance(v, int) and not isinstance(v, bool) for v in values)):
         raise TypeError(f"units must be 'centre', 'all' or a non-empty list of integers, "
@@ -1033,8 +999,8 @@ def _resolve_callable(what: str, obj: Any) -> tuple[Callable[..., Any], str]:
 
 def _callable_name(what: str, obj: Any) -> str:
     if isinstance(obj, functools.partial):
-        args = _json_value(f"arguments of the {what} partial", list(obj.args))
-        keywords = _json_value(f"keywords of the {what} partial", dict(obj.keywords))
+        args = jsonable(list(obj.args), strict=True, name=f"arguments of the {what} partial")
+        keywords = jsonable(dict(obj.keywords), strict=True, name=f"keywords of the {what} partial")
         return (f"{_callable_name(what, obj.func)}"
                 f"(*{_compact(args)}, **{_compact(keywords)})")
     module = getattr(obj, "__module__", None)

@@ -51,7 +51,7 @@ import scipy.sparse
 
 from analysis import _fitting
 from analysis._peaks import first_peak
-from analysis.recording import Recording
+from analysis.recording import Recording, _time_average
 from stimuli._shared.validation import (
     check_array,
     check_bool,
@@ -1166,12 +1166,6 @@ def _check_recording(recording: Any) -> tuple[Table, np.ndarray]:
     return recording.conditions, responses
 
 
-def _mean_rate(responses: np.ndarray, units: slice) -> np.ndarray:
-    """float64 ``(n_stimuli, n_chunk)``: the mean over the time axis when there is one."""
-    chunk = responses[:, units].astype(np.float64)
-    return chunk.mean(axis=2) if chunk.ndim == 3 else chunk
-
-
 def _stimulus_values(conditions: Table, by: str) -> np.ndarray:
     names = conditions.names
     if by == "orientation" and "orientation" not in names and "direction" in names:
@@ -1258,7 +1252,7 @@ def _average_curves(
     # copy of all its responses at once.
     for start in range(0, n_units, _UNIT_CHUNK):
         units = slice(start, min(start + _UNIT_CHUNK, n_units))
-        resp = _mean_rate(responses, units)
+        resp = _time_average(responses[:, units])
         mean = (pool @ resp) / counts[:, None]
         dev = resp - mean[cell]
         var = (pool @ (dev * dev)) / np.maximum(counts - 1, 1)[:, None]

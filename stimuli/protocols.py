@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from stimuli._shared import html as _html
+from stimuli._shared.io import jsonable
 from stimuli._shared.validation import (
     as_rng,
     check_array,
@@ -456,7 +457,7 @@ def orientation_tuning(
                   radius=_none_if_inf(radius), waveform=waveform)
     return Protocol("orientation_tuning", display, conditions,
                     functools.partial(_grating_row, waveform=waveform, edge_width=0.0),
-                    params=_jsonable(params))
+                    params=jsonable(params))
 
 
 def sf_tuning(
@@ -538,7 +539,7 @@ def sf_tuning(
                   radius=_none_if_inf(radius), waveform=waveform)
     return Protocol("sf_tuning", display, conditions,
                     functools.partial(_grating_row, waveform=waveform, edge_width=0.0),
-                    params=_jsonable(params))
+                    params=jsonable(params))
 
 
 def contrast_response(
@@ -606,7 +607,7 @@ def contrast_response(
                   radius=_none_if_inf(radius), waveform=waveform)
     return Protocol("contrast_response", display, conditions,
                     functools.partial(_grating_row, waveform=waveform, edge_width=0.0),
-                    params=_jsonable(params))
+                    params=jsonable(params))
 
 
 def size_tuning(
@@ -700,7 +701,7 @@ def size_tuning(
                   waveform=waveform)
     return Protocol("size_tuning", display, conditions,
                     functools.partial(_grating_row, waveform=waveform, edge_width=edge_width),
-                    params=_jsonable(params))
+                    params=jsonable(params))
 
 
 def annulus_tuning(
@@ -789,7 +790,7 @@ def annulus_tuning(
                   center=[x, y], edge_width=edge_width, waveform=waveform)
     return Protocol("annulus_tuning", display, conditions,
                     functools.partial(_grating_row, waveform=waveform, edge_width=edge_width),
-                    params=_jsonable(params))
+                    params=jsonable(params))
 
 
 def drifting_gratings(
@@ -881,7 +882,7 @@ def drifting_gratings(
                   phase=phase, radius=_none_if_inf(radius), waveform=waveform)
     return Protocol("drifting_gratings", display, conditions,
                     functools.partial(_drifting_row, waveform=waveform, edge_width=0.0),
-                    params=_jsonable(params), kind="movie",
+                    params=jsonable(params), kind="movie",
                     stimulus_shape=(n_frames, *display.shape))
 
 
@@ -948,7 +949,7 @@ def static_gratings(
                   waveform=waveform)
     return Protocol("static_gratings", display, conditions,
                     functools.partial(_grating_row, waveform=waveform, edge_width=0.0),
-                    params=_jsonable(params))
+                    params=jsonable(params))
 
 
 def rf_mapping(
@@ -1091,7 +1092,7 @@ def rf_mapping(
         conditions = conditions.with_columns(contrast=_full(conditions, contrast))
         params = dict(base, square_size=size, polarities=pols.tolist(), contrast=contrast)
         render = functools.partial(_square_row, size=size)
-    return Protocol("rf_mapping", display, conditions, render, params=_jsonable(params))
+    return Protocol("rf_mapping", display, conditions, render, params=jsonable(params))
 
 
 def white_noise_sequence(
@@ -1298,18 +1299,6 @@ def _full(table: Table, value: float) -> np.ndarray:
 
 def _none_if_inf(value: float) -> float | None:
     return None if math.isinf(value) else value
-
-
-def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
-    """Floats as plain Python floats, sequences as lists (params go into JSON)."""
-    out = {}
-    for key, value in params.items():
-        if isinstance(value, tuple | list | np.ndarray):
-            value = [v.item() if isinstance(v, np.generic) else v for v in value]
-        elif isinstance(value, np.generic):
-            value = value.item()
-        out[key] = value
-    return out
 
 
 def _format(value: Any) -> str:
