@@ -320,47 +320,17 @@ def sweep(
     batch_size = check_int("batch_size", batch_size, minimum=1)
     check_bool("save_recordings", save_recordings)
     check_bool("progress", progress)
-    if (executor is not None and not isinstance(executor, Executor)
-            and callable(getattr(executor, "get_executor", None))):
-        executor = executor.get_executor()  # a dask.distributed.Client given directly
-    if executor is not None and not callable(getattr(executor, "submit", None)):
-        raise TypeError(
-            f"executor must be a concurrent.futures.Executor (with submit), got {executor!r}"
-        )
+    executor = _check_executor(executor)
     if save_recordings and out_dir is None:
         raise ValueError("save_recordings=True needs out_dir, where the recordings are kept")
     _check_parameter_names(param_sets, protocol_items)
-
-    cells: list[tuple[str, dict[str, Any]]] = []
-    seen: dict[str, dict[str, Any]] = {}
-    for params in param_sets:
-        for protocol_name, protocol_params in protocol_items:
-            for layer in layer_list:
-                spec = {
-                    "model": model_name,
-                    "model_params": params,
-                    "display": display_spec,
-                    "protocol": protocol_name,
-                    "protocol_params": protocol_params,
-                    "layer": layer,
-                    "units": units_spec,
-                    "summary": summary_name,
-                }
-                key = cell_key(spec)
-                if key in seen:
-                    raise ValueError(f"the sweep lists the same cell twice: {_describe(spec)}")
-                seen[key] = spec
-                cells.append((key, spec))
-
+    common = {"model": model_name, "display": display_spec, "units": units_spec,
+              "summary": summary_name}
+    cells = _cells(param_sets, protocol_items, layer_list, common)
+    seen = dict(cells)
     store = None if out_dir is None else _Store(out_dir, save_recordings)
-    results: dict[str, dict[str, Any]] = {}
-    if store is not None:
-        for key, spec in cells:
-            found = store.load(key, spec)
-            if found is not None:
-                results[key] = found
+    results = {} if store is None else store.load_all(cells)
     pending = [(key, spec) for key, spec in cells if key not in results]
-
     protocol_factories = {name: _resolve_protocol(name) for name, _ in protocol_items}
     tasks = {
         key: _CellTask(
@@ -388,20 +358,62 @@ def sweep(
               disable=not progress) as bar:
         try:
             if executor is None:
-                for key, _ in pending:
-                    try:
-                        output = _run_cell(tasks[key])
-                    except Exception as exc:
-                        raise _cell_error(key, seen[key], exc, len(results), len(cells),
-                                          out_dir) from exc
-                    finish(key, output)
+                _run_serially(tasks, seen, finish, results, len(cells), out_dir)
             else:
                 _run_on_executor(executor, tasks, seen, finish, results, len(cells), out_dir)
         finally:
             if store is not None:
                 store.write_manifest()
-
     return _table([(key, spec, results[key]) for key, spec in cells], save_recordings)
+
+
+def _check_executor(executor: Any) -> Executor | None:
+    """``executor`` as something with ``submit`` (a dask Client gives its executor)."""
+    if (executor is not None and not isinstance(executor, Executor)
+            and callable(getattr(executor, "get_executor", None))):
+        executor = executor.get_executor()  # a dask.distributed.Client given directly
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise TypeError(
+            f"executor must be a concurrent.futures.Executor (with submit), got {executor!r}"
+        )
+    return executor
+
+
+def _cells(param_sets: list[dict[str, Any]], protocol_items: list[tuple[str, dict[str, Any]]],
+           layer_list: list[str], common: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """``(key, spec)`` of every cell, parameters × protocols × layers; a repeat raises."""
+    cells: list[tuple[str, dict[str, Any]]] = []
+    seen: set[str] = set()
+    for params in param_sets:
+        for protocol_name, protocol_params in protocol_items:
+            for layer in layer_list:
+                spec = {
+                    "model": common["model"],
+                    "model_params": params,
+                    "display": common["display"],
+                    "protocol": protocol_name,
+                    "protocol_params": protocol_params,
+                    "layer": layer,
+                    "units": common["units"],
+                    "summary": common["summary"],
+                }
+                key = cell_key(spec)
+                if key in seen:
+                    raise ValueError(f"the sweep lists the same cell twice: {_describe(spec)}")
+                seen.add(key)
+                cells.append((key, spec))
+    return cells
+
+
+def _run_serially(tasks: dict[str, _CellTask], specs: dict[str, dict],
+                  finish: Callable[[str, dict], None], results: dict[str, dict],
+                  n_cells: int, out_dir: Any) -> None:
+    for key, task in tasks.items():
+        try:
+            output = _run_cell(task)
+        except Exception as exc:
+            raise _cell_error(key, specs[key], exc, len(results), n_cells, out_dir) from exc
+        finish(key, output)
 
 
 def _run_on_executor(executor: Any, tasks: dict[str, _CellTask], specs: dict[str, dict],
@@ -599,6 +611,15 @@ class _Store:
         self.entries[key] = _entry(key, stored)
         return {"summary": stored["summary"], "seconds": float(stored["seconds"]),
                 "cached": True, "recording": recording}
+
+    def load_all(self, cells: list[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+        """The stored results of those ``(key, spec)`` cells that need no recomputing."""
+        results = {}
+        for key, spec in cells:
+            found = self.load(key, spec)
+            if found is not None:
+                results[key] = found
+        return results
 
     def save(self, key: str, spec: dict[str, Any], summary: dict[str, Any], seconds: float,
              recording: Recording | None) -> str | None:
