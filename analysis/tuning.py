@@ -1447,71 +1447,94 @@ def orientation_tuning(
         shifted = shifted | shifted_dir
         responsive &= np.any(r_dir > 0, axis=1)
     rows = np.flatnonzero(responsive)
-    ok_r = r[rows]
     n = len(r)
+    m = _orientation_metrics(r[rows], theta)
     cols: dict[str, Any] = {"unit": np.arange(n), "responsive": responsive}
-    if rows.size:
-        cv = circular_variance(ok_r, theta)
-        pref = preferred_orientation(ok_r, theta)
-        two_point = _two_point_index(ok_r, theta, ORIENTATION_PERIOD)
-        bw_s, bw_s_ok = _sampled_half_width(ok_r, theta, HALF_HEIGHT_ORIENTATION,
-                                            ORIENTATION_PERIOD)
-        bound, sharp, floor = _unresolved_width(ok_r, theta, HALF_HEIGHT_ORIENTATION,
-                                                ORIENTATION_PERIOD)
-        bw_s = np.where(sharp, bound, bw_s)
-        bw_s_ok = bw_s_ok | sharp
-    else:
-        cv = pref = two_point = bw_s = bound = np.empty(0)
-        bw_s_ok = sharp = floor = np.empty(0, dtype=bool)
-    cols["preferred_orientation"] = _nan_unless(responsive, rows, pref)
+    cols["preferred_orientation"] = _nan_unless(responsive, rows, m["preferred"])
     argmax = _wrap(theta[first_peak(r, axis=1)], ORIENTATION_PERIOD)
     cols["preferred_orientation_argmax"] = np.where(responsive, argmax, np.nan)
-    cols["circular_variance"] = _nan_unless(responsive, rows, cv)
+    cols["circular_variance"] = _nan_unless(responsive, rows, m["circular_variance"])
     cols["global_osi"] = 1.0 - cols["circular_variance"]
-    cols["osi"] = _nan_unless(responsive, rows, two_point)
+    cols["osi"] = _nan_unless(responsive, rows, m["osi"])
     if fit:
-        p = np.full((n, 4), np.nan)
-        r2 = np.full(n, np.nan)
-        fit_ok = np.zeros(n, dtype=bool)
-        if rows.size:
-            p[rows], r2[rows], fit_ok[rows] = _fitting.fit_von_mises_batch(np.deg2rad(theta), ok_r)
-        bw, bw_ok = _von_mises_half_width(np.nan_to_num(p), fit_ok, HALF_HEIGHT_ORIENTATION)
-        upper = np.zeros(n, dtype=bool)
-        upper[rows] = sharp & (~bw_ok[rows] | floor)
-        bw[rows] = np.where(upper[rows], bound, bw[rows])
-        cols["bandwidth"] = bw
-        cols["bandwidth_defined"] = bw_ok | upper
-        cols["bandwidth_upper_bound"] = upper
+        bandwidth_cols, von_mises_cols = _von_mises_columns(theta, r[rows], rows, n, m)
+        cols.update(bandwidth_cols)
     cols["bandwidth_sampled"] = np.full(n, ORIENTATION_PERIOD / 2.0)
-    cols["bandwidth_sampled"][rows] = bw_s
+    cols["bandwidth_sampled"][rows] = m["bandwidth_sampled"]
     cols["bandwidth_sampled_defined"] = np.zeros(n, dtype=bool)
-    cols["bandwidth_sampled_defined"][rows] = bw_s_ok
+    cols["bandwidth_sampled_defined"][rows] = m["bandwidth_sampled_defined"]
     cols["bandwidth_sampled_upper_bound"] = np.zeros(n, dtype=bool)
-    cols["bandwidth_sampled_upper_bound"][rows] = sharp
+    cols["bandwidth_sampled_upper_bound"][rows] = m["sharp"]
     if fit:
-        fitted = _von_mises_result(p, r2, fit_ok, squeeze=False)
-        cols["von_mises_mu"] = fitted.mu
-        cols["von_mises_kappa"] = fitted.kappa
-        cols["von_mises_amplitude"] = fitted.amplitude
-        cols["von_mises_baseline"] = fitted.baseline
-        cols["von_mises_r2"] = fitted.r2
-        cols["fit_ok"] = fit_ok
+        cols.update(von_mises_cols)
     if negative == "shift":
         cols["shifted"] = shifted
     if direction is not None:
-        phi = direction.values
-        d_rows = r_dir[rows]
-        if rows.size:
-            cols["preferred_direction"] = _nan_unless(
-                responsive, rows, preferred_direction(d_rows, phi))
-            cols["dsi"] = _nan_unless(
-                responsive, rows, _two_point_index(d_rows, phi, DIRECTION_PERIOD))
-            cols["global_dsi"] = _nan_unless(responsive, rows, global_dsi(d_rows, phi))
-        else:
-            for name in ("preferred_direction", "dsi", "global_dsi"):
-                cols[name] = np.full(n, np.nan)
+        cols.update(_direction_columns(r_dir[rows], direction.values, responsive, rows))
     cols.update(_unit_columns(recording, curves.selected))
     return Table(cols)
+
+
+def _orientation_metrics(r: np.ndarray, theta: np.ndarray) -> dict[str, np.ndarray]:
+    """The fit-free orientation metrics of responsive units' curves ``r`` (k, n_theta).
+
+    Preferred orientation, circular variance, two-point OSI and the sampled
+    half-width at half height; where the curve is too sharp for the sampling, the
+    width is the bound ``bound`` (``sharp``), ``floor`` marking curves that reach
+    their floor within one step.
+    """
+    if not len(r):
+        empty, no = np.empty(0), np.empty(0, dtype=bool)
+        return {"preferred": empty, "circular_variance": empty, "osi": empty,
+                "bandwidth_sampled": empty, "bandwidth_sampled_defined": no, "bound": empty,
+                "sharp": no, "floor": no}
+    bw_s, bw_s_ok = _sampled_half_width(r, theta, HALF_HEIGHT_ORIENTATION, ORIENTATION_PERIOD)
+    bound, sharp, floor = _unresolved_width(r, theta, HALF_HEIGHT_ORIENTATION,
+                                            ORIENTATION_PERIOD)
+    return {"preferred": preferred_orientation(r, theta),
+            "circular_variance": circular_variance(r, theta),
+            "osi": _two_point_index(r, theta, ORIENTATION_PERIOD),
+            "bandwidth_sampled": np.where(sharp, bound, bw_s),
+            "bandwidth_sampled_defined": bw_s_ok | sharp,
+            "bound": bound, "sharp": sharp, "floor": floor}
+
+
+def _von_mises_columns(theta: np.ndarray, r: np.ndarray, rows: np.ndarray, n: int,
+                       metrics: dict[str, np.ndarray]) -> tuple[dict, dict]:
+    """The bandwidth columns and the von Mises parameter columns of ``n`` units.
+
+    ``r`` are the curves of the responsive units ``rows``; a fitted width that is
+    undefined (or at the floor) where the sampled curve is too sharp becomes the
+    sampled bound, flagged ``bandwidth_upper_bound``.
+    """
+    p = np.full((n, 4), np.nan)
+    r2 = np.full(n, np.nan)
+    fit_ok = np.zeros(n, dtype=bool)
+    if rows.size:
+        p[rows], r2[rows], fit_ok[rows] = _fitting.fit_von_mises_batch(np.deg2rad(theta), r)
+    bw, bw_ok = _von_mises_half_width(np.nan_to_num(p), fit_ok, HALF_HEIGHT_ORIENTATION)
+    upper = np.zeros(n, dtype=bool)
+    upper[rows] = metrics["sharp"] & (~bw_ok[rows] | metrics["floor"])
+    bw[rows] = np.where(upper[rows], metrics["bound"], bw[rows])
+    bandwidth = {"bandwidth": bw, "bandwidth_defined": bw_ok | upper,
+                 "bandwidth_upper_bound": upper}
+    fitted = _von_mises_result(p, r2, fit_ok, squeeze=False)
+    von_mises = {"von_mises_mu": fitted.mu, "von_mises_kappa": fitted.kappa,
+                 "von_mises_amplitude": fitted.amplitude,
+                 "von_mises_baseline": fitted.baseline, "von_mises_r2": fitted.r2,
+                 "fit_ok": fit_ok}
+    return bandwidth, von_mises
+
+
+def _direction_columns(r: np.ndarray, phi: np.ndarray, responsive: np.ndarray,
+                       rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Preferred direction, two-point DSI and global DSI (NaN for unresponsive units)."""
+    if not rows.size:
+        return {name: np.full(len(responsive), np.nan)
+                for name in ("preferred_direction", "dsi", "global_dsi")}
+    return {"preferred_direction": _nan_unless(responsive, rows, preferred_direction(r, phi)),
+            "dsi": _nan_unless(responsive, rows, _two_point_index(r, phi, DIRECTION_PERIOD)),
+            "global_dsi": _nan_unless(responsive, rows, global_dsi(r, phi))}
 
 
 def sf_tuning(
