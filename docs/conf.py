@@ -59,7 +59,7 @@ PACKAGES = ("stimuli", "v1model", "analysis")
 #: ``__all__`` order, so new modules appear without editing this file.
 MODULE_ORDER = {
     "stimuli": ["display", "gratings", "noise", "natural", "textures", "transforms",
-                "datasets", "protocols", "table"],
+                "datasets", "protocols", "image_protocols", "table"],
     "v1model": ["base", "v1", "gabor", "cells", "population", "hmax", "spiking", "cnn",
                 "layers", "mlp", "torch_adapter"],
     "analysis": ["runner", "recording", "tuning", "orientation_metrics", "sf_metrics",
