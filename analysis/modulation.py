@@ -340,9 +340,7 @@ def lifetime_sparseness(recording: Recording) -> Table:
             f"lifetime_sparseness needs non-negative responses, got minimum "
             f"{float(recording.responses.min()):g}; rectify (e.g. np.maximum(r, 0)) or use rates"
         )
-    averaged = psth(recording).responses
-    if averaged.ndim == 3:
-        averaged = averaged.mean(axis=2)
+    averaged = psth(recording).rates()
     n = averaged.shape[0]
     if n < 2:
         raise ValueError(f"lifetime sparseness needs >= 2 distinct conditions, got {n}")

@@ -31,7 +31,7 @@ gives positions in the visual-field coordinates of the package.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +51,7 @@ from stimuli._shared.validation import (
 )
 from stimuli.display import Display
 from stimuli.noise import sparse_noise, white_noise
-from stimuli.protocols import rf_mapping
+from stimuli.protocols import image_set, rf_mapping
 from stimuli.resources import MAX_IMAGES
 from stimuli.table import Table
 from v1model.base import check_layer
@@ -415,37 +415,11 @@ class STCResult:
 
 
 # --------------------------------------------------------------------------- helpers
-class _Batch:
-    """The smallest protocol :func:`run_protocol` accepts: a given batch of images."""
-
-    kind = "image"
-
-    def __init__(self, name: str, display: Display, images: np.ndarray, params: dict):
-        self.name = name
-        self.display = display
-        self.images = images
-        self.params = params
-        self.conditions = Table({"frame": np.arange(len(images))})
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def stimuli(self, index) -> np.ndarray:
-        return self.images[np.asarray(index)]
-
-    def batches(self, batch_size: int) -> Iterator[tuple[int, np.ndarray]]:
-        for start in range(0, len(self.images), batch_size):
-            yield start, self.images[start:start + batch_size]
-
-
 def _respond(model, layer: str, images: np.ndarray, units, name: str, params: dict):
     """Responses ``(n, n_units)`` (time axis averaged) and the recording's unit_info."""
-    rec = run_protocol(model, _Batch(name, model.display, images, params), layer, units=units,
-                       batch_size=len(images), progress=False)
-    resp = np.asarray(rec.responses, dtype=np.float64)
-    if resp.ndim == 3:
-        resp = resp.mean(axis=2)
-    return resp, rec.unit_info
+    rec = run_protocol(model, image_set(model.display, images, name=name, params=params),
+                       layer, units=units, batch_size=len(images), progress=False)
+    return rec.rates(), rec.unit_info
 
 
 def _check_common(model, layer: str, n_images, batch_size) -> tuple[int, int]:
@@ -1058,9 +1032,7 @@ def grating_rf_mapping(model, layer: str, *, grid: Sequence[int] = (7, 7),
         raise ValueError(f"grid must have at least 3 positions along each axis, got {grid!r}")
     rec = run_protocol(model, protocol, layer, units=units, batch_size=batch_size,
                        progress=progress)
-    resp = np.asarray(rec.responses, dtype=np.float64)
-    if resp.ndim == 3:
-        resp = resp.mean(axis=2)
+    resp = rec.rates()
     blank, _ = _respond(model, layer, np.zeros((1, *model.display.shape), np.float32), units,
                         "blank", {})
     x = np.asarray(rec.conditions["x"], dtype=np.float64)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from stimuli._shared import html as _html
-from stimuli._shared.io import expect_arrays, load_npz, save_npz
+from stimuli._shared.io import expect_arrays, json_default, load_npz, save_npz
 from stimuli._shared.validation import check_array, check_index, check_positive
 from stimuli.table import Table, _import_xarray
 
@@ -184,10 +184,7 @@ class Recording:
         >>> Recording({"contrast": [1.0]}, np.array([[2, 3]])).rates().dtype
         dtype('float64')
         """
-        responses = np.asarray(self.responses, dtype=np.float64)
-        if responses.ndim == 3:
-            return responses.mean(axis=2)
-        return responses.copy()
+        return _time_average(self.responses)
 
     # ------------------------------------------------------------------ selection
     def select_units(self, index: Any) -> Recording:
@@ -576,12 +573,20 @@ def _check_storable(name: str, arr: np.ndarray) -> None:
         )
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"meta value {obj!r} of type {type(obj).__name__} is not JSON-serialisable")
+def _time_average(responses: np.ndarray) -> np.ndarray:
+    """float64 ``(n_stimuli, n_units)``: the mean over the time axis when there is one.
+
+    The one time average of the package (:meth:`Recording.rates` is this of the
+    recording's responses); code that reads the responses in chunks of units
+    applies it to each chunk.  Always a new array.
+
+    Examples
+    --------
+    >>> _time_average(np.array([[[0, 2]], [[3, 5]]])).tolist()
+    [[1.0], [4.0]]
+    """
+    chunk = np.asarray(responses).astype(np.float64)
+    return chunk.mean(axis=2) if chunk.ndim == 3 else chunk
 
 
 def _normalise_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -591,7 +596,7 @@ def _normalise_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
     if not isinstance(meta, Mapping):
         raise TypeError(f"meta must be a mapping, got {type(meta).__name__}")
     try:
-        out = json.loads(json.dumps(dict(meta), default=_json_default))
+        out = json.loads(json.dumps(dict(meta), default=json_default))
     except (TypeError, ValueError) as exc:
         raise TypeError(f"meta must be JSON-serialisable: {exc}") from exc
     if not isinstance(out, dict) or not all(isinstance(k, str) for k in meta):

@@ -232,9 +232,7 @@ def _curve(recording, column: str, *, reduce: str = "mean") -> tuple[np.ndarray,
     values = np.asarray(conditions[column], dtype=np.float64)
     if np.any(np.isnan(values)):
         raise ValueError(f"condition column {column!r} holds NaN")
-    resp = np.asarray(recording.responses, dtype=np.float64)
-    if resp.ndim == 3:
-        resp = resp.mean(axis=2)
+    resp = recording.rates()
     levels = np.unique(values)
     for name in conditions.names:
         if name == column or name in NUISANCE_COLUMNS:

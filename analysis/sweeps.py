@@ -25,7 +25,6 @@ import hashlib
 import importlib
 import json
 import math
-import numbers
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -39,7 +38,7 @@ from tqdm.auto import tqdm
 from analysis.recording import Recording
 from analysis.runner import run_protocol
 from analysis.tuning import orientation_tuning
-from stimuli._shared.io import atomic_open, remove_stale_temporaries
+from stimuli._shared.io import atomic_open, jsonable, remove_stale_temporaries
 from stimuli._shared.validation import check_bool, check_choice, check_int, check_path
 from stimuli.display import Display
 from stimuli.protocols import list_protocols
@@ -323,47 +322,17 @@ def sweep(
     batch_size = check_int("batch_size", batch_size, minimum=1)
     check_bool("save_recordings", save_recordings)
     check_bool("progress", progress)
-    if (executor is not None and not isinstance(executor, Executor)
-            and callable(getattr(executor, "get_executor", None))):
-        executor = executor.get_executor()  # a dask.distributed.Client given directly
-    if executor is not None and not callable(getattr(executor, "submit", None)):
-        raise TypeError(
-            f"executor must be a concurrent.futures.Executor (with submit), got {executor!r}"
-        )
+    executor = _check_executor(executor)
     if save_recordings and out_dir is None:
         raise ValueError("save_recordings=True needs out_dir, where the recordings are kept")
     _check_parameter_names(param_sets, protocol_items)
-
-    cells: list[tuple[str, dict[str, Any]]] = []
-    seen: dict[str, dict[str, Any]] = {}
-    for params in param_sets:
-        for protocol_name, protocol_params in protocol_items:
-            for layer in layer_list:
-                spec = {
-                    "model": model_name,
-                    "model_params": params,
-                    "display": display_spec,
-                    "protocol": protocol_name,
-                    "protocol_params": protocol_params,
-                    "layer": layer,
-                    "units": units_spec,
-                    "summary": summary_name,
-                }
-                key = cell_key(spec)
-                if key in seen:
-                    raise ValueError(f"the sweep lists the same cell twice: {_describe(spec)}")
-                seen[key] = spec
-                cells.append((key, spec))
-
+    common = {"model": model_name, "display": display_spec, "units": units_spec,
+              "summary": summary_name}
+    cells = _cells(param_sets, protocol_items, layer_list, common)
+    seen = dict(cells)
     store = None if out_dir is None else _Store(out_dir, save_recordings)
-    results: dict[str, dict[str, Any]] = {}
-    if store is not None:
-        for key, spec in cells:
-            found = store.load(key, spec)
-            if found is not None:
-                results[key] = found
+    results = {} if store is None else store.load_all(cells)
     pending = [(key, spec) for key, spec in cells if key not in results]
-
     protocol_factories = {name: _resolve_protocol(name) for name, _ in protocol_items}
     tasks = {
         key: _CellTask(
@@ -391,20 +360,62 @@ def sweep(
               disable=not progress) as bar:
         try:
             if executor is None:
-                for key, _ in pending:
-                    try:
-                        output = _run_cell(tasks[key])
-                    except Exception as exc:
-                        raise _cell_error(key, seen[key], exc, len(results), len(cells),
-                                          out_dir) from exc
-                    finish(key, output)
+                _run_serially(tasks, seen, finish, results, len(cells), out_dir)
             else:
                 _run_on_executor(executor, tasks, seen, finish, results, len(cells), out_dir)
         finally:
             if store is not None:
                 store.write_manifest()
-
     return _table([(key, spec, results[key]) for key, spec in cells], save_recordings)
+
+
+def _check_executor(executor: Any) -> Executor | None:
+    """``executor`` as something with ``submit`` (a dask Client gives its executor)."""
+    if (executor is not None and not isinstance(executor, Executor)
+            and callable(getattr(executor, "get_executor", None))):
+        executor = executor.get_executor()  # a dask.distributed.Client given directly
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise TypeError(
+            f"executor must be a concurrent.futures.Executor (with submit), got {executor!r}"
+        )
+    return executor
+
+
+def _cells(param_sets: list[dict[str, Any]], protocol_items: list[tuple[str, dict[str, Any]]],
+           layer_list: list[str], common: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """``(key, spec)`` of every cell, parameters × protocols × layers; a repeat raises."""
+    cells: list[tuple[str, dict[str, Any]]] = []
+    seen: set[str] = set()
+    for params in param_sets:
+        for protocol_name, protocol_params in protocol_items:
+            for layer in layer_list:
+                spec = {
+                    "model": common["model"],
+                    "model_params": params,
+                    "display": common["display"],
+                    "protocol": protocol_name,
+                    "protocol_params": protocol_params,
+                    "layer": layer,
+                    "units": common["units"],
+                    "summary": common["summary"],
+                }
+                key = cell_key(spec)
+                if key in seen:
+                    raise ValueError(f"the sweep lists the same cell twice: {_describe(spec)}")
+                seen.add(key)
+                cells.append((key, spec))
+    return cells
+
+
+def _run_serially(tasks: dict[str, _CellTask], specs: dict[str, dict],
+                  finish: Callable[[str, dict], None], results: dict[str, dict],
+                  n_cells: int, out_dir: Any) -> None:
+    for key, task in tasks.items():
+        try:
+            output = _run_cell(task)
+        except Exception as exc:
+            raise _cell_error(key, specs[key], exc, len(results), n_cells, out_dir) from exc
+        finish(key, output)
 
 
 def _run_on_executor(executor: Any, tasks: dict[str, _CellTask], specs: dict[str, dict],
@@ -488,7 +499,7 @@ def cell_key(cell: Mapping[str, Any]) -> str:
     if not isinstance(cell, Mapping):
         raise TypeError(f"cell must be a mapping describing a sweep cell, got "
                         f"{type(cell).__name__}")
-    canonical = _json_value("cell", cell)
+    canonical = jsonable(cell, strict=True, name="cell")
     text = json.dumps({"format_version": _FORMAT_VERSION, "cell": canonical}, sort_keys=True,
                       separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:_KEY_LENGTH]
@@ -606,6 +617,15 @@ class _Store:
         self.entries[key] = _entry(key, stored)
         return {"summary": stored["summary"], "seconds": float(stored["seconds"]),
                 "cached": True, "recording": recording}
+
+    def load_all(self, cells: list[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+        """The stored results of those ``(key, spec)`` cells that need no recomputing."""
+        results = {}
+        for key, spec in cells:
+            found = self.load(key, spec)
+            if found is not None:
+                results[key] = found
+        return results
 
     def save(self, key: str, spec: dict[str, Any], summary: dict[str, Any], seconds: float,
              recording: Recording | None) -> str | None:
@@ -839,48 +859,13 @@ def _display_spec(display: Any) -> dict[str, Any]:
             "frame_rate": float(display.frame_rate)}
 
 
-def _json_value(name: str, value: Any) -> Any:
-    """``value`` as strict JSON data (finite floats, str keys); numpy values converted."""
-    if isinstance(value, np.ndarray):
-        if value.dtype.hasobject:
-            raise ValueError(f"{name} must be JSON-able, got an object array")
-        value = value.tolist()
-    elif isinstance(value, np.generic):
-        value = value.item()
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        value = float(value)
-        if not math.isfinite(value):
-            raise ValueError(
-                f"{name} must be JSON-able, got {value} (NaN and infinity are not; protocol "
-                f"radii take None for full field)"
-            )
-        return value
-    if isinstance(value, list | tuple):
-        return [_json_value(f"{name}[{i}]", v) for i, v in enumerate(value)]
-    if isinstance(value, Mapping):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValueError(f"{name} must be JSON-able: dict keys must be strings, "
-                                 f"got {key!r}")
-            out[key] = _json_value(f"{name}[{key!r}]", item)
-        return out
-    raise ValueError(
-        f"{name} must be JSON-able (numbers, strings, booleans, None, lists, dicts), got "
-        f"{type(value).__name__} {value!r}"
-    )
-
-
 def _param_sets(grid: Any, model_kwargs: Any) -> list[dict[str, Any]]:
     fixed: dict[str, Any] = {}
     if model_kwargs is not None:
         if not isinstance(model_kwargs, Mapping):
             raise TypeError(f"model_kwargs must be a mapping, got {type(model_kwargs).__name__}")
-        fixed = {_param_name("model_kwargs", k): _json_value(f"model_kwargs[{k!r}]", v)
+        fixed = {_param_name("model_kwargs", k):
+                 jsonable(v, strict=True, name=f"model_kwargs[{k!r}]")
                  for k, v in model_kwargs.items()}
     if grid is None:
         sets = [{}]
@@ -895,7 +880,7 @@ def _param_sets(grid: Any, model_kwargs: Any) -> list[dict[str, Any]]:
                 )
             if len(values) == 0:
                 raise ValueError(f"grid[{key!r}] is empty: give at least one value")
-            axes.append([(key, _json_value(f"grid[{key!r}][{i}]", v))
+            axes.append([(key, jsonable(v, strict=True, name=f"grid[{key!r}][{i}]"))
                          for i, v in enumerate(values)])
         sets = [{}]
         for axis in axes:
@@ -909,7 +894,8 @@ def _param_sets(grid: Any, model_kwargs: Any) -> list[dict[str, Any]]:
             if not isinstance(params, Mapping):
                 raise TypeError(f"grid[{i}] must be a mapping of model keyword arguments, "
                                 f"got {type(params).__name__}")
-            sets.append({_param_name(f"grid[{i}]", k): _json_value(f"grid[{i}][{k!r}]", v)
+            sets.append({_param_name(f"grid[{i}]", k):
+                         jsonable(v, strict=True, name=f"grid[{i}][{k!r}]")
                          for k, v in params.items()})
     else:
         raise TypeError(
@@ -959,7 +945,8 @@ def _protocol_items(protocols: Any, display: Display) -> list[tuple[str, dict[st
             raise TypeError(f"protocols[{i}] must be a name or a (name, keywords) pair, "
                             f"got {item!r}")
         params = {_param_name(f"keywords of protocol {name!r}", k):
-                  _json_value(f"protocol {name!r} keyword {k!r}", v) for k, v in kwargs.items()}
+                  jsonable(v, strict=True, name=f"protocol {name!r} keyword {k!r}")
+                  for k, v in kwargs.items()}
         function = _resolve_protocol(name)
         try:  # protocols are lazy: building one checks its keywords cheaply
             function(display, **params)
@@ -1007,7 +994,7 @@ def _layers(layers: Any, factory: Any, model_name: str) -> list[str]:
 def _units(units: Any) -> Any:
     if isinstance(units, str):
         return check_choice("units", units, ("centre", "all"))
-    values = _json_value("units", units)
+    values = jsonable(units, strict=True, name="units")
     if (not isinstance(values, list) or not values
             or not all(isinstance(v, int) and not isinstance(v, bool) for v in values)):
         raise TypeError(f"units must be 'centre', 'all' or a non-empty list of integers, "
@@ -1040,8 +1027,8 @@ def _resolve_callable(what: str, obj: Any) -> tuple[Callable[..., Any], str]:
 
 def _callable_name(what: str, obj: Any) -> str:
     if isinstance(obj, functools.partial):
-        args = _json_value(f"arguments of the {what} partial", list(obj.args))
-        keywords = _json_value(f"keywords of the {what} partial", dict(obj.keywords))
+        args = jsonable(list(obj.args), strict=True, name=f"arguments of the {what} partial")
+        keywords = jsonable(dict(obj.keywords), strict=True, name=f"keywords of the {what} partial")
         return (f"{_callable_name(what, obj.func)}"
                 f"(*{_compact(args)}, **{_compact(keywords)})")
     module = getattr(obj, "__module__", None)

@@ -59,10 +59,11 @@ PACKAGES = ("stimuli", "v1model", "analysis")
 #: ``__all__`` order, so new modules appear without editing this file.
 MODULE_ORDER = {
     "stimuli": ["display", "gratings", "noise", "natural", "textures", "transforms",
-                "datasets", "protocols", "table"],
+                "datasets", "protocols", "image_protocols", "table"],
     "v1model": ["base", "v1", "gabor", "cells", "population", "hmax", "spiking", "cnn",
                 "layers", "mlp", "torch_adapter"],
-    "analysis": ["runner", "recording", "tuning", "figures.tuning", "modulation",
+    "analysis": ["runner", "recording", "tuning", "orientation_metrics", "sf_metrics",
+                 "figures.tuning", "modulation",
                  "response_functions", "receptive_fields", "gabor_fit",
                  "figures.receptive_fields", "figures.representations", "representations",
                  "reference", "properties", "invariance", "decoding", "sweeps", "claims"],

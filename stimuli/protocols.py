@@ -33,29 +33,41 @@ import functools
 import itertools
 import math
 import numbers
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from stimuli._shared import html as _html
+from stimuli._protocol import (
+    Protocol,
+    _angles,
+    _center,
+    _default_sf,
+    _default_sfs,
+    _full,
+    _grid,
+    _none_if_inf,
+    _product,
+    _radius,
+    _sf,
+    _sfs,
+    _values,
+)
+from stimuli._shared.io import jsonable
 from stimuli._shared.validation import (
     as_rng,
     check_array,
     check_choice,
-    check_count,
-    check_images,
-    check_index,
     check_int,
-    check_mapping,
     check_nonnegative,
     check_positive,
     check_range,
 )
 from stimuli.display import Display, check_display
 from stimuli.gratings import drifting_grating, grating
+from stimuli.image_protocols import blank_screen, concatenate, image_set, texture_families
 from stimuli.noise import NOISE_KINDS, white_noise
-from stimuli.resources import MAX_IMAGES, array_nbytes, check_memory
+from stimuli.resources import MAX_IMAGES
 from stimuli.table import Table
 
 __all__ = [
@@ -65,14 +77,18 @@ __all__ = [
     "MARQUES_SFS",
     "Protocol",
     "annulus_tuning",
+    "blank_screen",
+    "concatenate",
     "contrast_response",
     "drifting_gratings",
+    "image_set",
     "list_protocols",
     "orientation_tuning",
     "rf_mapping",
     "sf_tuning",
     "size_tuning",
     "static_gratings",
+    "texture_families",
     "white_noise_sequence",
 ]
 
@@ -89,239 +105,6 @@ _ORIENTATIONS_15 = tuple(float(v) for v in range(0, 180, 15))
 _PHASES_45 = tuple(float(v) for v in range(0, 360, 45))
 _DIRECTIONS_45 = tuple(float(v) for v in range(0, 360, 45))
 _CONTRASTS = (0.0, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.0)
-_PREFERRED_SF = 2.0  # c/deg, near the macaque V1 median peak sf (De Valois et al. 1982)
-
-Renderer = Callable[[Display, dict[str, Any]], np.ndarray]
-
-
-class Protocol:
-    """A stimulus set defined by a condition table and a function that renders a row.
-
-    Parameters
-    ----------
-    name : str
-        Protocol name (e.g. ``"orientation_tuning"``).
-    display : Display
-        The screen the stimuli are drawn for.
-    conditions : Table or mapping of str to 1-D array
-        One row per stimulus.
-    render : callable
-        ``render(display, row) -> ndarray`` with ``row`` a dict of the row's values
-        (:meth:`Table.row`): an image ``(rows, cols)`` for kind ``"image"`` or a movie
-        ``(frames, rows, cols)`` for kind ``"movie"``, in contrast units.  For
-        protocols sent to process pools (:func:`analysis.runner.run_protocol` with
-        an executor) it must be picklable: a module-level function or a
-        ``functools.partial`` of one.
-    params : mapping, optional
-        The parameters the protocol was built with (JSON-serialisable); shown in
-        the repr and recorded with every recording.
-    kind : {"image", "movie"}
-        What one stimulus is.
-    stimulus_shape : tuple of int, optional
-        Shape of one stimulus; default ``display.shape`` for images and, for
-        movies, found by rendering stimulus 0 when first needed.
-
-    Attributes
-    ----------
-    name, display, conditions, params, kind
-
-    Raises
-    ------
-    TypeError, ValueError
-        For a display that is not a Display, a non-callable ``render``, an unknown
-        ``kind`` or a bad ``stimulus_shape``.
-
-    Examples
-    --------
-    >>> from stimuli.display import Display
-    >>> from stimuli.gratings import grating
-    >>> d = Display((8, 8), pixels_per_degree=4)
-    >>> p = Protocol("two", d, {"orientation": [0.0, 90.0]},
-    ...              lambda display, row: grating(display, orientation=row["orientation"]))
-    >>> len(p), p.stimuli([1]).shape
-    (2, (1, 8, 8))
-    >>> [(start, batch.shape[0]) for start, batch in p.batches(1)]
-    [(0, 1), (1, 1)]
-    """
-
-    def __init__(
-        self,
-        name: str,
-        display: Display,
-        conditions: Table | Mapping[str, Any],
-        render: Renderer,
-        *,
-        params: Mapping[str, Any] | None = None,
-        kind: str = "image",
-        stimulus_shape: Sequence[int] | None = None,
-    ) -> None:
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"name must be a non-empty string, got {name!r}")
-        if not isinstance(display, Display):
-            raise TypeError(
-                f"display must be a stimuli.display.Display, got {type(display).__name__}"
-            )
-        if not isinstance(conditions, Table):
-            if not isinstance(conditions, Mapping):
-                raise TypeError(
-                    f"conditions must be a Table or a mapping of column name to 1-D array, "
-                    f"got {type(conditions).__name__}"
-                )
-            conditions = Table(conditions)
-        if not callable(render):
-            raise TypeError(f"render must be callable, got {render!r}")
-        self.name = name
-        self.display = display
-        self.conditions = conditions
-        self.kind = check_choice("kind", kind, ("image", "movie"))
-        self.params = check_mapping("params", params, optional=True) or {}
-        self._render = render
-        if stimulus_shape is None and self.kind == "image":
-            stimulus_shape = display.shape
-        if stimulus_shape is not None:
-            stimulus_shape = self._check_shape(stimulus_shape)
-        self._stimulus_shape = stimulus_shape
-
-    def _check_shape(self, shape: Sequence[int]) -> tuple[int, ...]:
-        if not isinstance(shape, Sequence) or not all(
-                isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in shape):
-            raise TypeError(f"stimulus_shape must be a sequence of integers, got {shape!r}")
-        shape = tuple(int(s) for s in shape)
-        ok = (shape == self.display.shape if self.kind == "image"
-              else len(shape) == 3 and shape[1:] == self.display.shape and shape[0] >= 1)
-        if not ok:
-            doc = "(rows, cols)" if self.kind == "image" else "(frames, rows, cols)"
-            raise ValueError(
-                f"stimulus_shape must be {doc} matching the {self.display.rows}x"
-                f"{self.display.cols} display for kind {self.kind!r}, got {shape}"
-            )
-        return shape
-
-    def __len__(self) -> int:
-        """Number of stimuli (rows of the condition table)."""
-        return len(self.conditions)
-
-    @property
-    def stimulus_shape(self) -> tuple[int, ...]:
-        """Shape of one stimulus: ``(rows, cols)`` or ``(frames, rows, cols)``."""
-        if self._stimulus_shape is None:
-            if len(self) == 0:
-                raise ValueError(f"protocol {self.name!r} has no stimuli")
-            self._stimulus_shape = self._check_shape(np.shape(self._render_row(0)))
-        return self._stimulus_shape
-
-    def _render_row(self, i: int) -> np.ndarray:
-        return np.asarray(self._render(self.display, self.conditions.row(i)), dtype=np.float32)
-
-    def stimuli(self, index: Any) -> np.ndarray:
-        """Render the stimuli of the given condition rows.
-
-        Parameters
-        ----------
-        index : int, array_like of int, or array_like of bool
-            Row indices (negative values count from the end) or a boolean mask of
-            length ``len(self)``.
-
-        Returns
-        -------
-        ndarray, float32
-            ``(k, rows, cols)`` images or ``(k, frames, rows, cols)`` movies for an
-            index array; one stimulus without the leading axis for an int.
-
-        Raises
-        ------
-        IndexError
-            If an index is out of range.
-        TypeError, ValueError
-            If the index is not integer or boolean, or a mask has the wrong length.
-
-        Examples
-        --------
-        >>> from stimuli.display import Display
-        >>> p = orientation_tuning(Display((8, 8), pixels_per_degree=4), sfs=(1.0,))
-        >>> p.stimuli(np.arange(3)).shape, p.stimuli(0).shape
-        ((3, 8, 8), (8, 8))
-        """
-        scalar = isinstance(index, numbers.Integral) and not isinstance(index, bool)
-        idx = check_index("index", index, len(self), "stimuli", allow_empty=True)
-        shape = self.stimulus_shape
-        check_memory(f"protocol {self.name!r}: {len(idx)} stimuli of shape {shape}",
-                     array_nbytes((len(idx), *shape), np.float32),
-                     "ask for fewer stimuli at a time (batches) or use a smaller display")
-        out = np.empty((len(idx), *shape), dtype=np.float32)
-        for k, i in enumerate(idx):
-            stimulus = self._render_row(int(i))
-            if stimulus.shape != out.shape[1:]:
-                raise ValueError(
-                    f"protocol {self.name!r} rendered stimulus {int(i)} with shape "
-                    f"{stimulus.shape}, expected {out.shape[1:]}"
-                )
-            out[k] = stimulus
-        return out[0] if scalar else out
-
-    def batches(self, batch_size: int = 64) -> Iterator[tuple[int, np.ndarray]]:
-        """Iterate over the stimuli in order, ``batch_size`` at a time.
-
-        Parameters
-        ----------
-        batch_size : int
-            Stimuli per batch (>= 1); the last batch may be smaller.
-
-        Returns
-        -------
-        iterator of (int, ndarray)
-            ``(start, stimuli)`` with ``stimuli`` equal to
-            ``self.stimuli(np.arange(start, start + len(stimuli)))``; each batch is
-            rendered only when the iterator reaches it.
-
-        Raises
-        ------
-        TypeError, ValueError
-            If ``batch_size`` is not an integer >= 1.
-
-        Examples
-        --------
-        >>> from stimuli.display import Display
-        >>> p = contrast_response(Display((8, 8), pixels_per_degree=4), phases=(0.0,))
-        >>> [(start, len(b)) for start, b in p.batches(4)]
-        [(0, 4), (4, 4), (8, 1)]
-        """
-        batch_size = check_int("batch_size", batch_size, minimum=1)
-        return self._batches(batch_size)
-
-    def _batches(self, batch_size: int) -> Iterator[tuple[int, np.ndarray]]:
-        for start in range(0, len(self), batch_size):
-            yield start, self.stimuli(np.arange(start, min(start + batch_size, len(self))))
-
-    def __repr__(self) -> str:
-        d = self.display
-        what = "images" if self.kind == "image" else "movies"
-        if self.kind == "movie" and self._stimulus_shape is not None:
-            what = f"movies of {self._stimulus_shape[0]} frames"
-        params = ", ".join(f"{k}={_format(v)}" for k, v in self.params.items())
-        return (
-            f"Protocol({self.name!r}, {len(self)} {what} on {d.rows}x{d.cols} px at "
-            f"{d.pixels_per_degree:g} px/deg; {params})"
-        )
-
-    def _repr_html_(self) -> str:
-        """Notebook view: name, size, display and parameters, then the first condition rows."""
-        d = self.display
-        height, width = d.size_degrees
-        what = "images" if self.kind == "image" else "movies"
-        if self.kind == "movie" and self._stimulus_shape is not None:
-            what = f"movies of {self._stimulus_shape[0]} frames"
-        details = [f"{len(self)} {what}",
-                   f"display {d.rows} × {d.cols} px at {d.pixels_per_degree:g} px/deg "
-                   f"({height:g} × {width:g} deg)"]
-        if self.kind == "movie":
-            details.append(f"{d.frame_rate:g} frames/s")
-        params = [(key, _format(value)) for key, value in self.params.items()]
-        return _html.block(
-            _html.title(f"Protocol {self.name!r}", details),
-            _html.key_values(params) if params else "",
-            _html.columns_table(self.conditions.to_dict(), caption="conditions"),
-        )
 
 
 # ============================================================================ renderers
@@ -456,7 +239,7 @@ def orientation_tuning(
                   radius=_none_if_inf(radius), waveform=waveform)
     return Protocol("orientation_tuning", display, conditions,
                     functools.partial(_grating_row, waveform=waveform, edge_width=0.0),
-                    params=_jsonable(params))
+                    params=jsonable(params))
 
 
 def sf_tuning(
@@ -538,7 +321,7 @@ def sf_tuning(
                   radius=_none_if_inf(radius), waveform=waveform)
     return Protocol("sf_tuning", display, conditions,
                     functools.partial(_grating_row, waveform=waveform, edge_width=0.0),
-                    params=_jsonable(params))
+                    params=jsonable(params))
 
 
 def contrast_response(
@@ -606,7 +389,7 @@ def contrast_response(
                   radius=_none_if_inf(radius), waveform=waveform)
     return Protocol("contrast_response", display, conditions,
                     functools.partial(_grating_row, waveform=waveform, edge_width=0.0),
-                    params=_jsonable(params))
+                    params=jsonable(params))
 
 
 def size_tuning(
@@ -700,7 +483,7 @@ def size_tuning(
                   waveform=waveform)
     return Protocol("size_tuning", display, conditions,
                     functools.partial(_grating_row, waveform=waveform, edge_width=edge_width),
-                    params=_jsonable(params))
+                    params=jsonable(params))
 
 
 def annulus_tuning(
@@ -789,7 +572,7 @@ def annulus_tuning(
                   center=[x, y], edge_width=edge_width, waveform=waveform)
     return Protocol("annulus_tuning", display, conditions,
                     functools.partial(_grating_row, waveform=waveform, edge_width=edge_width),
-                    params=_jsonable(params))
+                    params=jsonable(params))
 
 
 def drifting_gratings(
@@ -881,7 +664,7 @@ def drifting_gratings(
                   phase=phase, radius=_none_if_inf(radius), waveform=waveform)
     return Protocol("drifting_gratings", display, conditions,
                     functools.partial(_drifting_row, waveform=waveform, edge_width=0.0),
-                    params=_jsonable(params), kind="movie",
+                    params=jsonable(params), kind="movie",
                     stimulus_shape=(n_frames, *display.shape))
 
 
@@ -948,7 +731,7 @@ def static_gratings(
                   waveform=waveform)
     return Protocol("static_gratings", display, conditions,
                     functools.partial(_grating_row, waveform=waveform, edge_width=0.0),
-                    params=_jsonable(params))
+                    params=jsonable(params))
 
 
 def rf_mapping(
@@ -1091,7 +874,7 @@ def rf_mapping(
         conditions = conditions.with_columns(contrast=_full(conditions, contrast))
         params = dict(base, square_size=size, polarities=pols.tolist(), contrast=contrast)
         render = functools.partial(_square_row, size=size)
-    return Protocol("rf_mapping", display, conditions, render, params=_jsonable(params))
+    return Protocol("rf_mapping", display, conditions, render, params=jsonable(params))
 
 
 def white_noise_sequence(
@@ -1172,7 +955,8 @@ def white_noise_sequence(
 _REGISTRY: dict[str, Callable[..., Protocol]] = {
     f.__name__: f
     for f in (orientation_tuning, sf_tuning, contrast_response, size_tuning, annulus_tuning,
-              drifting_gratings, static_gratings, rf_mapping, white_noise_sequence)
+              drifting_gratings, static_gratings, rf_mapping, white_noise_sequence,
+              texture_families, blank_screen)
 }
 
 
@@ -1202,404 +986,3 @@ def list_protocols() -> dict[str, Callable[..., Protocol]]:
     return dict(_REGISTRY)
 
 
-# ============================================================================ helpers
-
-def _values(name: str, values: Any, *, low: float | None = None, high: float | None = None,
-            closed: str = "both", positive: bool = False,
-            allow_inf: bool = False) -> list[float]:
-    """A non-empty 1-D sequence of real numbers (a scalar counts as one) within bounds."""
-    arr = check_array(name, np.atleast_1d(np.asarray(values)), ndim=1, shape_doc="(k,)",
-                      dtype=np.float64, finite=not allow_inf)
-    if np.any(np.isnan(arr)) or np.any(np.isneginf(arr)):
-        raise ValueError(f"{name} must not contain NaN or -inf, got {list(arr)}")
-    if positive and np.any(arr <= 0):
-        raise ValueError(f"{name} must be positive, got {float(arr[arr <= 0][0]):g}")
-    if low is not None or high is not None:
-        lo = -np.inf if low is None else low
-        hi = np.inf if high is None else high
-        lo_ok = arr >= lo if closed in ("both", "left") else arr > lo
-        hi_ok = arr <= hi if closed in ("both", "right") else arr < hi
-        bad = ~(lo_ok & hi_ok)
-        if np.any(bad):
-            left = "[" if closed in ("both", "left") else "("
-            right = "]" if closed in ("both", "right") else ")"
-            raise ValueError(f"{name} must be in {left}{lo:g}, {hi:g}{right}, "
-                             f"got {float(arr[bad][0]):g}")
-    return [float(v) for v in arr]
-
-
-def _angles(name: str, values: Any, period: float) -> list[float]:
-    return _values(name, values, low=0.0, high=period, closed="left")
-
-
-def _sf(display: Display, name: str, sf: Any) -> float:
-    sf = check_positive(name, sf)
-    if sf > display.nyquist_cpd:
-        raise ValueError(
-            f"{name} must be at most the display's Nyquist frequency {display.nyquist_cpd:g} "
-            f"c/deg (0.5 cycles/pixel at {display.pixels_per_degree:g} px/deg), got {sf:g}"
-        )
-    return sf
-
-
-def _sfs(display: Display, name: str, sfs: Any) -> list[float]:
-    sfs = _values(name, sfs, positive=True)
-    too_high = [f for f in sfs if f > display.nyquist_cpd]
-    if too_high:
-        raise ValueError(
-            f"{name} must be at most the display's Nyquist frequency {display.nyquist_cpd:g} "
-            f"c/deg (0.5 cycles/pixel at {display.pixels_per_degree:g} px/deg); "
-            f"{len(too_high)} exceed it: {', '.join(f'{f:.3g}' for f in too_high)}"
-        )
-    return sfs
-
-
-def _default_sf(display: Display) -> float:
-    """2 c/deg, or half the Nyquist frequency on displays too coarse for it."""
-    return float(min(_PREFERRED_SF, display.nyquist_cpd / 2))
-
-
-def _default_sfs(display: Display, candidates: Sequence[float]) -> list[float]:
-    kept = [float(f) for f in candidates if f < display.nyquist_cpd]
-    return kept or [display.nyquist_cpd / 2]
-
-
-def _radius(name: str, radius: Any) -> float:
-    """``None`` or ``inf`` → ``inf`` (full field); otherwise a positive radius."""
-    if radius is None or (isinstance(radius, numbers.Real) and radius == math.inf):
-        return math.inf
-    return check_positive(name, radius)
-
-
-def _center(center: Any) -> tuple[float, float]:
-    arr = check_array("center", center, ndim=1, shape_doc="(x, y) in degrees", dtype=float)
-    if arr.shape != (2,):
-        raise ValueError(f"center must be (x, y) in degrees, got {center!r}")
-    return float(arr[0]), float(arr[1])
-
-
-def _grid(grid: Any) -> tuple[int, int]:
-    if isinstance(grid, numbers.Integral) or np.ndim(grid) != 1 or len(grid) != 2:
-        raise ValueError(f"grid must be (n_rows, n_cols), got {grid!r}")
-    return (check_int("grid[0] (n_rows)", grid[0], minimum=1),
-            check_int("grid[1] (n_cols)", grid[1], minimum=1))
-
-
-def _product(*factors: tuple[str, Sequence[Any]]) -> Table:
-    """The full factorial of the factors, the last varying fastest."""
-    rows = list(itertools.product(*(values for _, values in factors)))
-    return Table({name: np.array([r[i] for r in rows], dtype=np.float64)
-                  for i, (name, _) in enumerate(factors)})
-
-
-def _full(table: Table, value: float) -> np.ndarray:
-    return np.full(len(table), value, dtype=np.float64)
-
-
-def _none_if_inf(value: float) -> float | None:
-    return None if math.isinf(value) else value
-
-
-def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
-    """Floats as plain Python floats, sequences as lists (params go into JSON)."""
-    out = {}
-    for key, value in params.items():
-        if isinstance(value, tuple | list | np.ndarray):
-            value = [v.item() if isinstance(v, np.generic) else v for v in value]
-        elif isinstance(value, np.generic):
-            value = value.item()
-        out[key] = value
-    return out
-
-
-def _format(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_format(v) for v in value) + "]"
-    return repr(value)
-
-
-# ------------------------------------------------------------ protocols from other stimuli
-
-
-def image_set(display: Display, images: Any, *, name: str = "images",
-              params: Mapping[str, Any] | None = None) -> Protocol:
-    """Given images as a protocol, one condition row (column ``image``) per image.
-
-    For stimuli that are data rather than parameters (natural-image patches, a test
-    set): :func:`analysis.run_protocol` records them like any other protocol.
-
-    Parameters
-    ----------
-    display : Display
-        The display the images were made for.
-    images : array_like of shape (n, rows, cols)
-        Finite images in contrast units, ``(rows, cols) == display.shape``.
-    name : str
-        Protocol name.
-    params : mapping, optional
-        What the images are (recorded in the protocol's ``params``); default
-        ``{"n_images": n}``.
-
-    Returns
-    -------
-    Protocol
-        Kind ``"image"``; ``conditions["image"]`` is ``0 .. n-1``.
-
-    Raises
-    ------
-    ValueError
-        If ``images`` is not a finite ``(n, rows, cols)`` stack matching the display.
-    TypeError
-        If ``display`` is not a :class:`Display`.
-
-    Examples
-    --------
-    >>> d = Display((4, 4), pixels_per_degree=2)
-    >>> p = image_set(d, np.ones((3, 4, 4)), name="flat")
-    >>> len(p), p.conditions["image"].tolist(), p.stimuli(2).shape
-    (3, [0, 1, 2], (4, 4))
-    """
-    display = check_display(display)
-    images = check_images("images", images, display)
-    params = {"n_images": len(images)} if params is None else dict(params)
-    return Protocol(name, display, {"image": np.arange(len(images))}, _ImageRow(images),
-                    params=params)
-
-
-class _ImageRow:
-    """Renders condition row ``image`` of a fixed stack (picklable, unlike a lambda)."""
-
-    def __init__(self, images: np.ndarray):
-        self.images = images
-
-    def __call__(self, display: Display, row: dict[str, Any]) -> np.ndarray:
-        return self.images[int(row["image"])]
-
-
-def concatenate(protocols: Sequence[Protocol], *, name: str) -> Protocol:
-    """One protocol showing the stimuli of several protocols in turn.
-
-    The parts must have the same condition columns and kind.  A temporal model then
-    simulates them in one network run, and one recording holds the whole design
-    (e.g. radius × phase at every orientation × sf).  Rows are rendered by the part
-    they came from; rows with identical conditions in two parts render as the first.
-
-    Parameters
-    ----------
-    protocols : sequence of Protocol
-        At least one, on the same display.
-    name : str
-        Name of the combined protocol.
-
-    Returns
-    -------
-    Protocol
-        Conditions stacked in order; ``params["protocols"]`` lists the parts' params.
-
-    Raises
-    ------
-    ValueError
-        If ``protocols`` is empty or the parts differ in columns, kind or display.
-
-    Examples
-    --------
-    >>> d = Display((8, 8), pixels_per_degree=4)
-    >>> parts = [size_tuning(d, orientation=o, sf=1.0, radii=(0.5, 1.0)) for o in (0, 90)]
-    >>> both = concatenate(parts, name="size_tuning")
-    >>> len(both) == len(parts[0]) + len(parts[1])
-    True
-    >>> bool(np.array_equal(both.stimuli(len(parts[0])), parts[1].stimuli(0)))
-    True
-    """
-    parts = list(protocols)
-    if not parts:
-        raise ValueError("protocols must hold at least one protocol")
-    first = parts[0]
-    for part in parts[1:]:
-        if part.conditions.names != first.conditions.names or part.kind != first.kind:
-            raise ValueError(f"cannot concatenate protocols with columns "
-                             f"{part.conditions.names} and {first.conditions.names}")
-        if part.display != first.display:
-            raise ValueError("cannot concatenate protocols on different displays")
-    conditions = Table({k: np.concatenate([np.asarray(p.conditions[k]) for p in parts])
-                        for k in first.conditions.names})
-    return Protocol(name, first.display, conditions, _PartRow(parts), kind=first.kind,
-                    params={"protocols": [p.params for p in parts]},
-                    stimulus_shape=first.stimulus_shape)
-
-
-class _PartRow:
-    """Renders a row of a concatenated protocol with the part protocol it came from."""
-
-    def __init__(self, parts: list[Protocol]):
-        self.parts = parts
-        self.index: dict[tuple, tuple[int, int]] = {}
-        for k, part in enumerate(parts):
-            for i in range(len(part)):
-                self.index.setdefault(_row_key(part.conditions.row(i)), (k, i))
-
-    def __call__(self, display: Display, row: dict[str, Any]) -> np.ndarray:
-        k, i = self.index[_row_key(row)]
-        return self.parts[k].stimuli(i)
-
-
-def _row_key(row: dict[str, Any]) -> tuple:
-    return tuple((k, float(v)) for k, v in sorted(row.items()))
-
-
-__all__ += ["concatenate", "image_set"]
-
-
-# ============================================================================ textures
-# (appended: naturalistic textures vs spectrally matched noise, Freeman/Ziemba layout)
-
-def _texture_row(display: Display, row: dict[str, Any], *, rms_contrast: float) -> np.ndarray:
-    from stimuli.textures import texture_pair
-
-    texture, noise = texture_pair(str(row["source"]), display.shape, row=int(row["row"]),
-                                  col=int(row["col"]), seed=int(row["seed"]),
-                                  rms_contrast=rms_contrast)
-    return texture if str(row["image_type"]) == "texture" else noise
-
-
-def texture_families(
-    display: Display,
-    *,
-    families: Sequence[str] | None = None,
-    n_samples: int = 10,
-    rms_contrast: float = 0.2,
-    rng: Any = 0,
-) -> Protocol:
-    """Naturalistic textures and spectrally matched noise, families × samples.
-
-    The layout of Freeman, Ziemba et al. (2013, Nat Neurosci 16:974; 15 families ×
-    15 samples there): each family is a scikit-image photograph, each sample a crop
-    of it at a random position (display-sized, one picture pixel per display
-    pixel), shown once as the texture and once as noise with the same amplitude
-    spectrum and random phases (:func:`stimuli.textures.texture_pair`).  See
-    :mod:`stimuli.textures` for how this differs from Portilla–Simoncelli synthesis.
-
-    Parameters
-    ----------
-    display : Display
-        The screen; its shape must fit inside every family's picture.
-    families : sequence of str, optional
-        Picture names (:func:`stimuli.natural.natural_image_names`), at least 2;
-        default :data:`stimuli.textures.TEXTURE_FAMILIES` (8 families).
-    n_samples : int
-        Crops per family, >= 2.
-    rms_contrast : float
-        RMS contrast of the textures, in (0, 1] (noise images inherit it).
-    rng : None, int or numpy.random.Generator
-        Source of crop positions and noise seeds; default 0 (a fixed stimulus set).
-
-    Returns
-    -------
-    Protocol
-        Kind ``"image"``, ``2 · len(families) · n_samples`` stimuli ordered
-        ``image_type`` (noise, texture) × family × sample; columns ``image_type``
-        (``"noise"``/``"texture"``), ``family`` (index), ``source`` (picture name),
-        ``sample``, ``row``, ``col`` (crop corner, picture pixels), ``seed``.
-
-    Raises
-    ------
-    ValueError
-        If a family name is unknown or repeated, fewer than 2 families or samples
-        are asked for, the display is larger than a picture, or ``rms_contrast`` is
-        outside (0, 1].
-
-    Examples
-    --------
-    >>> from stimuli.display import Display
-    >>> p = texture_families(Display((32, 32), pixels_per_degree=16),
-    ...                      families=("brick", "grass"), n_samples=3)
-    >>> len(p), sorted(set(p.conditions["image_type"].tolist()))
-    (12, ['noise', 'texture'])
-    """
-    from stimuli.natural import _check_names, _load
-    from stimuli.textures import TEXTURE_FAMILIES
-
-    display = check_display(display)
-    families = _check_names("families", TEXTURE_FAMILIES if families is None
-                            else tuple(families) if isinstance(families, list) else families)
-    if len(families) < 2:
-        raise ValueError(f"families must name at least 2 pictures, got {families!r}")
-    n_samples = check_count("n_samples", n_samples, minimum=2, maximum=MAX_IMAGES)
-    rms_contrast = check_range("rms_contrast", rms_contrast, 0.0, 1.0, closed="right")
-    gen = as_rng(rng)
-    rows, cols = display.shape
-    fam, src, smp, r0, c0, seeds = [], [], [], [], [], []
-    for f, name in enumerate(families):
-        h, w = _load(name, False).shape
-        if h < rows or w < cols:
-            raise ValueError(f"display of {rows}x{cols} pixels does not fit inside family "
-                             f"{name!r} ({h}x{w}); use a smaller display or other families")
-        fam += [f] * n_samples
-        src += [name] * n_samples
-        smp += list(range(n_samples))
-        r0 += gen.integers(0, h - rows + 1, size=n_samples).tolist()
-        c0 += gen.integers(0, w - cols + 1, size=n_samples).tolist()
-        seeds += gen.integers(0, 2**31 - 1, size=n_samples).tolist()
-    half = {"family": np.array(fam, dtype=np.int64), "source": np.array(src, dtype=str),
-            "sample": np.array(smp, dtype=np.int64), "row": np.array(r0, dtype=np.int64),
-            "col": np.array(c0, dtype=np.int64), "seed": np.array(seeds, dtype=np.int64)}
-    n = len(fam)
-    conditions = Table({"image_type": np.array(["noise"] * n + ["texture"] * n),
-                        **{k: np.concatenate([v, v]) for k, v in half.items()}})
-    seed_param = int(rng) if isinstance(rng, numbers.Integral) and not isinstance(
-        rng, bool) else None
-    params = dict(families=list(families), n_samples=n_samples, rms_contrast=rms_contrast,
-                  seed=seed_param)
-    return Protocol("texture_families", display, conditions,
-                    functools.partial(_texture_row, rms_contrast=rms_contrast), params=params)
-
-
-_REGISTRY["texture_families"] = texture_families
-__all__.append("texture_families")
-
-
-def _blank_row(display: Display, row: dict[str, Any]) -> np.ndarray:
-    return np.zeros(display.shape, dtype=np.float32)
-
-
-def blank_screen(display: Display, *, n: int = 1) -> Protocol:
-    """A mean-grey screen: the spontaneous (baseline) response of every unit.
-
-    Marques et al. (2021) record each unit's response to a blank screen to map model
-    responses to firing rates (the blank → spontaneous rate) and to subtract the
-    baseline from tuning curves (:func:`analysis.fit_firing_rate_map`).
-
-    Parameters
-    ----------
-    display : Display
-        The screen.
-    n : int
-        Number of (identical) blank stimuli, >= 1 (repeats for stochastic models).
-
-    Returns
-    -------
-    Protocol
-        Kind ``"image"``, ``n`` all-zero images; columns ``repeat`` and ``contrast`` (0).
-
-    Raises
-    ------
-    TypeError, ValueError
-        If ``display`` is not a Display or ``n`` is not an integer >= 1.
-
-    Examples
-    --------
-    >>> from stimuli.display import Display
-    >>> p = blank_screen(Display((8, 8), pixels_per_degree=4))
-    >>> len(p), float(np.abs(p.stimuli(0)).max())
-    (1, 0.0)
-    """
-    display = check_display(display)
-    n = check_count("n", n, maximum=MAX_IMAGES)
-    conditions = Table({"repeat": np.arange(n, dtype=np.int64), "contrast": np.zeros(n)})
-    return Protocol("blank_screen", display, conditions, _blank_row, params={"n": n})
-
-
-_REGISTRY["blank_screen"] = blank_screen
-__all__.append("blank_screen")

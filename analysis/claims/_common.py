@@ -16,12 +16,21 @@ import numpy as np
 from analysis.claims.verdict import LEARNED_MARGIN, Check
 from analysis.decoding import wilson_interval
 from analysis.invariance import tolerance_curve
+from stimuli._shared.validation import check_int
 from stimuli.display import Display
 
 
 def _seed(gen: np.random.Generator) -> int:
     """A fresh integer seed drawn from ``gen``."""
     return int(gen.integers(2**31 - 1))
+
+
+def _training_arguments(n_per_class: Any, epochs: Any, downsample: Any) -> tuple[int, int, int]:
+    """The checked ``n_per_class`` (>= 4), ``epochs`` and ``downsample`` (>= 1) of a claim
+    that trains networks."""
+    return (check_int("n_per_class", n_per_class, minimum=4),
+            check_int("epochs", epochs, minimum=1),
+            check_int("downsample", downsample, minimum=1))
 
 
 def _spread(n: int, k: int) -> np.ndarray:

@@ -24,6 +24,7 @@ from analysis.claims._common import (
     _stage_kinds,
     _tolerance,
     _train_network,
+    _training_arguments,
     _without_pooling,
 )
 from analysis.claims.verdict import LEARNED_MARGIN, Check, ClaimResult, _result
@@ -112,12 +113,9 @@ def claim_pooling(cnn: Any = None, *, hmax: Any = None, n_images: int = 32,
     """
     start = time.perf_counter()
     n_images = check_int("n_images", n_images, minimum=2)
-    n_per_class = check_int("n_per_class", n_per_class, minimum=4)
-    epochs = check_int("epochs", epochs, minimum=1)
-    downsample = check_int("downsample", downsample, minimum=1)
+    n_per_class, epochs, downsample = _training_arguments(n_per_class, epochs, downsample)
     gen = as_rng(rng)
-    from v1model.cnn import default_cnn_spec, default_training_data
-    from v1model.hmax import HMAX
+    from v1model.cnn import default_training_data
 
     cnn = _pretrained(cnn)
     display = cnn.display
@@ -130,12 +128,7 @@ def claim_pooling(cnn: Any = None, *, hmax: Any = None, n_images: int = 32,
                          f"{images.shape[1:]}")
     shifts_px = np.array([0.0, 1, 2, 3, 4, 6])
     amounts = shifts_px / ppd
-    if hmax is None:
-        hmax = HMAX(display, s1={"sizes": (7, 9, 11, 13)},
-                    c1={"pool_sizes": (8, 10), "pool_steps": (4, 5)})
-    hmax = _check_hmax(hmax, display)
-    if not {"S1", "C1"} <= set(hmax.layers):
-        raise ValueError(f"hmax needs layers S1 and C1, got {hmax.layers}")
+    hmax = _pooling_hmax(hmax, display)
 
     curves: dict[str, Any] = {}
     tolerance: dict[str, float] = {}
@@ -150,59 +143,99 @@ def claim_pooling(cnn: Any = None, *, hmax: Any = None, n_images: int = 32,
     for conv, pool in pairs:
         measure(f"CNN {conv}", cnn, conv, images, amounts)
         measure(f"CNN {pool}", cnn, pool, images, amounts)
-
-    # two networks trained alike, with and without pooling
-    small = _downsampled(data, downsample)
-    pair_display = _display_for(small, ppd / downsample)
-    size = small.x_train.shape[1]
-    arch = _architecture(architecture, size)
-    spec = default_cnn_spec(small.n_classes, input_size=size, **arch)
-    specs = {"with pooling": spec, "without pooling": _without_pooling(spec)}
-    seed = _seed(gen)
-    matched: dict[str, Any] = {}
-    models = {}
-    for label, s in specs.items():
-        model, record = _train_network(s, small, display=pair_display, epochs=epochs, seed=seed,
-                                       progress=progress)
-        models[label] = model
-        matched[label] = record
-    pair_images = _downsample(images, downsample)
-    pair_shifts = np.arange(4.0)
-    pair_amounts = pair_shifts / pair_display.pixels_per_degree
-    last_map = {}
-    for label, model in models.items():
-        kinds = _stage_kinds(model)
-        last_map[label] = [n for n in model.layers if kinds[n] in ("conv", "pool")][-1]
-        measure(f"{label}: {last_map[label]}", model, last_map[label], pair_images,
-                pair_amounts)
-        matched[label]["shift_px"] = pair_shifts
-        matched[label]["accuracy_vs_shift"] = [
-            _accuracy(model, transform_images(small.x_test, pair_display, "translate",
-                                              float(a)), small.y_test)
-            for a in pair_amounts]
-        matched[label]["last_map"] = last_map[label]
-
+    matched = _MatchedPair(data, downsample, ppd, architecture, epochs, _seed(gen), progress)
+    matched.measure(images, measure)
     checks = [Check("hmax_c1", "HMAX: tolerance index C1 − S1",
                     tolerance["HMAX C1"] - tolerance["HMAX S1"], 0.05)]
     for conv, pool in pairs:
         checks.append(Check(f"cnn_{pool}", f"CNN: tolerance index {pool} − {conv}",
                             tolerance[f"CNN {pool}"] - tolerance[f"CNN {conv}"], 0.05))
-    learned = all(matched[k]["test_accuracy"] - 1 / small.n_classes >= LEARNED_MARGIN
-                  for k in matched)
-    diff = (tolerance[f"with pooling: {last_map['with pooling']}"]
-            - tolerance[f"without pooling: {last_map['without pooling']}"])
-    checks.append(Check("trained_without_pooling",
-                        f"tolerance index, trained with − without pooling "
-                        f"({last_map['with pooling']} vs {last_map['without pooling']})",
-                        diff if learned else float("nan"), 0.05))
-    numbers = {"curves": curves, "tolerance": tolerance, "matched": matched,
-               "shifts_px": shifts_px, "matched_learned": learned}
-    fig = _pooling_figure(curves, tolerance, matched)
+    checks.append(matched.check(tolerance))
+    numbers = {"curves": curves, "tolerance": tolerance, "matched": matched.records,
+               "shifts_px": shifts_px, "matched_learned": matched.learned}
+    fig = _pooling_figure(curves, tolerance, matched.records)
     settings = {"n_images": n_images, "n_per_class": n_per_class, "epochs": epochs,
-                "downsample": downsample, "architecture": arch,
-                "matched_display": {"shape": list(pair_display.shape),
-                                    "pixels_per_degree": pair_display.pixels_per_degree}}
+                "downsample": downsample, "architecture": matched.architecture,
+                "matched_display": {"shape": list(matched.display.shape),
+                                    "pixels_per_degree": matched.display.pixels_per_degree}}
     return _result(3, "pooling", checks, numbers, fig, settings, start)
+
+
+def _pooling_hmax(hmax: Any, display: Any) -> Any:
+    """``hmax`` checked to have S1 and C1 on ``display``; default Serre et al.'s first bands."""
+    from v1model.hmax import HMAX
+
+    if hmax is None:
+        hmax = HMAX(display, s1={"sizes": (7, 9, 11, 13)},
+                    c1={"pool_sizes": (8, 10), "pool_steps": (4, 5)})
+    hmax = _check_hmax(hmax, display)
+    if not {"S1", "C1"} <= set(hmax.layers):
+        raise ValueError(f"hmax needs layers S1 and C1, got {hmax.layers}")
+    return hmax
+
+
+class _MatchedPair:
+    """Two networks trained alike from one seed, with and without max-pooling.
+
+    Built (and trained) from the claim's training data reduced ``downsample``-fold;
+    :meth:`measure` records their last map's tolerance curve and their accuracy on
+    shifted test images, :meth:`check` compares the two tolerance indices.
+    """
+
+    def __init__(self, data: Any, downsample: int, ppd: float,
+                 architecture: Mapping[str, int] | None, epochs: int, seed: int,
+                 progress: bool) -> None:
+        from v1model.cnn import default_cnn_spec
+
+        self.downsample = downsample
+        self.small = _downsampled(data, downsample)
+        self.display = _display_for(self.small, ppd / downsample)
+        size = self.small.x_train.shape[1]
+        self.architecture = _architecture(architecture, size)
+        spec = default_cnn_spec(self.small.n_classes, input_size=size, **self.architecture)
+        specs = {"with pooling": spec, "without pooling": _without_pooling(spec)}
+        self.models: dict[str, Any] = {}
+        self.records: dict[str, Any] = {}
+        for label, s in specs.items():
+            self.models[label], self.records[label] = _train_network(
+                s, self.small, display=self.display, epochs=epochs, seed=seed,
+                progress=progress)
+        self.last_map: dict[str, str] = {}
+
+    def measure(self, images: np.ndarray, measure: Any) -> None:
+        """Tolerance of each network's last map (``measure``) and accuracy vs shift."""
+        pair_images = _downsample(images, self.downsample)
+        pair_shifts = np.arange(4.0)
+        pair_amounts = pair_shifts / self.display.pixels_per_degree
+        small = self.small
+        for label, model in self.models.items():
+            kinds = _stage_kinds(model)
+            last = [n for n in model.layers if kinds[n] in ("conv", "pool")][-1]
+            self.last_map[label] = last
+            measure(f"{label}: {last}", model, last, pair_images, pair_amounts)
+            record = self.records[label]
+            record["shift_px"] = pair_shifts
+            record["accuracy_vs_shift"] = [
+                _accuracy(model, transform_images(small.x_test, self.display, "translate",
+                                                  float(a)), small.y_test)
+                for a in pair_amounts]
+            record["last_map"] = last
+
+    @property
+    def learned(self) -> bool:
+        """Both networks beat chance by :data:`LEARNED_MARGIN`."""
+        return all(r["test_accuracy"] - 1 / self.small.n_classes >= LEARNED_MARGIN
+                   for r in self.records.values())
+
+    def check(self, tolerance: Mapping[str, float]) -> Check:
+        """Tolerance index with − without pooling (NaN unless both networks learned)."""
+        with_map, without_map = self.last_map["with pooling"], self.last_map["without pooling"]
+        diff = (tolerance[f"with pooling: {with_map}"]
+                - tolerance[f"without pooling: {without_map}"])
+        return Check("trained_without_pooling",
+                     f"tolerance index, trained with − without pooling "
+                     f"({with_map} vs {without_map})",
+                     diff if self.learned else float("nan"), 0.05)
 
 
 def _pooling_figure(curves: dict, tolerance: dict, matched: dict) -> Figure:

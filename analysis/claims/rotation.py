@@ -26,6 +26,7 @@ from analysis.claims._common import (
     _show_image,
     _tolerance,
     _train_network,
+    _training_arguments,
 )
 from analysis.claims.verdict import Check, ClaimResult, _result
 from analysis.figures.representations import plot_invariance
@@ -179,28 +180,16 @@ def claim_rotation(cnn: Any = None, *, n_per_class: int = 300, epochs: int = 10,
     True
     """
     start = time.perf_counter()
-    n_per_class = check_int("n_per_class", n_per_class, minimum=4)
-    epochs = check_int("epochs", epochs, minimum=1)
-    downsample = check_int("downsample", downsample, minimum=1)
+    n_per_class, epochs, downsample = _training_arguments(n_per_class, epochs, downsample)
     n_images = check_int("n_images", n_images, minimum=2)
     angles = np.array([check_real("angles", a) for a in angles], dtype=np.float64)
     if not np.any(angles == 0):
         raise ValueError(f"angles must include 0, got {angles.tolist()}")
     gen = as_rng(rng)
-    from stimuli.datasets import natural_patches_dataset
-    from stimuli.gratings import aperture
     from v1model.cnn import default_cnn_spec
 
     cnn = _pretrained(cnn)
-    ppd = float(cnn.display.pixels_per_degree)
-    size = cnn.display.rows
-    raw = natural_patches_dataset(n_per_class, size=size, whiten=True, rng=_seed(gen))
-    big_display = Display((size, size), pixels_per_degree=ppd)
-    window = aperture(big_display, radius=(size / 2 - 1) / ppd, edge_width=2 / ppd)
-    data = replace(raw, x_train=raw.x_train * window, x_test=raw.x_test * window)
-    small = _downsampled(data, downsample)
-    display = _display_for(small, ppd / downsample)
-    small_window = _downsample(window[None], downsample)[0]
+    raw, data, small, display, small_window = _rotation_data(cnn, n_per_class, downsample, gen)
     turns = gen.integers(0, 24, size=len(small.x_train)) * 15.0
     rotated_train = _rotate_batch(small.x_train, turns) * small_window
     n = small.x_train.shape[1]
@@ -212,18 +201,7 @@ def claim_rotation(cnn: Any = None, *, n_per_class: int = 300, epochs: int = 10,
         nets[label], records[label] = _train_network(spec, small, display=display,
                                                      epochs=epochs, seed=seed, x_train=x,
                                                      progress=progress)
-    accuracy = {}
-    for label, net in nets.items():
-        accuracy[label] = [_accuracy(net, _rotate_batch(small.x_test, np.full(len(small.x_test),
-                                                                              a)) * small_window,
-                                     small.y_test) for a in angles]
-    upright = int(np.flatnonzero(angles == 0)[0])
-    oblique = (angles >= 30) & (angles <= 150)
-    drop = {}
-    for label, acc in accuracy.items():
-        acc = np.asarray(acc)
-        drop[label] = float(acc[upright] - acc[oblique].mean()) if oblique.any() else np.nan
-
+    accuracy, drop = _accuracy_drop(nets, small, small_window, angles)
     twins = {}
     for label, model in (("pretrained", cnn), *nets.items()):
         layer = _first_conv(model)
@@ -244,16 +222,7 @@ def claim_rotation(cnn: Any = None, *, n_per_class: int = 300, epochs: int = 10,
 
     gates = [_accuracy_gate(f"{label}_accuracy", records[label]["test_accuracy"],
                             small.n_classes) for label in nets]
-    # the ratio needs a drop to reduce: below half the required drop it is not measured
-    ratio = drop["rotated"] / drop["upright"] if drop["upright"] >= 0.05 else float("nan")
-    checks = [Check("no_builtin_invariance", "accuracy drop at 30–150°, trained upright",
-                    drop["upright"], 0.1),
-              Check("learned_from_data", "accuracy drop with / without rotated training",
-                    ratio, 0.5, "<="),
-              Check("twins_rotated", "pretrained conv1: median orientation difference of "
-                    "shape twins (deg)", twins["pretrained"]["median_delta"], 30.0),
-              Check("orientation_coverage", "pretrained conv1: largest gap between "
-                    "orientations (deg)", twins["pretrained"]["gap"], 60.0, "<=")]
+    checks = _rotation_checks(drop, twins["pretrained"])
     numbers = {"angles": angles, "accuracy": accuracy, "drop": drop, "training": records,
                "twins": twins,
                "curves": curves, "curve_angles": curve_angles}
@@ -264,6 +233,59 @@ def claim_rotation(cnn: Any = None, *, n_per_class: int = 300, epochs: int = 10,
                 "textures": list(raw.class_names)}
     return _result(4, "rotation", checks, numbers, fig, settings, start,
                    required=("no_builtin_invariance",), gates=gates)
+
+
+def _rotation_data(cnn: Any, n_per_class: int, downsample: int,
+                   gen: np.random.Generator) -> tuple[Any, Any, Any, Display, np.ndarray]:
+    """Whitened texture patches in a round window (so rotation moves no corner in).
+
+    Returns the raw dataset, the windowed one at the CNN's size, the windowed one
+    reduced ``downsample``-fold, its display and its window.
+    """
+    from stimuli.datasets import natural_patches_dataset
+    from stimuli.gratings import aperture
+
+    ppd = float(cnn.display.pixels_per_degree)
+    size = cnn.display.rows
+    raw = natural_patches_dataset(n_per_class, size=size, whiten=True, rng=_seed(gen))
+    big_display = Display((size, size), pixels_per_degree=ppd)
+    window = aperture(big_display, radius=(size / 2 - 1) / ppd, edge_width=2 / ppd)
+    data = replace(raw, x_train=raw.x_train * window, x_test=raw.x_test * window)
+    small = _downsampled(data, downsample)
+    display = _display_for(small, ppd / downsample)
+    small_window = _downsample(window[None], downsample)[0]
+    return raw, data, small, display, small_window
+
+
+def _accuracy_drop(nets: dict[str, Any], small: Any, window: np.ndarray,
+                   angles: np.ndarray) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Test accuracy of each network at each rotation, and its drop from 0° to 30–150°."""
+    accuracy = {}
+    for label, net in nets.items():
+        accuracy[label] = [_accuracy(net, _rotate_batch(small.x_test, np.full(len(small.x_test),
+                                                                              a)) * window,
+                                     small.y_test) for a in angles]
+    upright = int(np.flatnonzero(angles == 0)[0])
+    oblique = (angles >= 30) & (angles <= 150)
+    drop = {}
+    for label, acc in accuracy.items():
+        acc = np.asarray(acc)
+        drop[label] = float(acc[upright] - acc[oblique].mean()) if oblique.any() else np.nan
+    return accuracy, drop
+
+
+def _rotation_checks(drop: dict[str, float], twins: dict[str, Any]) -> list[Check]:
+    """The four checks of the claim, from the accuracy drops and the pretrained twins."""
+    # the ratio needs a drop to reduce: below half the required drop it is not measured
+    ratio = drop["rotated"] / drop["upright"] if drop["upright"] >= 0.05 else float("nan")
+    return [Check("no_builtin_invariance", "accuracy drop at 30–150°, trained upright",
+                  drop["upright"], 0.1),
+            Check("learned_from_data", "accuracy drop with / without rotated training",
+                  ratio, 0.5, "<="),
+            Check("twins_rotated", "pretrained conv1: median orientation difference of "
+                  "shape twins (deg)", twins["median_delta"], 30.0),
+            Check("orientation_coverage", "pretrained conv1: largest gap between "
+                  "orientations (deg)", twins["gap"], 60.0, "<=")]
 
 
 def _rotation_figure(angles, accuracy, curves, curve_angles, twins, kernels) -> Figure:

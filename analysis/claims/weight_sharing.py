@@ -16,6 +16,7 @@ from analysis.claims._common import (
     _downsampled,
     _seed,
     _train_network,
+    _training_arguments,
 )
 from analysis.claims.verdict import Check, ClaimResult, _result
 from stimuli._shared.validation import (
@@ -88,9 +89,7 @@ def claim_weight_sharing(*, n_per_class: int = 200, epochs: int = 8, downsample:
     True
     """
     start = time.perf_counter()
-    n_per_class = check_int("n_per_class", n_per_class, minimum=4)
-    epochs = check_int("epochs", epochs, minimum=1)
-    downsample = check_int("downsample", downsample, minimum=1)
+    n_per_class, epochs, downsample = _training_arguments(n_per_class, epochs, downsample)
     cnn_widths = [tuple(check_int("cnn_widths", w, minimum=1) for w in ws) for ws in cnn_widths]
     mlp_widths = [tuple(check_int("mlp_widths", w, minimum=1) for w in ws) for ws in mlp_widths]
     if not cnn_widths or not mlp_widths or any(len(w) != 3 for w in cnn_widths):

@@ -15,6 +15,7 @@ import contextlib
 import io
 import json
 import math
+import numbers
 import os
 import re
 import struct
@@ -135,7 +136,7 @@ def save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], meta: Ma
     for key, arr in payload.items():
         if arr.dtype == object:
             raise TypeError(f"array {key!r} has dtype object, which cannot be saved without pickle")
-    payload["__meta__"] = np.asarray(json.dumps(meta, default=_json_default))
+    payload["__meta__"] = np.asarray(json.dumps(meta, default=json_default))
     with atomic_path(path, suffix=".npz") as tmp:
         np.savez_compressed(tmp, **payload)
 
@@ -360,24 +361,66 @@ def expect_arrays(where: str, headers: dict[str, ArrayHeader], *,
             raise ValueError(f"{where}: array {key!r} has shape {shape}, expected {doc}")
 
 
-def _json_default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
+    """The ``default=`` hook of :func:`json.dumps` for metadata holding numpy values.
+
+    numpy scalars become Python scalars and arrays lists; anything else raises
+    ``TypeError`` (so :func:`json.dumps` reports it).  NaN and infinity pass through,
+    as :func:`json.dumps` writes them.
+
+    Examples
+    --------
+    >>> json.dumps({"n": np.int64(3), "x": np.arange(2)}, default=json_default)
+    '{"n": 3, "x": [0, 1]}'
+    """
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.ndarray):
         return obj.tolist()
-    if isinstance(obj, tuple):
-        return list(obj)
-    raise TypeError(f"metadata value {obj!r} of type {type(obj).__name__} is not JSON-serialisable")
+    raise TypeError(f"value {obj!r} of type {type(obj).__name__} is not JSON-serialisable")
 
 
-def jsonable(obj: Any) -> Any:
-    """Nested dicts/lists of numpy values → plain Python (NaN/inf → None).
+def jsonable(obj: Any, *, strict: bool = False, name: str = "value") -> Any:
+    """Nested dicts/lists of numpy values → plain Python, ready for :func:`json.dumps`.
+
+    The one converter of results to JSON.  Leniently (the default) NaN and infinity
+    become ``None``, keys become strings and anything else its ``str``.  Strictly,
+    what is not JSON data raises instead, naming where it sits in ``obj``: settings
+    that must round-trip exactly (a sweep's cell, a cache key) use that.
+
+    Parameters
+    ----------
+    obj : object
+        Mappings, lists, tuples, numpy arrays and scalars, Python scalars, None.
+    strict : bool
+        Raise on non-finite floats, non-string keys, object arrays and values of
+        other types rather than converting them.
+    name : str
+        What ``obj`` is, for the messages of the strict mode.
+
+    Returns
+    -------
+    object
+        ``dict`` (string keys), ``list``, ``bool``, ``int``, ``float``, ``str`` or None.
+
+    Raises
+    ------
+    ValueError
+        With ``strict``, if ``obj`` holds anything but finite numbers, strings,
+        booleans, None, lists, tuples, arrays and string-keyed mappings.
 
     Examples
     --------
     >>> jsonable({"a": np.arange(2), "b": np.float32("nan"), "c": (np.bool_(True),)})
     {'a': [0, 1], 'b': None, 'c': [True]}
+    >>> try:
+    ...     jsonable({"r": [1.0, float("inf")]}, strict=True, name="cell")
+    ... except ValueError as err:
+    ...     print(str(err).split(",")[0])
+    cell['r'][1] must be JSON-able
     """
+    if strict:
+        return _strict_jsonable(name, obj)
     if isinstance(obj, Mapping):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -394,3 +437,38 @@ def jsonable(obj: Any) -> Any:
     if obj is None or isinstance(obj, str):
         return obj
     return str(obj)
+
+
+def _strict_jsonable(name: str, value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            raise ValueError(f"{name} must be JSON-able, got an object array")
+        value = value.tolist()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(
+                f"{name} must be JSON-able, got {value} (NaN and infinity are not; protocol "
+                f"radii take None for full field)"
+            )
+        return value
+    if isinstance(value, list | tuple):
+        return [_strict_jsonable(f"{name}[{i}]", v) for i, v in enumerate(value)]
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"{name} must be JSON-able: dict keys must be strings, "
+                                 f"got {key!r}")
+            out[key] = _strict_jsonable(f"{name}[{key!r}]", item)
+        return out
+    raise ValueError(
+        f"{name} must be JSON-able (numbers, strings, booleans, None, lists, dicts), got "
+        f"{type(value).__name__} {value!r}"
+    )
