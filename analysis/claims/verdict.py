@@ -45,11 +45,17 @@ class Check:
         The value the measurement must reach.
     direction : {">=", "<="}
         The check passes when ``value >= threshold`` (or ``<=``).
+    interval : (float, float) or None
+        The value's own uncertainty (e.g. a bootstrap or across-seed 95% interval),
+        ``low <= value <= high``.  When the threshold lies inside it the check is
+        *borderline*: it still passes or fails by its value, but the verdict built
+        from it says so instead of rounding it silently to one side.
 
     Raises
     ------
     ValueError
-        If ``direction`` is not ">=" or "<=", or ``threshold`` is not finite.
+        If ``direction`` is not ">=" or "<=", ``threshold`` is not finite, or
+        ``interval`` is not two finite numbers ``low <= value <= high``.
 
     Examples
     --------
@@ -58,6 +64,8 @@ class Check:
     (True, 'accuracy gain: 0.08 (needs >= 0.05): pass')
     >>> Check("gain", "accuracy gain", float("nan"), 0.05).status
     'not measured'
+    >>> Check("gain", "accuracy gain", 0.06, 0.05, interval=(0.03, 0.09)).borderline
+    True
     """
 
     name: str
@@ -65,11 +73,22 @@ class Check:
     value: float
     threshold: float
     direction: str = ">="
+    interval: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         check_choice("direction", self.direction, (">=", "<="))
         object.__setattr__(self, "threshold", check_real("threshold", self.threshold))
         object.__setattr__(self, "value", float(self.value))
+        if self.interval is not None:
+            object.__setattr__(self, "interval", _check_interval(self.interval, self.value))
+
+    @property
+    def borderline(self) -> bool:
+        """True when the threshold lies within the value's interval (inclusive)."""
+        if self.interval is None or not self.measured:
+            return False
+        low, high = self.interval
+        return low <= self.threshold <= high
 
     @property
     def measured(self) -> bool:
@@ -91,14 +110,35 @@ class Check:
         return "not measured" if not self.measured else ("pass" if self.passed else "fail")
 
     def __str__(self) -> str:
-        return (f"{self.description}: {self.value:.3g} (needs {self.direction} "
-                f"{self.threshold:g}): {self.status}")
+        text = f"{self.description}: {self.value:.3g}"
+        if self.interval is not None:
+            text += f" [{self.interval[0]:.3g}, {self.interval[1]:.3g}]"
+        text += f" (needs {self.direction} {self.threshold:g}): {self.status}"
+        return text + (" (borderline)" if self.borderline else "")
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-able fields plus ``passed`` and ``status`` (NaN values become None)."""
+        """JSON-able fields plus ``passed``, ``status`` and ``borderline`` (NaN → None)."""
         return {"name": self.name, "description": self.description,
                 "value": self.value if self.measured else None, "threshold": self.threshold,
-                "direction": self.direction, "passed": self.passed, "status": self.status}
+                "direction": self.direction, "passed": self.passed, "status": self.status,
+                "interval": list(self.interval) if self.interval is not None else None,
+                "borderline": self.borderline}
+
+
+def _check_interval(interval: Any, value: float) -> tuple[float, float]:
+    """``interval`` as two finite floats around ``value`` (NaN value: any order-checked pair)."""
+    if isinstance(interval, (str, bytes)) or not isinstance(interval, Iterable):
+        raise TypeError(f"interval must be a (low, high) pair of numbers, got {interval!r:.60}")
+    pair = tuple(interval)
+    if len(pair) != 2:
+        raise ValueError(f"interval must be a (low, high) pair, got {len(pair)} values")
+    low = check_real("interval low", pair[0])
+    high = check_real("interval high", pair[1])
+    if low > high:
+        raise ValueError(f"interval must have low <= high, got ({low:g}, {high:g})")
+    if not np.isnan(value) and not low <= value <= high:
+        raise ValueError(f"interval ({low:g}, {high:g}) must contain the value {value:g}")
+    return (low, high)
 
 
 @dataclass(frozen=True, eq=False)
