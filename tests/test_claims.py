@@ -349,18 +349,20 @@ def test_job_writes_pages_index_and_summary(tmp_path, monkeypatch):
     monkeypatch.setattr(claims, "CLAIMS", fake)
     monkeypatch.setattr(claims_job, "QUICK", {"hierarchy": {"size": 2}, "first_layer": {},
                                                "pooling": {}})
-    monkeypatch.setattr(claims_job, "_cnn_for_claims",
-                        lambda **kw: (object(), "a stand-in network"))
-    out = claims_job.run_claims_job(str(tmp_path), quick=True, progress=False, seed=3)
+    stand_in = _cnn()
+    stand_in.meta["name"] = "stand-in"
+    out = claims_job.run_claims_job(str(tmp_path), quick=True, progress=False, seed=3,
+                                    networks=[stand_in])
     assert out["verdicts"] == {"hierarchy": "supported", "first_layer": "not supported",
                                "pooling": "not run"}
+    assert out["failed"] == {"pooling": ["stand-in"]}
     assert sorted(os.listdir(out["folder"])) == sorted(
         ["index.html", "summary.json", "claim_1_hierarchy.html", "claim_2_first_layer.html",
-         "claim_3_pooling.html"])
+         "claim_3_pooling.html", "figures"])
     page = Path(out["pages"]["hierarchy"]).read_text(encoding="utf-8")
     assert "data:image/png;base64," in page
     assert "size: 10 → 2" in page                      # what quick mode changed
-    assert "a stand-in network" in page
+    assert "the networks given to run_claims_job" in page and "stand-in" in page
     failed = Path(out["pages"]["pooling"]).read_text(encoding="utf-8")
     assert "brian2 is not installed" in failed
     index = Path(out["index"]).read_text(encoding="utf-8")
@@ -369,4 +371,4 @@ def test_job_writes_pages_index_and_summary(tmp_path, monkeypatch):
     assert summary["quick"] is True and summary["seed"] == 3
     assert [c["verdict"] for c in summary["claims"]] == ["supported", "not supported",
                                                          "not run"]
-    assert summary["claims"][0]["numbers"]["nan"] is None
+    assert summary["claims"][0]["per_network"][0]["numbers"]["nan"] is None

@@ -219,9 +219,11 @@ def test_claims_that_could_not_run_make_the_command_fail(jobs, tmp_path, capsys)
     jobs["behaviour"] = lambda: {
         "folder": str(tmp_path / "claims"), "index": "index.html", "summary": "summary.json",
         "total_seconds": 1.0, "pages": {"hierarchy": "p1.html", "pooling": "p2.html"},
-        "verdicts": {"hierarchy": "supported", "pooling": "not run"}}
+        "verdicts": {"hierarchy": "supported", "pooling": "mixed"},
+        "borderline": {"hierarchy": False, "pooling": False}, "networks": ["a", "b"],
+        "failed": {"pooling": ["b"]}}
     assert main(["claims", "--out", str(tmp_path)]) == 1
-    _one_line_error(capsys.readouterr().err, "1 of 2 claims could not be run", "pooling")
+    _one_line_error(capsys.readouterr().err, "1 of 2 claims could not be run", "pooling on b")
 
 
 def test_the_cli_removes_temporary_files_of_killed_runs_from_out(jobs, tmp_path):

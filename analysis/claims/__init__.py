@@ -26,6 +26,14 @@ learn, so the comparison cannot be judged).  Thresholds are the package's
 choices, not the literature's: they are there so that a reader can see what
 would change the verdict.
 
+A verdict whose deciding checks are *borderline* (the threshold inside the
+value's own interval) is flagged and names the other verdicts it allows
+(:func:`verdict_alternatives`), never rounded silently.  Over an ensemble of
+networks, :func:`aggregate_verdicts` turns the per-network verdicts into the
+fraction of networks supporting the claim, its Wilson interval and an aggregate
+verdict (``"supported"``, ``"mixed"``, ``"not supported"``, ``"inconclusive"``;
+the rule is in :mod:`analysis.claims.aggregate`).
+
 Sizes default to the full experiment; ``v1model claims --quick``
 (:func:`v1model.app.claims.run_claims_job`) passes smaller ones.
 """
@@ -34,17 +42,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from analysis.claims.aggregate import AGGREGATE_VERDICTS, Aggregate, aggregate_verdicts
 from analysis.claims.fc_layers import claim_fc_layers
 from analysis.claims.first_layer import claim_first_layer
 from analysis.claims.hierarchy import claim_hierarchy
 from analysis.claims.hubel_wiesel import claim_hubel_wiesel
 from analysis.claims.pooling import claim_pooling
 from analysis.claims.rotation import claim_rotation
-from analysis.claims.verdict import VERDICTS, Check, ClaimResult, verdict_from_checks
+from analysis.claims.verdict import (
+    VERDICTS,
+    Check,
+    ClaimResult,
+    verdict_alternatives,
+    verdict_from_checks,
+)
 from analysis.claims.weight_sharing import claim_weight_sharing
 
 __all__ = [
+    "AGGREGATE_VERDICTS",
     "CLAIMS",
+    "Aggregate",
     "Check",
     "ClaimResult",
     "VERDICTS",
@@ -54,7 +71,9 @@ __all__ = [
     "claim_hubel_wiesel",
     "claim_pooling",
     "claim_rotation",
+    "aggregate_verdicts",
     "claim_weight_sharing",
+    "verdict_alternatives",
     "verdict_from_checks",
 ]
 

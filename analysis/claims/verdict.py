@@ -3,10 +3,25 @@
 :class:`Check` is one measured value against an explicit threshold;
 :func:`verdict_from_checks` is the one rule that turns checks into a verdict;
 :class:`ClaimResult` carries the numbers, figure, checks and verdict of one claim.
+
+Borderline verdicts
+-------------------
+A check may carry the 95% interval of its own value (a bootstrap over units or
+images, an interval over seeds).  When the threshold lies inside that interval the
+check is *borderline* (:attr:`Check.borderline`): the measurement cannot tell on
+which side of the threshold the value really is.  Such a check still passes or
+fails by its value, but the verdict does not pretend otherwise:
+:func:`verdict_alternatives` recomputes the verdict for every combination of the
+borderline checks (and gates) passing or failing, and a verdict is *borderline*
+when these give more than one verdict.  The verdict itself stays one of
+:data:`VERDICTS` (the one the measured values give); :class:`ClaimResult` adds
+``borderline`` and ``alternatives``, and the reason names the deciding checks — a
+borderline verdict is never silently rounded to one side.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,9 +33,11 @@ from matplotlib.figure import Figure
 from stimuli._shared.io import jsonable
 from stimuli._shared.validation import check_choice, check_real, check_strings
 
-__all__ = ["LEARNED_MARGIN", "VERDICTS", "Check", "ClaimResult", "verdict_from_checks"]
+__all__ = ["LEARNED_MARGIN", "VERDICTS", "Check", "ClaimResult", "verdict_alternatives",
+           "verdict_from_checks"]
 
-#: The possible verdicts, strongest first.
+#: The possible verdicts, strongest first.  A verdict whose deciding checks are
+#: borderline keeps its name here and is flagged (``ClaimResult.borderline``).
 VERDICTS = ("supported", "partly supported", "not supported", "inconclusive")
 
 #: Networks must beat chance by this much accuracy to count as trained (every claim
@@ -172,6 +189,18 @@ class ClaimResult:
         The parameters the experiment ran with (JSON-able).
     seconds : float
         Wall-clock time of the experiment.
+    alternatives : tuple of str
+        Every verdict the checks allow within their intervals
+        (:func:`verdict_alternatives`), the measured ``verdict`` first; just
+        ``(verdict,)`` when no deciding check is borderline.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> r = ClaimResult(1, "x", "t", "c", "supported", "Supported.", (), (), {}, Figure(),
+    ...                 alternatives=("supported", "partly supported"))
+    >>> r.borderline, r.to_dict()["alternatives"]
+    (True, ['supported', 'partly supported'])
     """
 
     number: int
@@ -186,18 +215,42 @@ class ClaimResult:
     figure: Figure
     settings: dict = field(default_factory=dict)
     seconds: float = 0.0
+    alternatives: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        check_choice("verdict", self.verdict, VERDICTS)
+        alternatives = tuple(self.alternatives) or (self.verdict,)
+        for a in alternatives:
+            check_choice("alternatives", a, VERDICTS)
+        if alternatives[0] != self.verdict:
+            raise ValueError(f"alternatives must start with the verdict {self.verdict!r}, got "
+                             f"{alternatives!r}")
+        object.__setattr__(self, "alternatives", alternatives)
+
+    @property
+    def borderline(self) -> bool:
+        """True when borderline checks allow another verdict than :attr:`verdict`."""
+        return len(self.alternatives) > 1
+
+    @property
+    def borderline_checks(self) -> tuple[Check, ...]:
+        """The gates and checks whose threshold lies inside their value's interval."""
+        return tuple(c for c in (*self.gates, *self.checks) if c.borderline)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything but the figure, JSON-able (NaN → None)."""
         return {"number": self.number, "key": self.key, "title": self.title,
-                "claim": self.claim, "verdict": self.verdict, "reason": self.reason,
+                "claim": self.claim, "verdict": self.verdict, "borderline": self.borderline,
+                "alternatives": list(self.alternatives), "reason": self.reason,
                 "checks": [c.as_dict() for c in self.checks],
                 "gates": [c.as_dict() for c in self.gates],
+                "borderline_checks": [c.name for c in self.borderline_checks],
                 "numbers": jsonable(self.numbers), "settings": jsonable(self.settings),
                 "seconds": round(float(self.seconds), 2)}
 
     def __repr__(self) -> str:
-        return f"ClaimResult({self.number}: {self.title!r}, verdict={self.verdict!r})"
+        tag = " (borderline)" if self.borderline else ""
+        return f"ClaimResult({self.number}: {self.title!r}, verdict={self.verdict!r}{tag})"
 
 
 def _check_list(name: str, value: Any) -> list[Check]:
@@ -208,6 +261,85 @@ def _check_list(name: str, value: Any) -> list[Check]:
     if bad:
         raise TypeError(f"{name} must contain Check objects only, got {bad[0]!r:.60}")
     return out
+
+
+def _decide(passed: Sequence[bool], names: Sequence[str], required: Sequence[str],
+            gates_passed: Sequence[bool]) -> str:
+    """The rule of :func:`verdict_from_checks` on pass/fail outcomes alone."""
+    if not all(gates_passed):
+        return "inconclusive"
+    n_pass = sum(passed)
+    if n_pass == len(passed):
+        return "supported"
+    if any(not p and n in required for p, n in zip(passed, names, strict=True)):
+        return "not supported"
+    if n_pass < len(passed) / 2:
+        return "not supported"
+    return "partly supported"
+
+
+def _validated(checks: Any, required: Any, gates: Any
+               ) -> tuple[list[Check], tuple[str, ...], list[Check]]:
+    checks = _check_list("checks", checks)
+    gates = _check_list("gates", gates)
+    required = check_strings("required", required)
+    if not checks:
+        raise ValueError("checks must not be empty")
+    names = [c.name for c in checks]
+    unknown = [r for r in required if r not in names]
+    if unknown:
+        raise ValueError(f"required names unknown checks {unknown}; checks are {names}")
+    return checks, tuple(required), gates
+
+
+def verdict_alternatives(checks: Sequence[Check], *, required: Sequence[str] = (),
+                         gates: Sequence[Check] = ()) -> tuple[str, ...]:
+    """Every verdict the checks allow when their borderline ones may go either way.
+
+    Each borderline check or gate (threshold inside the value's interval,
+    :attr:`Check.borderline`) is let pass and fail in every combination, the others
+    keep their outcome, and :func:`verdict_from_checks`' rule gives a verdict for
+    each combination.  A verdict is *borderline* when this yields more than one.
+
+    Parameters
+    ----------
+    checks, required, gates
+        As for :func:`verdict_from_checks`.
+
+    Returns
+    -------
+    tuple of str
+        Distinct verdicts, the measured one first, then in the order of
+        :data:`VERDICTS`.
+
+    Raises
+    ------
+    ValueError
+        If ``checks`` is empty or ``required`` names an unknown check.
+    TypeError
+        If ``checks`` or ``gates`` hold something else than :class:`Check`.
+
+    Examples
+    --------
+    >>> a = Check("a", "tolerance gain", 0.2, 0.05)
+    >>> b = Check("b", "accuracy gain", 0.06, 0.05, interval=(0.03, 0.09))
+    >>> verdict_alternatives([a, b])
+    ('supported', 'partly supported')
+    >>> verdict_alternatives([a, Check("b", "accuracy gain", 0.2, 0.05, interval=(0.1, 0.3))])
+    ('supported',)
+    """
+    checks, required, gates = _validated(checks, required, gates)
+    names = [c.name for c in checks]
+    outcomes = [[c.passed] for c in checks]
+    gate_outcomes = [[g.passed] for g in gates]
+    for c, o in zip((*checks, *gates), (*outcomes, *gate_outcomes), strict=True):
+        if c.borderline:
+            o.append(not o[0])
+    measured = _decide([o[0] for o in outcomes], names, required, [o[0] for o in gate_outcomes])
+    found = {measured}
+    for combo in itertools.product(*outcomes, *gate_outcomes):
+        found.add(_decide(combo[:len(checks)], names, required, combo[len(checks):]))
+    return (measured, *[v for v in VERDICTS if v in found and v != measured])
 
 
 def verdict_from_checks(checks: Sequence[Check], *, required: Sequence[str] = (),
@@ -222,6 +354,11 @@ def verdict_from_checks(checks: Sequence[Check], *, required: Sequence[str] = ()
       of the checks pass;
     - ``"partly supported"`` otherwise.
 
+    A check that is not measured (NaN) fails.  When borderline checks (threshold
+    inside the value's interval) could give another verdict
+    (:func:`verdict_alternatives`), the reason ends with a sentence saying which
+    checks are borderline and which verdicts they allow.
+
     Parameters
     ----------
     checks : sequence of Check
@@ -234,14 +371,17 @@ def verdict_from_checks(checks: Sequence[Check], *, required: Sequence[str] = ()
     Returns
     -------
     verdict : str
-        One of :data:`VERDICTS`.
+        One of :data:`VERDICTS` (the one the measured values give).
     reason : str
-        Which checks passed and failed, with values and thresholds.
+        Which checks passed and failed, with values and thresholds, and whether the
+        verdict is borderline.
 
     Raises
     ------
     ValueError
         If ``checks`` is empty or ``required`` names an unknown check.
+    TypeError
+        If ``checks`` or ``gates`` hold something else than :class:`Check`.
 
     Examples
     --------
@@ -253,16 +393,26 @@ def verdict_from_checks(checks: Sequence[Check], *, required: Sequence[str] = ()
     'not supported'
     >>> verdict_from_checks([a], gates=[Check("g", "accuracy above chance", 0.0, 0.1)])[0]
     'inconclusive'
+    >>> near = Check("b", "accuracy gain", 0.06, 0.05, interval=(0.03, 0.09))
+    >>> print(verdict_from_checks([a, near])[1])  # doctest: +NORMALIZE_WHITESPACE
+    Supported: all 2 checks pass. Borderline: the threshold lies within the interval of
+    accuracy gain: 0.06 [0.03, 0.09] (needs >= 0.05): pass (borderline), so the verdict
+    could also be partly supported.
     """
-    checks = _check_list("checks", checks)
-    gates = _check_list("gates", gates)
-    required = check_strings("required", required)
-    if not checks:
-        raise ValueError("checks must not be empty")
-    names = [c.name for c in checks]
-    unknown = [r for r in required if r not in names]
-    if unknown:
-        raise ValueError(f"required names unknown checks {unknown}; checks are {names}")
+    checks, required, gates = _validated(checks, required, gates)
+    verdict = _verdict_text(checks, required, gates)
+    alternatives = verdict_alternatives(checks, required=required, gates=gates)
+    if len(alternatives) == 1:
+        return verdict
+    deciding = [c for c in (*gates, *checks) if c.borderline]
+    return verdict[0], (verdict[1] + " Borderline: the threshold lies within the interval of "
+                        + "; ".join(map(str, deciding)) + ", so the verdict could also be "
+                        + " or ".join(alternatives[1:]) + ".")
+
+
+def _verdict_text(checks: list[Check], required: tuple[str, ...],
+                  gates: list[Check]) -> tuple[str, str]:
+    """The measured verdict and its reason (validated arguments)."""
     failed_gates = [g for g in gates if not g.passed]
     if failed_gates:
         return "inconclusive", ("Inconclusive: the control " + "; ".join(map(str, failed_gates))
@@ -288,12 +438,14 @@ def _result(number: int, key: str, checks: Sequence[Check], numbers: dict, figur
             settings: dict, start: float, *, required: Sequence[str] = (),
             gates: Sequence[Check] = ()) -> ClaimResult:
     verdict, reason = verdict_from_checks(checks, required=required, gates=gates)
+    alternatives = verdict_alternatives(checks, required=required, gates=gates)
     title, claim = _CLAIM_TEXT[key]
-    figure.suptitle(f"Claim {number}: {title} — {verdict}")
+    tag = f" (borderline: or {' or '.join(alternatives[1:])})" if len(alternatives) > 1 else ""
+    figure.suptitle(f"Claim {number}: {title} — {verdict}{tag}")
     return ClaimResult(number=number, key=key, title=title, claim=claim, verdict=verdict,
                        reason=reason, checks=tuple(checks), gates=tuple(gates),
                        numbers=numbers, figure=figure, settings=dict(settings),
-                       seconds=time.perf_counter() - start)
+                       seconds=time.perf_counter() - start, alternatives=alternatives)
 
 
 _CLAIM_TEXT = {
