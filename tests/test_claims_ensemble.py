@@ -421,3 +421,42 @@ def test_a_bad_model_spec_is_a_usage_error(tmp_path, capsys):
     assert exc.value.code == 2
     with pytest.raises(SystemExit):
         main(["claims", "--out", str(tmp_path), "--model", "v1", "--arch", "small"])
+
+
+def test_an_executor_gives_the_same_results_as_running_in_turn(tmp_path, stub_claims):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from v1model.app.claims import run_claims_job
+
+    def per_network(path):
+        summary = json.loads(Path(path).read_text(encoding="utf-8"))
+        return [[(r["network"], r["verdict"], r["alternatives"], r.get("numbers"), r["error"])
+                 for r in c["per_network"]] for c in summary["claims"]]
+
+    serial = run_claims_job(str(tmp_path / "a"), quick=True, progress=False,
+                            networks=_ensemble())
+    with ThreadPoolExecutor(2) as pool:
+        parallel = run_claims_job(str(tmp_path / "b"), quick=True, progress=False,
+                                  networks=_ensemble(), executor=pool)
+    assert per_network(parallel["summary"]) == per_network(serial["summary"])
+    assert parallel["verdicts"] == serial["verdicts"]
+
+
+def test_a_worker_that_dies_is_a_failed_run_not_a_crash(tmp_path, stub_claims):
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from v1model.app.claims import run_claims_job
+
+    class Dying:
+        def submit(self, *args, **kwargs):
+            f = Future()
+            f.set_exception(BrokenProcessPool("killed"))
+            return f
+
+    out = run_claims_job(str(tmp_path), quick=True, progress=False,
+                         networks=_ensemble()[:2], executor=Dying())
+    assert out["verdicts"]["hierarchy"] == "inconclusive"        # no network judged
+    assert out["failed"]["hierarchy"] == ["small-s0", "small-s2"]
+    page = Path(out["pages"]["hierarchy"]).read_text(encoding="utf-8")
+    assert "the worker process died" in page

@@ -53,10 +53,10 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from concurrent.futures import BrokenExecutor, Executor
 from typing import Any
 
 import matplotlib
-import matplotlib.pyplot as plt
 
 from analysis import claims as claim_experiments
 from analysis.claims.aggregate import AGGREGATE_RULE, aggregate_verdicts
@@ -101,7 +101,8 @@ _CELL = {"pass": "#dafbe1", "fail": "#ffebe9", "not measured": "#eaeef2"}
 
 def run_claims_job(out_dir: str, *, quick: bool = False, progress: bool = True,
                    seed: int = 0, model: Any = None, arch: str | None = None,
-                   networks: Sequence[Any] | None = None) -> dict[str, Any]:
+                   networks: Sequence[Any] | None = None,
+                   executor: Executor | None = None) -> dict[str, Any]:
     """Run the seven claims on every network and write one HTML page per claim plus an index.
 
     Parameters
@@ -127,6 +128,13 @@ def run_claims_job(out_dir: str, *, quick: bool = False, progress: bool = True,
     networks : sequence of CNN, optional
         The networks to run on (each ``meta`` may give ``"name"``, ``"arch"``,
         ``"seed"``); default the shipped ensemble.
+    executor : concurrent.futures.Executor, optional
+        Runs the (claim, network) experiments in parallel, e.g. a two-process
+        ``ProcessPoolExecutor`` (the CLI's, its workers limited to one BLAS thread
+        each); the registered claims and the networks are sent to it, so they must
+        pickle.  Results do not depend on it: every experiment gets the same
+        ``rng=seed``.  Default: one after the other in this process (always so for a
+        ``model``, which need not pickle).
 
     Returns
     -------
@@ -170,7 +178,8 @@ def run_claims_job(out_dir: str, *, quick: bool = False, progress: bool = True,
         targets, source = _networks(networks, arch)
     with staged_output(os.path.join(os.fspath(out_dir), "claims")) as stage:
         written = _claims_into(stage.path, targets, source, quick=quick, progress=progress,
-                               seed=seed, user_model=model is not None)
+                               seed=seed, user_model=model is not None,
+                               executor=None if model is not None else executor)
     return stage.final(written)
 
 
@@ -274,7 +283,8 @@ def _slug(text: str) -> str:
 
 
 def _claims_into(folder: str, targets: list[dict[str, Any]], source: str, *, quick: bool,
-                 progress: bool, seed: int, user_model: bool) -> dict[str, Any]:
+                 progress: bool, seed: int, user_model: bool,
+                 executor: Executor | None) -> dict[str, Any]:
     """The job of :func:`run_claims_job` with every file written under ``folder``."""
     start = time.perf_counter()
     load_before = _load_average()
@@ -282,8 +292,25 @@ def _claims_into(folder: str, targets: list[dict[str, Any]], source: str, *, qui
     names = ", ".join(t["name"] for t in targets)
     _log(progress, f"{len(targets)} network(s) from {source}: {names}")
     n_claims = len(claim_experiments.CLAIMS)
-    entries: list[dict[str, Any]] = []
+
+    # every (claim, network) task, submitted at once so that the workers never idle
+    plan: list[tuple[int, str, Callable[..., Any], list[dict[str, Any] | None]]] = []
     for number, (key, function) in enumerate(claim_experiments.CLAIMS.items(), start=1):
+        if user_model and key not in NO_TRAINING:
+            plan.append((number, key, function, []))
+        else:
+            per_network = "cnn" in inspect.signature(function).parameters
+            plan.append((number, key, function, list(targets) if per_network else [None]))
+    pending: dict[tuple[str, int], Any] = {}
+    if executor is not None:
+        for number, key, _, runs in plan:
+            for i, target in enumerate(runs):
+                pending[key, i] = executor.submit(
+                    _run_one, None, key, number, target, overrides=_overrides(key, quick),
+                    seed=seed, progress=progress)
+
+    entries: list[dict[str, Any]] = []
+    for number, key, function, runs in plan:
         entry: dict[str, Any] = {
             "number": number, "key": key, "page": f"claim_{number}_{key}.html",
             "quick_changes": _quick_changes(function, QUICK.get(key, {})) if quick else [],
@@ -293,33 +320,40 @@ def _claims_into(folder: str, targets: list[dict[str, Any]], source: str, *, qui
                                        "for it (or reads out the data the network was trained "
                                        "on), which a given model does not come with")
             _log(progress, f"claim {number}/{n_claims} ({key}): not applicable")
-        else:
-            per_network = "cnn" in inspect.signature(function).parameters
-            runs = targets if per_network else [None]
-            for i, target in enumerate(runs, start=1):
-                where = (f"{target['name']} ({i}/{len(runs)})" if target is not None
-                         else "its own networks")
+        for i, target in enumerate(runs):
+            where = (f"{target['name']} ({i + 1}/{len(runs)})" if target is not None
+                     else "its own networks")
+            if (key, i) in pending:
+                run = _collect(pending.pop((key, i)), key, number, target)
+            else:
                 _log(progress, f"claim {number}/{n_claims} ({key}) on {where} ...")
-                run = _run_one(function, key, number, target, quick=quick, seed=seed,
-                               progress=progress, folder=folder)
-                entry["runs"].append(run)
-                _log(progress, f"claim {number}/{n_claims} ({key}) on {where}: "
-                               f"{_verdict_label(run['verdict'], run['borderline'])} "
-                               f"({run['seconds']:.0f} s)")
+                run = _run_one(function, key, number, target, overrides=_overrides(key, quick),
+                               seed=seed, progress=progress)
+            png = run.pop("png")
+            if png is not None:
+                run["figure"] = f"figures/claim_{number}_{key}_{_slug(run['network'])}.png"
+                with atomic_open(os.path.join(folder, run["figure"]), "wb") as fh:
+                    fh.write(png)
+                run["png"] = png
+            entry["runs"].append(run)
+            _log(progress, f"claim {number}/{n_claims} ({key}) on {where}: "
+                           f"{_verdict_label(run['verdict'], run['borderline'])} "
+                           f"({run['seconds']:.0f} s)")
+        if runs:
             entry["seconds"] = sum(r["seconds"] for r in entry["runs"])
             entry.update(_summarise(entry["runs"]))
             entry["representative"] = _representative(entry["runs"])
-        entries.append(entry)
         with atomic_open(os.path.join(folder, entry["page"])) as fh:
             fh.write(_claim_page(entry, quick=quick, source=source))
-        for run in entry["runs"]:       # the page embedded the representative's figure
-            if run.get("figure_object") is not None:
-                plt.close(run.pop("figure_object"))
+        for run in entry["runs"]:        # the page has embedded the representative's figure
+            run.pop("png", None)
+        entries.append(entry)
 
     total = time.perf_counter() - start
     stability = _stability(entries)
     meta = {"quick": quick, "seed": seed, "mode": "model" if user_model else "ensemble",
             "source": source, "total_seconds": round(total, 1),
+            "workers": getattr(executor, "_max_workers", 1) if executor is not None else 1,
             "load_average_before": load_before, "load_average_after": _load_average(),
             "cpu_count": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
             "networks": [{k: v for k, v in t.items() if k != "model"} for t in targets],
@@ -342,12 +376,34 @@ def _claims_into(folder: str, targets: list[dict[str, Any]], source: str, *, qui
             "total_seconds": round(total, 1)}
 
 
-def _run_one(function: Callable[..., Any], key: str, number: int, target: dict | None, *,
-             quick: bool, seed: int, progress: bool, folder: str) -> dict[str, Any]:
-    """One claim on one network: the per-network record (figure saved under ``figures/``)."""
-    kwargs = _kwargs(function, QUICK.get(key, {}) if quick else {},
-                     cnn=None if target is None else target["model"], seed=seed,
-                     progress=progress)
+def _overrides(key: str, quick: bool) -> dict[str, Any]:
+    return dict(QUICK.get(key, {})) if quick else {}
+
+
+def _collect(future: Any, key: str, number: int, target: dict[str, Any] | None
+             ) -> dict[str, Any]:
+    """A worker's record; a worker that died (killed, out of memory) is a failed run."""
+    try:
+        return future.result()
+    except BrokenExecutor as exc:
+        error = f"{type(exc).__name__}: the worker process died ({exc})"
+        print(f"v1model claims: claim {number} ({key}) failed: {error}", file=sys.stderr)
+        return _record(target, None, error, 0.0, None)
+
+
+def _run_one(function: Callable[..., Any] | None, key: str, number: int,
+             target: dict[str, Any] | None, *, overrides: dict[str, Any], seed: int,
+             progress: bool) -> dict[str, Any]:
+    """One claim on one network: a plain, picklable record (the figure as PNG bytes).
+
+    ``function`` None: the claim of :data:`analysis.claims.CLAIMS` named ``key`` (what
+    a worker process runs).
+    """
+    if function is None:
+        matplotlib.use("Agg")
+        function = claim_experiments.CLAIMS[key]
+    kwargs = _kwargs(function, overrides, cnn=None if target is None else target["model"],
+                     seed=seed)
     t0 = time.perf_counter()
     try:
         result = function(**kwargs)
@@ -360,27 +416,29 @@ def _run_one(function: Callable[..., Any], key: str, number: int, target: dict |
         if progress:
             traceback.print_exc(file=sys.stderr)
     seconds = time.perf_counter() - t0
+    png = None
+    if result is not None:
+        png = figure_png(result.figure, dpi=80, close=True)
+    return _record(target, result, error, seconds, png)
+
+
+def _record(target: dict[str, Any] | None, result: Any, error: str | None, seconds: float,
+            png: bytes | None) -> dict[str, Any]:
     run: dict[str, Any] = {"network": target["name"] if target is not None else "own networks",
                            "arch": target["arch"] if target is not None else None,
                            "seed": target["seed"] if target is not None else None,
-                           "seconds": seconds, "error": error, "result": result}
+                           "seconds": seconds, "error": error, "figure": None, "png": png}
     if result is None:
-        run.update(verdict="not run", borderline=False, alternatives=["not run"], figure=None)
-        return run
-    run.update(verdict=result.verdict, borderline=result.borderline,
-               alternatives=list(result.alternatives))
-    figure = f"figures/claim_{number}_{key}_{_slug(run['network'])}.png"
-    with atomic_open(os.path.join(folder, figure), "wb") as fh:
-        fh.write(figure_png(result.figure, dpi=72, close=False))
-    run["figure"] = figure
-    run["figure_object"] = result.figure
+        run.update(verdict="not run", borderline=False, alternatives=["not run"], data=None)
+    else:
+        run.update(verdict=result.verdict, borderline=result.borderline,
+                   alternatives=list(result.alternatives), data=result.to_dict())
     return run
 
 
 def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Headline verdict, aggregates (overall and per architecture) and borderline checks."""
     out: dict[str, Any] = {"aggregate": None, "by_arch": {}}
-    judged = [r for r in runs if r["verdict"] != "not run"]
     if len(runs) == 1:
         only = runs[0]
         out.update(verdict=only["verdict"], borderline=only["borderline"],
@@ -398,17 +456,18 @@ def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
                     [r["verdict"] for r in mine],
                     alternatives=[r["alternatives"] for r in mine]).as_dict()
     out["borderline_checks"] = [
-        {"network": r["network"], "check": c.name, "description": c.description,
-         "value": c.value, "interval": list(c.interval), "threshold": c.threshold,
-         "direction": c.direction, "status": c.status,
+        {"network": r["network"], "check": c["name"], "description": c["description"],
+         "value": c["value"], "interval": c["interval"], "threshold": c["threshold"],
+         "direction": c["direction"], "status": c["status"],
          "changes_verdict": r["borderline"]}
-        for r in judged for c in r["result"].borderline_checks]
+        for r in runs if r["data"] is not None
+        for c in (*r["data"]["gates"], *r["data"]["checks"]) if c["borderline"]]
     return out
 
 
 def _representative(runs: list[dict[str, Any]]) -> int | None:
     """Index of the first network with the most common verdict (its figure is embedded)."""
-    with_figure = [i for i, r in enumerate(runs) if r.get("figure_object") is not None]
+    with_figure = [i for i, r in enumerate(runs) if r.get("png") is not None]
     if not with_figure:
         return None
     verdicts = [runs[i]["verdict"] for i in with_figure]
@@ -455,8 +514,7 @@ def _load_average() -> float | None:
         return None
 
 
-def _kwargs(function, overrides: dict[str, Any], *, cnn: Any, seed: int,
-            progress: bool) -> dict[str, Any]:
+def _kwargs(function, overrides: dict[str, Any], *, cnn: Any, seed: int) -> dict[str, Any]:
     params = inspect.signature(function).parameters
     kwargs = dict(overrides)
     if "cnn" in params and cnn is not None:
@@ -494,18 +552,16 @@ def _fmt_setting(value: Any) -> str:
     return str(value)
 
 
-def _png(fig) -> str:
-    """The figure as base64 PNG (left open: the job closes it after the page)."""
-    return base64.b64encode(figure_png(fig, dpi=90, close=False)).decode("ascii")
+def _b64(png: bytes) -> str:
+    return base64.b64encode(png).decode("ascii")
 
 
 def _run_dict(run: dict[str, Any]) -> dict[str, Any]:
     out = {k: run[k] for k in ("network", "arch", "seed", "verdict", "borderline",
                                "alternatives", "error", "figure")}
     out["seconds"] = round(run["seconds"], 2)
-    result = run["result"]
-    if result is not None:
-        data = result.to_dict()
+    data = run["data"]
+    if data is not None:
         out.update({k: data[k] for k in ("reason", "checks", "gates", "borderline_checks",
                                          "numbers", "settings")})
     return out
@@ -513,8 +569,8 @@ def _run_dict(run: dict[str, Any]) -> dict[str, Any]:
 
 def _entry_dict(entry: dict[str, Any]) -> dict[str, Any]:
     key = entry["key"]
-    first = next((r["result"] for r in entry["runs"] if r["result"] is not None), None)
-    title, claim = (first.title, first.claim) if first is not None else _text(key)
+    first = next((r["data"] for r in entry["runs"] if r["data"] is not None), None)
+    title, claim = (first["title"], first["claim"]) if first is not None else _text(key)
     out = {"number": entry["number"], "key": key, "title": title, "claim": claim,
            "page": entry["page"], "verdict": _headline(entry),
            "borderline": bool(entry.get("borderline")),
@@ -569,35 +625,45 @@ def _checks_table(checks: list[dict[str, Any]]) -> str:
             f"<th>status</th></tr>{''.join(rows)}</table>")
 
 
+def _check_text(c: dict[str, Any]) -> str:
+    """A check dict as one line (as :class:`~analysis.claims.Check` prints itself)."""
+    value = "not measured" if c["value"] is None else f"{c['value']:.3g}"
+    interval = ("" if c["interval"] is None
+                else f" [{c['interval'][0]:.3g}, {c['interval'][1]:.3g}]")
+    tag = " (borderline)" if c["borderline"] else ""
+    return (f"{c['description']}: {value}{interval} (needs {c['direction']} "
+            f"{c['threshold']:g}): {c['status']}{tag}")
+
+
 def _strip(entry: dict[str, Any]) -> str:
     """Networks × checks, each cell coloured by pass/fail (dashed: borderline)."""
     runs = entry["runs"]
     names: list[str] = []
     descriptions: dict[str, str] = {}
     for r in runs:
-        if r["result"] is not None:
-            for c in (*r["result"].gates, *r["result"].checks):
-                if c.name not in descriptions:
-                    names.append(c.name)
-                    descriptions[c.name] = c.description
+        if r["data"] is not None:
+            for c in (*r["data"]["gates"], *r["data"]["checks"]):
+                if c["name"] not in descriptions:
+                    names.append(c["name"])
+                    descriptions[c["name"]] = c["description"]
     head = "".join(f"<th title='{html.escape(descriptions[n], quote=True)}'>{html.escape(n)}"
                    "</th>" for n in names)
     rows = []
     for r in runs:
         cells = []
-        by_name = ({c.name: c for c in (*r["result"].gates, *r["result"].checks)}
-                   if r["result"] is not None else {})
+        by_name = ({c["name"]: c for c in (*r["data"]["gates"], *r["data"]["checks"])}
+                   if r["data"] is not None else {})
         for n in names:
             c = by_name.get(n)
             if c is None:
                 cells.append("<td>—</td>")
                 continue
-            value = f"{c.value:.3g}" if c.measured else "n/m"
-            tip = html.escape(str(c), quote=True)
-            cls = " class='borderline'" if c.borderline else ""
-            cells.append(f"<td{cls} style='background:{_CELL[c.status]}' title='{tip}'>"
+            value = "n/m" if c["value"] is None else f"{c['value']:.3g}"
+            tip = html.escape(_check_text(c), quote=True)
+            cls = " class='borderline'" if c["borderline"] else ""
+            cells.append(f"<td{cls} style='background:{_CELL[c['status']]}' title='{tip}'>"
                          f"{value}</td>")
-        if r["result"] is None:
+        if r["data"] is None:
             cells = [f"<td colspan='{max(len(names), 1)}'>{html.escape(r['error'] or '')}"
                      "</td>"]
         figure = (f"<a href='{html.escape(r['figure'], quote=True)}'>figure</a>"
@@ -619,7 +685,7 @@ def _aggregate_html(entry: dict[str, Any]) -> str:
         only = entry["runs"][0]
         return (f"<p><b>Verdict:</b> {_badge(entry['verdict'], entry['borderline'])} "
                 f"(one result: {html.escape(only['network'])}; no aggregate over networks). "
-                f"{html.escape(only['result'].reason if only['result'] else only['error'])}"
+                f"{html.escape(only['data']['reason'] if only['data'] else only['error'])}"
                 "</p>")
     parts = [f"<p><b>Verdict over {len(entry['runs'])} networks:</b> "
              f"{_badge(agg['verdict'], agg['borderline'])} {html.escape(agg['reason'])}</p>"]
@@ -675,18 +741,18 @@ def _claim_page(entry: dict[str, Any], *, quick: bool, source: str) -> str:
     rep = entry.get("representative")
     if rep is not None:
         run = entry["runs"][rep]
-        data = run["result"].to_dict()
+        data = run["data"]
         parts += [f"<h2>A representative network: {html.escape(run['network'])}</h2>",
                   f"<p>The first network with the most common verdict; "
                   f"{_badge(run['verdict'], run['borderline'])} "
-                  f"{html.escape(run['result'].reason)}</p>", _checks_table(data["checks"])]
+                  f"{html.escape(data['reason'])}</p>", _checks_table(data["checks"])]
         if data["gates"]:
             parts += ["<p>Controls that must pass for the checks to be judged:</p>",
                       _checks_table(data["gates"])]
         parts.append(f"<img alt='figure of claim {number} on {html.escape(run['network'])}' "
-                     f"src='data:image/png;base64,{_png(run['figure_object'])}'>")
+                     f"src='data:image/png;base64,{_b64(run['png'])}'>")
         parts.append("<p>Every network's figure is linked from the table above.</p>")
-    failed = [r for r in entry["runs"] if r["result"] is None]
+    failed = [r for r in entry["runs"] if r["data"] is None]
     for r in failed:
         parts.append(f"<p>{_badge('not run')} on {html.escape(r['network'])}: the experiment "
                      f"failed, so there is no verdict:</p><pre>{html.escape(r['error'] or '')}"
@@ -706,7 +772,7 @@ def _claim_page(entry: dict[str, Any], *, quick: bool, source: str) -> str:
         parts.append("<li>Full run (each function's default settings).</li>")
     parts.append("</ul>")
     if rep is not None:
-        data = entry["runs"][rep]["result"].to_dict()
+        data = entry["runs"][rep]["data"]
         parts.append("<h2>Settings</h2><pre>" + html.escape(json.dumps(data["settings"],
                                                                        indent=1)) + "</pre>")
         parts.append("<h2>Numbers</h2><details><summary>the representative network's measured "
@@ -740,7 +806,7 @@ def _index_page(entries: list[dict[str, Any]], meta: dict[str, Any]) -> str:
             why = agg["reason"]
         else:
             only = e["runs"][0]
-            why = only["result"].reason if only["result"] is not None else only["error"]
+            why = only["data"]["reason"] if only["data"] is not None else only["error"]
         rows.append(f"<tr><td>{e['number']}</td><td><a href='{e['page']}'>{title}</a></td>"
                     f"<td>{_badge(verdict, bool(e.get('borderline')))}</td><td>{fraction}</td>"
                     f"{per_arch}<td>{html.escape(why or '')}</td>"

@@ -196,12 +196,18 @@ def _print_written(title: str, written: dict) -> None:
             print(f"  {key}: {value}")
 
 
+#: Environment variables that set the thread count of numpy's BLAS (and OpenMP).
+_BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 @contextlib.contextmanager
-def _figure_pool() -> Iterator[Executor | None]:
+def _figure_pool(blas_threads: int | None = None) -> Iterator[Executor | None]:
     """Two worker processes for figures and fits (none on a single core).
 
     Started with ``spawn``: fresh interpreters, since forking a process that holds
-    threads (BLAS, brian2) is unsafe.  Shut down, waiting for its tasks, on exit.
+    threads (BLAS, brian2) is unsafe.  ``blas_threads`` limits each worker's BLAS
+    threads (two workers with two BLAS threads each would fight over two cores).
+    Shut down, waiting for its tasks, on exit.
     """
     if (os.cpu_count() or 1) < 2:
         yield None
@@ -211,13 +217,21 @@ def _figure_pool() -> Iterator[Executor | None]:
     # They are started here with SIGINT ignored, which they inherit, so that a Ctrl-C
     # while they import (seconds) does not print their tracebacks either.
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    saved = {k: os.environ.get(k) for k in _BLAS_THREADS}
     try:
+        if blas_threads is not None:    # read by the workers' numpy when it loads
+            os.environ.update({k: str(blas_threads) for k in _BLAS_THREADS})
         pool = ProcessPoolExecutor(max_workers=2, initializer=ignore_interrupts,
                                    mp_context=multiprocessing.get_context("spawn"))
         for _ in range(2):
             pool.submit(int)  # each submit to a pool without idle workers starts one
     finally:
         signal.signal(signal.SIGINT, previous)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     try:
         yield pool
     finally:
@@ -257,8 +271,11 @@ def _cmd_rf(args: argparse.Namespace) -> int:
 def _cmd_claims(args: argparse.Namespace) -> int:
 
     out = _prepare_out(args.out)
-    written = run_claims_job(out, quick=args.quick, progress=not args.no_progress,
-                             seed=args.seed, model=args.model, arch=args.arch)
+    pool = _figure_pool(blas_threads=1) if args.model is None else contextlib.nullcontext()
+    with pool as executor:
+        written = run_claims_job(out, quick=args.quick, progress=not args.no_progress,
+                                 seed=args.seed, model=args.model, arch=args.arch,
+                                 executor=executor)
     print(f"claims written to {written['folder']} in {written['total_seconds']:.0f} s "
           f"({len(written['networks'])} network(s)); open {written['index']}")
     for key, page in written["pages"].items():
