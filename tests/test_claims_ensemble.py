@@ -460,3 +460,63 @@ def test_a_worker_that_dies_is_a_failed_run_not_a_crash(tmp_path, stub_claims):
     assert out["failed"]["hierarchy"] == ["small-s0", "small-s2"]
     page = Path(out["pages"]["hierarchy"]).read_text(encoding="utf-8")
     assert "the worker process died" in page
+
+
+# ------------------------------------------------------------------ the scripts
+
+
+def _script(name):
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _summary(seed, verdict_, borderline, alternatives, small="supported"):
+    claim = {"key": "pooling", "verdict": verdict_, "borderline": borderline,
+             "alternatives": alternatives,
+             "by_arch": {"small": {"verdict": small, "borderline": False,
+                                   "alternatives": [small]}},
+             "seconds_per_network": {"small-s0": 2.0, "wide-s0": 8.0}}
+    once = {"key": "weight_sharing", "verdict": "supported", "borderline": False,
+            "alternatives": ["supported"], "by_arch": {},
+            "seconds_per_network": {"own networks": 5.0}}
+    return {"seed": seed, "quick": True, "total_seconds": 12.0, "cpu_count": 2,
+            "load_average_before": 0.1, "load_average_after": 0.2, "workers": 1,
+            "networks": [{"name": "small-s0", "arch": "small"},
+                         {"name": "wide-s0", "arch": "wide"}],
+            "claims": [claim, once], "stability": {"note": f"note {seed}"}}
+
+
+def test_seed_stability_marks_differences_and_whether_they_are_labelled():
+    module = _script("claims_seed_stability")
+    same = [_summary(s, "supported", False, ["supported"]) for s in (0, 1, 2)]
+    table, ok = module.compare(same)
+    assert ok and "pooling " in table and "differs" not in table
+    labelled = [_summary(0, "supported", True, ["supported", "mixed"]),
+                _summary(1, "mixed", True, ["mixed", "supported"]),
+                _summary(2, "supported", True, ["supported", "mixed"])]
+    table, ok = module.compare(labelled)
+    assert ok and "differs: labelled" in table and "mixed (b)" in table
+    half = [_summary(0, "supported", False, ["supported"]),
+            _summary(1, "mixed", True, ["mixed", "supported"]),
+            _summary(2, "supported", False, ["supported"])]
+    table, ok = module.compare(half)
+    assert not ok and "differs: borderline in 1 of 3 runs" in table
+    bare = [_summary(0, "supported", False, ["supported"], small="mixed"),
+            _summary(1, "supported", False, ["supported"], small="supported")]
+    table, ok = module.compare(bare)
+    line = next(x for x in table.splitlines() if x.startswith("pooling/small"))
+    assert not ok and line.endswith("differs: UNLABELLED")
+
+
+def test_bench_breakdown_projects_from_per_architecture_means():
+    module = _script("bench_claims")
+    text = module.breakdown(_summary(0, "supported", False, ["supported"]),
+                            {"small": 5, "wide": 5})
+    # pooling: 2 s small, 8 s wide -> 5 * 2 + 5 * 8 = 50 s; weight sharing once: 5 s
+    assert "projection for 5 small, 5 wide: 55 s of experiments" in text
+    assert "sum of experiment times 15 s" in text
