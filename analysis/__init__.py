@@ -3,8 +3,10 @@
 from analysis.claims import (
     CLAIMS,
     VERDICTS,
+    Aggregate,
     Check,
     ClaimResult,
+    aggregate_verdicts,
     claim_fc_layers,
     claim_first_layer,
     claim_hierarchy,
@@ -12,6 +14,7 @@ from analysis.claims import (
     claim_pooling,
     claim_rotation,
     claim_weight_sharing,
+    verdict_alternatives,
     verdict_from_checks,
 )
 from analysis.decoding import (
@@ -94,9 +97,11 @@ from analysis.tuning import (
 
 __all__ = [
     "CLAIMS",
+    "Aggregate",
     "Check",
     "ClaimResult",
     "VERDICTS",
+    "aggregate_verdicts",
     "claim_fc_layers",
     "claim_first_layer",
     "claim_hierarchy",
@@ -104,6 +109,7 @@ __all__ = [
     "claim_pooling",
     "claim_rotation",
     "claim_weight_sharing",
+    "verdict_alternatives",
     "verdict_from_checks",
     "Evaluation",
     "LinearClassifier",

@@ -57,7 +57,8 @@ TIME_LIMIT = 5.0  # seconds per call; legitimate calls here take milliseconds
 
 SKIPPED = {
     # result records (outputs of analysis functions)
-    "Check", "ClaimResult", "Evaluation", "GaborFit", "LinearClassifier", "NakaRushtonFit",
+    "Aggregate", "Check", "ClaimResult", "Evaluation", "GaborFit", "LinearClassifier",
+    "NakaRushtonFit",
     "ReferenceDistribution", "SimilarityScore", "STCResult", "SweepError", "ReceptiveFields",
     "FiringRateMap", "PropertyValues", "GridMaps", "FitResult",
     # minutes-long experiments and training runs
@@ -224,6 +225,8 @@ def _base(qualname):
         "sample_population": lambda: ((5,), dict(rng=0)),
         # analysis
         "verdict_from_checks": lambda: (([analysis.Check("a", "gain", 0.2, 0.05)],), {}),
+        "verdict_alternatives": lambda: (([analysis.Check("a", "gain", 0.2, 0.05)],), {}),
+        "aggregate_verdicts": lambda: ((["supported", "not supported", "inconclusive"],), {}),
         "decode": lambda: ((f["X"][::2], f["yl"][::2], f["X"][1::2], f["yl"][1::2]), {}),
         "evaluate": lambda: ((f["clf"], f["X"], f["yl"]), {}),
         "fit_linear_classifier": lambda: ((f["X"], f["yl"]), {}),
