@@ -318,14 +318,16 @@ def test_hubel_wiesel_small():
 
 
 def test_quick_settings_name_real_parameters():
-    from v1model.app.claims import QUICK
+    from v1model.app.claims import QUICK, QUICK_BY_ARCH
 
     assert list(QUICK) == list(CLAIMS)
-    for key, overrides in QUICK.items():
+    per_arch = [(f"{arch}/{key}", key, o) for arch, claims_ in QUICK_BY_ARCH.items()
+                for key, o in claims_.items()]
+    for label, key, overrides in [(k, k, o) for k, o in QUICK.items()] + per_arch:
         params = inspect.signature(CLAIMS[key]).parameters
-        assert set(overrides) <= set(params), key
+        assert set(overrides) <= set(params), label
         for name, value in overrides.items():        # each override changes something
-            assert params[name].default != value, (key, name)
+            assert params[name].default != value, (label, name)
 
 
 def _fake_claim(number, key, verdict_value):

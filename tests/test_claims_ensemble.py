@@ -520,3 +520,21 @@ def test_bench_breakdown_projects_from_per_architecture_means():
     # pooling: 2 s small, 8 s wide -> 5 * 2 + 5 * 8 = 50 s; weight sharing once: 5 s
     assert "projection for 5 small, 5 wide: 55 s of experiments" in text
     assert "sum of experiment times 15 s" in text
+
+
+def test_quick_settings_per_architecture_apply_to_its_networks_only(tmp_path, stub_claims,
+                                                                   monkeypatch):
+    from v1model.app import claims as job
+
+    monkeypatch.setattr(job, "QUICK_BY_ARCH", {"wide": {"pooling": {"size": 1}}})
+    out = job.run_claims_job(str(tmp_path), quick=True, progress=False, networks=_ensemble())
+    summary = json.loads(Path(out["summary"]).read_text(encoding="utf-8"))
+    pooling = next(c for c in summary["claims"] if c["key"] == "pooling")
+    assert [r["settings"]["size"] for r in pooling["per_network"]] == [2, 2, 1, 1]
+    assert pooling["quick_changes"] == ["size: 10 → 2", "(wide networks) size: 10 → 1"]
+    hierarchy = next(c for c in summary["claims"] if c["key"] == "hierarchy")
+    assert {r["settings"]["size"] for r in hierarchy["per_network"]} == {2}
+    full = job.run_claims_job(str(tmp_path / "full"), progress=False, networks=_ensemble())
+    summary = json.loads(Path(full["summary"]).read_text(encoding="utf-8"))
+    assert {r["settings"]["size"] for c in summary["claims"] for r in c["per_network"]
+            if r.get("settings")} == {10}

@@ -67,7 +67,7 @@ from v1model.app.outdir import staged_output
 from v1model.app.registry import build_model, get_model, list_models, load_factory
 from v1model.app.report import figure_png, html_page
 
-__all__ = ["NO_TRAINING", "QUICK", "run_claims_job"]
+__all__ = ["NO_TRAINING", "QUICK", "QUICK_BY_ARCH", "run_claims_job"]
 
 #: Settings of ``--quick`` per claim (the full run uses each function's defaults).
 #: Every claim runs once per network, so these set the per-network cost.
@@ -83,6 +83,12 @@ QUICK: dict[str, dict[str, Any]] = {
     "hubel_wiesel": {"duration": 1.0, "display_size": 32,
                      "v1": {"orientations": (0.0, 45.0, 90.0, 135.0), "sfs": (2.0,)}},
 }
+
+#: Further ``--quick`` settings for the networks of one architecture, on top of
+#: :data:`QUICK` (architecture → claim → settings), for an architecture whose
+#: per-network cost would break the budget; the pages list them.  Empty: every
+#: network runs a claim with the same settings.
+QUICK_BY_ARCH: dict[str, dict[str, dict[str, Any]]] = {}
 
 #: The claims that need no training: they run on any model (``claims --model``).
 NO_TRAINING = ("hierarchy", "first_layer", "pooling", "rotation", "hubel_wiesel")
@@ -306,14 +312,15 @@ def _claims_into(folder: str, targets: list[dict[str, Any]], source: str, *, qui
         for number, key, _, runs in plan:
             for i, target in enumerate(runs):
                 pending[key, i] = executor.submit(
-                    _run_one, None, key, number, target, overrides=_overrides(key, quick),
+                    _run_one, None, key, number, target,
+                    overrides=_overrides(key, quick, target),
                     seed=seed, progress=progress)
 
     entries: list[dict[str, Any]] = []
     for number, key, function, runs in plan:
         entry: dict[str, Any] = {
             "number": number, "key": key, "page": f"claim_{number}_{key}.html",
-            "quick_changes": _quick_changes(function, QUICK.get(key, {})) if quick else [],
+            "quick_changes": _all_quick_changes(function, key, runs) if quick else [],
             "runs": [], "seconds": 0.0}
         if user_model and key not in NO_TRAINING:
             entry["not_applicable"] = ("needs training: the claim compares networks trained "
@@ -327,8 +334,9 @@ def _claims_into(folder: str, targets: list[dict[str, Any]], source: str, *, qui
                 run = _collect(pending.pop((key, i)), key, number, target)
             else:
                 _log(progress, f"claim {number}/{n_claims} ({key}) on {where} ...")
-                run = _run_one(function, key, number, target, overrides=_overrides(key, quick),
-                               seed=seed, progress=progress)
+                run = _run_one(function, key, number, target,
+                               overrides=_overrides(key, quick, target), seed=seed,
+                               progress=progress)
             png = run.pop("png")
             if png is not None:
                 run["figure"] = f"figures/claim_{number}_{key}_{_slug(run['network'])}.png"
@@ -376,8 +384,24 @@ def _claims_into(folder: str, targets: list[dict[str, Any]], source: str, *, qui
             "total_seconds": round(total, 1)}
 
 
-def _overrides(key: str, quick: bool) -> dict[str, Any]:
-    return dict(QUICK.get(key, {})) if quick else {}
+def _overrides(key: str, quick: bool, target: dict[str, Any] | None) -> dict[str, Any]:
+    """The settings ``--quick`` gives claim ``key`` on ``target`` (none for a full run)."""
+    if not quick:
+        return {}
+    out = dict(QUICK.get(key, {}))
+    if target is not None:
+        out.update(QUICK_BY_ARCH.get(target["arch"], {}).get(key, {}))
+    return out
+
+
+def _all_quick_changes(function: Callable[..., Any], key: str,
+                       runs: list[dict[str, Any] | None]) -> list[str]:
+    """What ``--quick`` changes for every network, then per architecture."""
+    out = _quick_changes(function, QUICK.get(key, {}))
+    for arch in dict.fromkeys(t["arch"] for t in runs if t is not None):
+        extra = QUICK_BY_ARCH.get(arch, {}).get(key, {})
+        out += [f"({arch} networks) {c}" for c in _quick_changes(function, extra)]
+    return out
 
 
 def _collect(future: Any, key: str, number: int, target: dict[str, Any] | None
