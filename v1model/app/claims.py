@@ -36,7 +36,9 @@ folder as a unit.  A claim that fails on a network is never skipped silently: th
 strip, the page, the summary and stderr say so, and the rest still runs.
 
 **Time.**  ``--quick`` uses :data:`QUICK` (per-claim settings; per-network cost is
-what matters, since every claim runs once per network).  Every claim × network
+what matters, since every claim runs once per network) and :data:`QUICK_BY_ARCH`
+(further settings for one architecture).  With an ``executor`` (the CLI: two worker
+processes) the (claim, network) experiments run in parallel.  Every claim × network
 time is recorded (``seconds_per_network``); ``benchmarks/bench_claims.py`` prints
 the breakdown and a projection.
 """
