@@ -538,3 +538,31 @@ def test_quick_settings_per_architecture_apply_to_its_networks_only(tmp_path, st
     summary = json.loads(Path(full["summary"]).read_text(encoding="utf-8"))
     assert {r["settings"]["size"] for c in summary["claims"] for r in c["per_network"]
             if r.get("settings")} == {10}
+
+
+def test_the_stability_note_lists_every_borderline_verdict(tmp_path, monkeypatch):
+    from v1model.app import claims as job
+
+    def claim(cnn=None, *, rng=0):
+        # every network supports, but the wide networks only within their interval
+        near = cnn.meta["arch"] == "wide"
+        checks = [Check("x", "x", 0.51 if near else 0.9, 0.5,
+                        interval=(0.4, 0.6) if near else None)]
+        return verdict._result(3, "pooling", checks, {}, Figure(), {}, 0.0)
+
+    monkeypatch.setattr(claims, "CLAIMS", {"pooling": claim})
+    nets = ([_tiny(f"small-s{s}", "small", 16, s) for s in range(5)]
+            + [_tiny(f"wide-s{s}", "wide", 16, s) for s in range(5)])
+    out = job.run_claims_job(str(tmp_path), progress=False, networks=nets)
+    summary = json.loads(Path(out["summary"]).read_text(encoding="utf-8"))
+    c = summary["claims"][0]
+    assert c["verdict"] == "supported" and c["borderline"]      # 10/10, or 5/10 -> mixed
+    assert c["by_arch"]["small"] == {**c["by_arch"]["small"], "verdict": "supported",
+                                     "borderline": False}
+    assert c["by_arch"]["wide"]["borderline"]
+    stability = summary["stability"]
+    assert stability["borderline"] == ["pooling", "pooling/wide"]
+    assert stability["alternatives"]["pooling/wide"] == ["supported", "mixed", "not supported"]
+    assert "pooling/wide: supported or mixed or not supported" in stability["note"]
+    index = Path(out["index"]).read_text(encoding="utf-8")
+    assert "pooling/wide" in index and "supported (borderline)" in index

@@ -502,17 +502,27 @@ def _representative(runs: list[dict[str, Any]]) -> int | None:
 
 
 def _stability(entries: list[dict[str, Any]]) -> dict[str, Any]:
-    """Which headline verdicts are borderline (the ones an analysis seed may flip)."""
-    borderline = [e["key"] for e in entries if e.get("borderline")]
-    alternatives = {e["key"]: e["alternatives"] for e in entries if e.get("borderline")}
-    if borderline:
+    """Which verdicts are borderline (the ones an analysis seed may flip).
+
+    ``borderline`` lists claim keys (headline verdicts) and ``"key/arch"`` (the
+    verdicts of one architecture); ``alternatives`` gives each one's verdicts.
+    """
+    alternatives: dict[str, list[str]] = {}
+    for e in entries:
+        if e.get("borderline"):
+            alternatives[e["key"]] = list(e["alternatives"])
+        for arch, agg in (e.get("by_arch") or {}).items():
+            if agg["borderline"]:
+                alternatives[f"{e['key']}/{arch}"] = list(agg["alternatives"])
+    if alternatives:
         note = ("Borderline (a measured value within its own interval of a threshold could "
                 "change the verdict, so another analysis seed may give another one): "
-                + "; ".join(f"{k}: {' or '.join(alternatives[k])}" for k in borderline) + ".")
+                + "; ".join(f"{k}: {' or '.join(v)}" for k, v in alternatives.items()) + ". "
+                "Every other verdict stays as reported within the checks' intervals.")
     else:
-        note = ("No headline verdict is borderline: within the checks' intervals every "
-                "verdict stays as reported.")
-    return {"borderline": borderline, "alternatives": alternatives, "note": note}
+        note = ("No verdict is borderline: within the checks' intervals every verdict, "
+                "overall and per architecture, stays as reported.")
+    return {"borderline": list(alternatives), "alternatives": alternatives, "note": note}
 
 
 def _headline(entry: dict[str, Any]) -> str:
