@@ -566,3 +566,14 @@ def test_the_stability_note_lists_every_borderline_verdict(tmp_path, monkeypatch
     assert "pooling/wide: supported or mixed or not supported" in stability["note"]
     index = Path(out["index"]).read_text(encoding="utf-8")
     assert "pooling/wide" in index and "supported (borderline)" in index
+
+
+def test_without_the_ensemble_module_the_shipped_network_stands_in(monkeypatch):
+    import sys
+
+    from v1model.app import claims as job
+
+    monkeypatch.setitem(sys.modules, "v1model.ensemble", None)   # as if it did not exist
+    nets, source = job._load_ensemble(None)
+    assert [n.meta["name"] for n in nets] == ["small-s0"] and nets[0].meta["arch"] == "small"
+    assert "single shipped network" in source

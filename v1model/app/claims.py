@@ -107,6 +107,7 @@ _COLOURS = {"supported": "#1a7f37", "partly supported": "#9a6700", "not supporte
             _NOT_APPLICABLE: "#afb8c1"}
 _CELL = {"pass": "#dafbe1", "fail": "#ffebe9", "not measured": "#eaeef2"}
 
+
 def run_claims_job(out_dir: str, *, quick: bool = False, progress: bool = True,
                    seed: int = 0, model: Any = None, arch: str | None = None,
                    networks: Sequence[Any] | None = None,
@@ -170,6 +171,13 @@ def run_claims_job(out_dir: str, *, quick: bool = False, progress: bool = True,
     -----
     ``out_dir/claims`` is written as a unit (:func:`~v1model.app.outdir.staged_output`):
     an earlier complete set of pages stays untouched until this run has completed.
+
+    Examples
+    --------
+    >>> written = run_claims_job("results", quick=True)  # doctest: +SKIP
+    >>> written["verdicts"]["pooling"], written["borderline"]["pooling"]  # doctest: +SKIP
+    ('mixed', False)
+    >>> run_claims_job("results", model="mypkg.models:make_model")  # doctest: +SKIP
     """
     matplotlib.use("Agg")
     check_bool("quick", quick)
@@ -202,7 +210,9 @@ def _load_ensemble(arch: str | None) -> tuple[list[Any], str]:
     """
     try:
         from v1model.ensemble import load_ensemble
-    except ImportError:
+    except ModuleNotFoundError as exc:
+        if exc.name != "v1model.ensemble":
+            raise
         from v1model.cnn import PRETRAINED_PATH, load_pretrained_cnn
 
         net = load_pretrained_cnn()
