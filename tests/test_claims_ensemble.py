@@ -577,3 +577,21 @@ def test_without_the_ensemble_module_the_shipped_network_stands_in(monkeypatch):
     nets, source = job._load_ensemble(None)
     assert [n.meta["name"] for n in nets] == ["small-s0"] and nets[0].meta["arch"] == "small"
     assert "single shipped network" in source
+
+
+def test_a_per_seed_claim_runs_once_per_training_seed(tmp_path, stub_claims, monkeypatch):
+    from v1model.app import claims as job
+
+    def grid(*, seed=0, rng=0):
+        checks = [Check("gain", "gain", 1.0 if seed != 1 else 0.0, 0.5)]
+        return verdict._result(5, "weight_sharing", checks, {"seed": seed}, Figure(), {}, 0.0)
+
+    monkeypatch.setitem(claims.CLAIMS, "weight_sharing", grid)
+    out = job.run_claims_job(str(tmp_path), progress=False, networks=_ensemble())
+    summary = json.loads(Path(out["summary"]).read_text(encoding="utf-8"))
+    ws = next(c for c in summary["claims"] if c["key"] == "weight_sharing")
+    # the networks' seeds are 0, 2 (small) and 0, 1 (wide): one run per distinct seed
+    assert [r["network"] for r in ws["per_network"]] == ["seed0", "seed1", "seed2"]
+    assert [r["numbers"]["seed"] for r in ws["per_network"]] == [0, 1, 2]
+    assert ws["aggregate"]["n_supporting"] == 2 and ws["aggregate"]["n_judged"] == 3
+    assert job.PER_SEED["weight_sharing"] == "seed"

@@ -49,6 +49,7 @@ import base64
 import html
 import inspect
 import json
+import numbers
 import os
 import re
 import sys
@@ -69,7 +70,7 @@ from v1model.app.outdir import staged_output
 from v1model.app.registry import build_model, get_model, list_models, load_factory
 from v1model.app.report import figure_png, html_page
 
-__all__ = ["NO_TRAINING", "QUICK", "QUICK_BY_ARCH", "run_claims_job"]
+__all__ = ["NO_TRAINING", "PER_SEED", "QUICK", "QUICK_BY_ARCH", "run_claims_job"]
 
 #: Settings of ``--quick`` per claim (the full run uses each function's defaults).
 #: Every claim runs once per network, so these set the per-network cost.
@@ -91,6 +92,12 @@ QUICK: dict[str, dict[str, Any]] = {
 #: per-network cost would break the budget; the pages list them.  Empty: every
 #: network runs a claim with the same settings.
 QUICK_BY_ARCH: dict[str, dict[str, dict[str, Any]]] = {}
+
+#: Claims that run once per training seed of the networks rather than once per network
+#: (claim → the parameter that takes the seed), e.g. a comparison whose trained grid
+#: ships per seed.  Used when the claim's function has that parameter; each run is
+#: named ``seed<S>``.
+PER_SEED: dict[str, str] = {"weight_sharing": "seed"}
 
 #: The claims that need no training: they run on any model (``claims --model``).
 NO_TRAINING = ("hierarchy", "first_layer", "pooling", "rotation", "hubel_wiesel")
@@ -317,8 +324,7 @@ def _claims_into(folder: str, targets: list[dict[str, Any]], source: str, *, qui
         if user_model and key not in NO_TRAINING:
             plan.append((number, key, function, []))
         else:
-            per_network = "cnn" in inspect.signature(function).parameters
-            plan.append((number, key, function, list(targets) if per_network else [None]))
+            plan.append((number, key, function, _runs_of(key, function, targets)))
     pending: dict[tuple[str, int], Any] = {}
     if executor is not None:
         for number, key, _, runs in plan:
@@ -396,6 +402,21 @@ def _claims_into(folder: str, targets: list[dict[str, Any]], source: str, *, qui
             "total_seconds": round(total, 1)}
 
 
+def _runs_of(key: str, function: Callable[..., Any], targets: list[dict[str, Any]]
+             ) -> list[dict[str, Any] | None]:
+    """What claim ``key`` runs on: every network, every training seed, or once (None)."""
+    params = inspect.signature(function).parameters
+    seed_param = PER_SEED.get(key)
+    if seed_param is not None and seed_param in params:
+        seeds = sorted({int(t["seed"]) for t in targets
+                        if isinstance(t["seed"], numbers.Integral)})
+        return [{"name": f"seed{s}", "arch": "per seed", "seed": s, "test_accuracy": None,
+                 "model": None, "seed_param": seed_param} for s in seeds] or [None]
+    if "cnn" in params:
+        return list(targets)
+    return [None]
+
+
 def _overrides(key: str, quick: bool, target: dict[str, Any] | None) -> dict[str, Any]:
     """The settings ``--quick`` gives claim ``key`` on ``target`` (none for a full run)."""
     if not quick:
@@ -440,6 +461,8 @@ def _run_one(function: Callable[..., Any] | None, key: str, number: int,
         function = claim_experiments.CLAIMS[key]
     kwargs = _kwargs(function, overrides, cnn=None if target is None else target["model"],
                      seed=seed)
+    if target is not None and "seed_param" in target:
+        kwargs[target["seed_param"]] = target["seed"]
     t0 = time.perf_counter()
     try:
         result = function(**kwargs)
