@@ -518,7 +518,7 @@ def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         {"network": r["network"], "check": c["name"], "description": c["description"],
          "value": c["value"], "interval": c["interval"], "threshold": c["threshold"],
          "direction": c["direction"], "status": c["status"],
-         "changes_verdict": r["borderline"]}
+         "verdict_borderline": r["borderline"]}
         for r in runs if r["data"] is not None
         for c in (*r["data"]["gates"], *r["data"]["checks"]) if c["borderline"]]
     return out
@@ -802,11 +802,11 @@ def _claim_page(entry: dict[str, Any], *, quick: bool, source: str) -> str:
             f"<tr><td>{html.escape(b['network'])}</td><td>{html.escape(b['description'])}</td>"
             f"<td>{b['value']:.3g} [{b['interval'][0]:.3g}, {b['interval'][1]:.3g}]</td>"
             f"<td>{html.escape(b['direction'])} {b['threshold']:g}</td>"
-            f"<td>{'yes' if b['changes_verdict'] else 'no'}</td></tr>"
+            f"<td>{'yes' if b['verdict_borderline'] else 'no'}</td></tr>"
             for b in entry["borderline_checks"])
         parts.append("<h2>Borderline checks</h2><table><tr><th>network</th><th>check</th>"
-                     "<th>value [95% interval]</th><th>needs</th><th>can change the network's "
-                     f"verdict</th></tr>{rows}</table>")
+                     "<th>value [95% interval]</th><th>needs</th><th>the network's "
+                     f"verdict is borderline</th></tr>{rows}</table>")
     rep = entry.get("representative")
     if rep is not None:
         run = entry["runs"][rep]
