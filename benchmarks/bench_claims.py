@@ -106,7 +106,9 @@ def breakdown(summary: dict, project: dict[str, int] | None = None) -> str:
         workers = summary.get("workers", 1)
         what = ", ".join(f"{k} {a}" for a, k in project.items())
         lines.append(f"projection for {what}: {sums:.0f} s of experiments, about "
-                     f"{sums / workers:.0f} s wall with {workers} worker(s) on an idle machine")
+                     f"{sums / workers:.0f} s wall with {workers} worker(s) at this run's load "
+                     f"(load average {summary['load_average_after']}; scale by the "
+                     "idle machine's speed)")
     return "\n".join(lines)
 
 
