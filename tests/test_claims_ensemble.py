@@ -595,3 +595,19 @@ def test_a_per_seed_claim_runs_once_per_training_seed(tmp_path, stub_claims, mon
     assert [r["numbers"]["seed"] for r in ws["per_network"]] == [0, 1, 2]
     assert ws["aggregate"]["n_supporting"] == 2 and ws["aggregate"]["n_judged"] == 3
     assert job.PER_SEED["weight_sharing"] == "seed"
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_claims_workers_at_once():
+    import time
+
+    from v1model.app import cli
+
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        with cli._figure_pool(blas_threads=1, stop_on_error=True) as pool:
+            futures = [pool.submit(time.sleep, 120) for _ in range(3)]
+            time.sleep(3)
+            raise KeyboardInterrupt
+    assert time.perf_counter() - start < 60            # not the two minutes of the tasks
+    assert all(f.done() for f in futures)

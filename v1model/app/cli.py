@@ -201,13 +201,16 @@ _BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @contextlib.contextmanager
-def _figure_pool(blas_threads: int | None = None) -> Iterator[Executor | None]:
+def _figure_pool(blas_threads: int | None = None, *,
+                 stop_on_error: bool = False) -> Iterator[Executor | None]:
     """Two worker processes for figures and fits (none on a single core).
 
     Started with ``spawn``: fresh interpreters, since forking a process that holds
     threads (BLAS, brian2) is unsafe.  ``blas_threads`` limits each worker's BLAS
     threads (two workers with two BLAS threads each would fight over two cores).
-    Shut down, waiting for its tasks, on exit.
+    Shut down, waiting for its tasks, on exit; with ``stop_on_error`` an exception
+    (Ctrl-C) stops the workers at once instead (their tasks take minutes, and their
+    results would be thrown away).
     """
     if (os.cpu_count() or 1) < 2:
         yield None
@@ -234,6 +237,11 @@ def _figure_pool(blas_threads: int | None = None) -> Iterator[Executor | None]:
                 os.environ[k] = v
     try:
         yield pool
+    except BaseException:
+        if stop_on_error:
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -271,7 +279,8 @@ def _cmd_rf(args: argparse.Namespace) -> int:
 def _cmd_claims(args: argparse.Namespace) -> int:
 
     out = _prepare_out(args.out)
-    pool = _figure_pool(blas_threads=1) if args.model is None else contextlib.nullcontext()
+    pool = (_figure_pool(blas_threads=1, stop_on_error=True) if args.model is None
+            else contextlib.nullcontext())
     with pool as executor:
         written = run_claims_job(out, quick=args.quick, progress=not args.no_progress,
                                  seed=args.seed, model=args.model, arch=args.arch,
