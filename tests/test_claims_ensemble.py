@@ -611,3 +611,26 @@ def test_ctrl_c_stops_the_claims_workers_at_once():
             raise KeyboardInterrupt
     assert time.perf_counter() - start < 60            # not the two minutes of the tasks
     assert all(f.done() for f in futures)
+
+
+@pytest.mark.slow
+def test_the_job_runs_a_real_claim_on_briefly_trained_networks(tmp_path, monkeypatch):
+    from v1model.app import claims as job
+    from v1model.cnn import train_default_cnn
+
+    nets = []
+    for seed in (0, 1):
+        net = train_default_cnn(seed, n_per_class=8, epochs=1, progress=False)
+        net.meta.update(name=f"small-s{seed}", arch="small", seed=seed)
+        nets.append(net)
+    monkeypatch.setattr(claims, "CLAIMS", {"first_layer": claims.claim_first_layer})
+    out = job.run_claims_job(str(tmp_path), quick=True, progress=False, networks=nets)
+    summary = json.loads(Path(out["summary"]).read_text(encoding="utf-8"))
+    c = summary["claims"][0]
+    assert [r["network"] for r in c["per_network"]] == ["small-s0", "small-s1"]
+    for r in c["per_network"]:
+        assert r["verdict"] in claims.VERDICTS and r["error"] is None
+        assert [k["name"] for k in r["checks"]] and r["seconds"] > 0
+        assert r["settings"]["n_boot"] == job.QUICK["first_layer"]["n_boot"]
+    assert c["aggregate"]["n_judged"] + c["aggregate"]["n_excluded"] == 2
+    assert c["verdict"] in AGGREGATE_VERDICTS
