@@ -464,13 +464,12 @@ def _first_layer_kernels(model: Any, layer: str, *, n_images: int, seed: int
     """The first layer's spatial kernels ``(channels, k, k)`` and how they were obtained.
 
     The model's own ``filters(layer)`` (averaged over input channels) when it has them;
-    otherwise each channel's spike-triggered average at the display centre to
-    ``n_images`` white-noise images (:func:`analysis.receptive_fields.spike_triggered_covariance`,
-    a window of the unit's ``rf_size``) — for a linear-rectified unit the STA is its
-    kernel (Chichilnisky 2001).  ``(None, reason)`` if neither is possible.
+    otherwise each channel's spike-triggered average at the map position nearest the
+    display centre, to ``n_images`` Gaussian white-noise images, in a square window of
+    the channels' median ``rf_size`` (the whole display if unknown) — for a
+    linear-rectified unit the STA is proportional to its kernel (Chichilnisky 2001).
+    ``(None, reason)`` if neither is possible (e.g. a layer silent to noise).
     """
-    from analysis.receptive_fields import spike_triggered_covariance
-
     filters = getattr(model, "filters", None)
     if callable(filters):
         try:
@@ -479,28 +478,40 @@ def _first_layer_kernels(model: Any, layer: str, *, n_images: int, seed: int
             k = None
         if k is not None and k.ndim in (3, 4):
             return (k.mean(axis=1) if k.ndim == 4 else k), "the model's filters()"
-    try:
-        n = _n_channels(model, layer)
-        info = model.unit_info(layer)
-    except (ValueError, StopIteration) as exc:
-        return None, f"no kernels: unit_info of {layer!r} failed ({exc})"
-    ppd = float(model.display.pixels_per_degree)
-    side = min(model.display.size_degrees)
-    sizes = np.asarray(info.get("rf_size", np.full(n, side)), dtype=np.float64)
-    size = float(np.clip(np.median(sizes), 5.0 / ppd, side))
-    cached = _CachedModel(model)
-    stas = []
-    try:
-        for unit in range(n):
-            stc = spike_triggered_covariance(cached, layer, unit, n_images=n_images,
-                                             batch_size=min(1000, n_images), size=size,
-                                             rng=seed)
-            stas.append(stc.sta)
-    except ValueError as exc:
-        return None, f"no kernels: reverse correlation of {layer!r} failed ({exc})"
-    finally:
-        cached.clear()
-    return np.stack(stas), f"spike-triggered averages ({n_images} noise images)"
+    display = model.display
+    rows, cols = display.shape
+    ppd = float(display.pixels_per_degree)
+    gen = np.random.default_rng(seed)
+    sums, total = None, None
+    for start in range(0, n_images, 500):
+        noise = gen.standard_normal((min(500, n_images - start), rows, cols)).astype(np.float32)
+        resp = np.asarray(model.responses(noise, layer), dtype=np.float64)
+        if resp.ndim == 4:
+            try:
+                x, y = model.map_coordinates(layer)
+                r, c = int(np.argmin(np.abs(y))), int(np.argmin(np.abs(x)))
+            except (AttributeError, ValueError):
+                r, c = resp.shape[2] // 2, resp.shape[3] // 2
+            resp = resp[:, :, r, c]
+        elif resp.ndim != 2:
+            return None, f"no kernels: responses of {layer!r} have shape {resp.shape[1:]}"
+        resp = np.maximum(resp, 0.0)
+        part = resp.T @ noise.reshape(len(noise), -1).astype(np.float64)
+        sums = part if sums is None else sums + part
+        total = resp.sum(axis=0) if total is None else total + resp.sum(axis=0)
+    silent = np.flatnonzero(total <= 0)
+    if silent.size:
+        return None, (f"no kernels: channel(s) {silent[:5].tolist()} of {layer!r} never "
+                      f"respond to white noise")
+    sta = (sums / total[:, None]).reshape(-1, rows, cols)
+    info = model.unit_info(layer)
+    side_px = min(rows, cols)
+    if "rf_size" in info:
+        side_px = int(np.clip(round(float(np.median(info["rf_size"])) * ppd), 5, side_px))
+    side_px -= 1 - side_px % 2                       # odd, centred
+    r0, c0 = (rows - side_px) // 2, (cols - side_px) // 2
+    return (sta[:, r0:r0 + side_px, c0:c0 + side_px],
+            f"spike-triggered averages ({n_images} noise images)")
 
 
 # ----------------------------------------------------------------------------- uncertainty

@@ -281,8 +281,10 @@ def _pooling_figure(numbers: dict, pairs: list[tuple[str, str]]) -> Figure:
     lows = [numbers["difference_interval"][n][0] for n in names]
     highs = [numbers["difference_interval"][n][1] for n in names]
     y = np.arange(len(names))
-    ax.errorbar(values, y, xerr=[np.subtract(values, lows), np.subtract(highs, values)],
-                fmt="o", color="C0")
+    values = np.asarray(values, dtype=np.float64)
+    err = np.abs(np.stack([values - np.asarray(lows, dtype=np.float64),
+                           np.asarray(highs, dtype=np.float64) - values]))
+    ax.errorbar(values, y, xerr=np.nan_to_num(err), fmt="o", color="C0")
     ax.axvline(POOLING_GAIN, color="0.5", linestyle=":", label=f"threshold {POOLING_GAIN}")
     ax.axvline(0.0, color="k", linewidth=0.6)
     ax.set_yticks(y, names)

@@ -86,7 +86,7 @@ def _copy_statistic(orientation: np.ndarray, match: np.ndarray) -> float:
     return float(nearest[has].mean())
 
 
-def rotated_copies(fits: Mapping[str, np.ndarray], *, match_distance: float = 1.0,
+def rotated_copies(fits: Mapping[str, np.ndarray], *, match_distance: float = 0.75,
                    n_shuffles: int = 2000, rng: RngLike = 0) -> dict[str, Any]:
     """Test whether filters come as rotated copies, against orientation-shuffled fits.
 
@@ -170,7 +170,7 @@ def rotated_copies(fits: Mapping[str, np.ndarray], *, match_distance: float = 1.
 def claim_rotation(cnn: Any = None, *, n_images: int = 32,
                    angles: Sequence[float] = (15.0, 30.0, 45.0), n_boot: int = 300,
                    layer: str | None = None, first_layer: str | None = None,
-                   min_r2: float = 0.5, match_distance: float = 1.0, n_shuffles: int = 2000,
+                   min_r2: float = 0.5, match_distance: float = 0.75, n_shuffles: int = 2000,
                    min_filters: int = MIN_FILTERS, n_noise: int = 4000,
                    rng: RngLike = 0) -> ClaimResult:
     """Claim 4: rotation is not built in (unlike translation), and the first layer holds
