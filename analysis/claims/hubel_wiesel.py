@@ -225,11 +225,17 @@ def claim_hubel_wiesel(cnn: Any = None, *, spiking: Any = None, directions: int 
     sf_pref = float(np.median(sf_values)) if sf_values.size else nyquist / 4
     sfs = sorted({float(np.clip(round(s * 2) / 2, 0.5, 0.45 * nyquist))
                   for s in (sf_pref, sf_pref / 2)})
+    # a static network's response to a drifting grating repeats with each cycle: one
+    # cycle (a whole number of frames) gives the same F0 and F1 as many
+    frames = cnn.display.frame_rate / tf
+    cycle = float(np.ceil(frames - 1e-9) / cnn.display.frame_rate) \
+        if abs(frames - round(frames)) < 1e-6 else duration
+    cycle = min(cycle, duration)
     for layer in cnn_layers:
         per_sf = []
         for sf in sfs:
             p = drifting_gratings(cnn.display, directions=dirs, tfs=(tf,), sf=sf,
-                                  duration=duration)
+                                  duration=cycle)
             per_sf.append(_f1f0(run_protocol(cnn, p, layer, progress=False), 0.0))
         drive = np.stack([r["drive"] for r in per_sf])
         best = np.argmax(drive, axis=0)
@@ -270,6 +276,7 @@ def claim_hubel_wiesel(cnn: Any = None, *, spiking: Any = None, directions: int 
                "spiking_combined": _split(combined), "cnn_sfs": sfs, "spiking_sf": 2.0, "tf": tf}
     fig = _hubel_wiesel_figure(layers)
     settings = {"directions": directions, "duration": duration, "tf": tf, "driven": driven,
+                "network_duration": cycle,
                 "spiking": repr(spiking), "cnn_layers": cnn_layers, "first_layer": first,
                 "model": type(cnn).__name__}
     return _result(7, "hubel_wiesel", checks, numbers, fig, settings, start,
