@@ -326,3 +326,339 @@ def _montage(kernels: np.ndarray, ncols: int) -> np.ndarray:
         peak = float(np.max(np.abs(k))) or 1.0
         out[r * (kh + 1):r * (kh + 1) + kh, c * (kw + 1):c * (kw + 1) + kw] = k / peak
     return out
+
+
+# ----------------------------------------------------------------------------- any model
+
+#: The methods and attributes a claim needs of a model (:class:`v1model.base.Model`).
+_MODEL_ATTRIBUTES = ("display", "layers", "responses", "unit_info")
+
+
+def _model(cnn: Any, name: str = "cnn") -> Any:
+    """``cnn`` if it implements the static model interface; the shipped network if None.
+
+    Any object with ``display``, ``layers``, ``responses`` and ``unit_info`` (the
+    interface of :class:`v1model.base.Model`, checked in full by
+    :func:`v1model.base.check_model`) is accepted, not only :class:`v1model.cnn.CNN`.
+    """
+    from stimuli.display import Display as _Display
+    from v1model.cnn import load_pretrained_cnn
+
+    if cnn is None:
+        return load_pretrained_cnn()
+    missing = [a for a in _MODEL_ATTRIBUTES if not hasattr(cnn, a)]
+    if missing:
+        raise TypeError(f"{name} must implement the model interface (v1model.base.Model: "
+                        f"display, layers, responses, unit_info); {type(cnn).__name__} lacks "
+                        f"{missing}")
+    if not isinstance(cnn.display, _Display):
+        raise TypeError(f"{name}.display must be a stimuli.Display, got "
+                        f"{type(cnn.display).__name__}")
+    if bool(getattr(cnn, "temporal", False)):
+        raise ValueError(f"{name} must be a static (image) model: the claims show it images, "
+                         f"but {type(cnn).__name__}.temporal is True")
+    if len(tuple(cnn.layers)) == 0:
+        raise ValueError(f"{name} has no layers")
+    return cnn
+
+
+def _is_cnn(model: Any) -> bool:
+    from v1model.cnn import CNN
+
+    return isinstance(model, CNN)
+
+
+def _whiten(model: Any) -> bool:
+    """Whether the model was trained on whitened images (its ``meta``; False if unknown)."""
+    meta = getattr(model, "meta", None)
+    return bool(meta.get("data", {}).get("whiten", False)) if isinstance(meta, Mapping) \
+        else False
+
+
+def _check_layer_name(model: Any, name: str, layer: Any) -> str:
+    if not isinstance(layer, str) or layer not in tuple(model.layers):
+        raise ValueError(f"{name} must be one of the model's layers {tuple(model.layers)}, "
+                         f"got {layer!r}")
+    return layer
+
+
+def _response_shapes(model: Any) -> dict[str, tuple[int, ...]]:
+    """Each layer's response shape to one image (without the image axis)."""
+    probe = np.zeros((1, *model.display.shape), dtype=np.float32)
+    probe[0, 0, 0] = 1.0
+    return {layer: tuple(np.asarray(model.responses(probe, layer)).shape[1:])
+            for layer in model.layers}
+
+
+def _layer_kinds(model: Any) -> dict[str, str]:
+    """Each layer as ``"conv"``, ``"pool"``, ``"dense"`` or ``"other"``.
+
+    A :class:`v1model.cnn.CNN` says what each stage is.  For any other model the
+    kinds follow from the layers' order and response shapes (a documented heuristic):
+    a retinotopic layer ``(channels, rows, cols)`` is a *pool* when it follows a
+    retinotopic layer with the same number of channels on a map at least twice as
+    coarse (pooling keeps the channels and subsamples the map), else a *conv*; a
+    ``(units,)`` layer is *dense*.
+    """
+    if _is_cnn(model):
+        return _stage_kinds(model)
+    shapes = _response_shapes(model)
+    kinds: dict[str, str] = {}
+    previous = None
+    for layer in model.layers:
+        shape = shapes[layer]
+        if len(shape) == 3:
+            pooled = (previous is not None and len(previous) == 3 and previous[0] == shape[0]
+                      and previous[1] >= 2 * shape[1])
+            kinds[layer] = "pool" if pooled else "conv"
+        elif len(shape) == 1:
+            kinds[layer] = "dense"
+        else:
+            kinds[layer] = "other"
+        previous = shape
+    return kinds
+
+
+def _first_layer(model: Any, first_layer: str | None) -> str:
+    """``first_layer`` (checked) or the model's first convolution-like layer."""
+    if first_layer is not None:
+        return _check_layer_name(model, "first_layer", first_layer)
+    kinds = _layer_kinds(model)
+    for name in model.layers:
+        if kinds[name] == "conv":
+            return name
+    raise ValueError(f"the model has no retinotopic (convolution-like) layer: {model.layers}; "
+                     f"pass first_layer=")
+
+
+def _model_pool_pairs(model: Any, pool_pairs: Any) -> list[tuple[str, str]]:
+    """``pool_pairs`` (checked) or each (conv, pool) pair found by :func:`_layer_kinds`."""
+    if pool_pairs is None:
+        kinds = _layer_kinds(model)
+        names = list(model.layers)
+        return [(names[i - 1], name) for i, name in enumerate(names)
+                if i > 0 and kinds[name] == "pool" and kinds[names[i - 1]] == "conv"]
+    pairs = []
+    for pair in pool_pairs:
+        if isinstance(pair, str) or len(tuple(pair)) != 2:
+            raise ValueError(f"pool_pairs must hold (conv layer, pool layer) pairs, got "
+                             f"{pair!r}")
+        conv, pool = tuple(pair)
+        pairs.append((_check_layer_name(model, "pool_pairs", conv),
+                      _check_layer_name(model, "pool_pairs", pool)))
+    return pairs
+
+
+def _deepest_layer(model: Any, layer: str | None) -> str:
+    """``layer`` (checked) or the deepest hidden layer: the CNN's last before its output,
+    any other model's last layer."""
+    if layer is not None:
+        return _check_layer_name(model, "layer", layer)
+    if _is_cnn(model):
+        return _last_hidden(model)
+    return tuple(model.layers)[-1]
+
+
+def _first_layer_kernels(model: Any, layer: str, *, n_images: int, seed: int
+                         ) -> tuple[np.ndarray | None, str]:
+    """The first layer's spatial kernels ``(channels, k, k)`` and how they were obtained.
+
+    The model's own ``filters(layer)`` (averaged over input channels) when it has them;
+    otherwise each channel's spike-triggered average at the map position nearest the
+    display centre, to ``n_images`` Gaussian white-noise images, in a square window of
+    the channels' median ``rf_size`` (the whole display if unknown) — for a
+    linear-rectified unit the STA is proportional to its kernel (Chichilnisky 2001).
+    ``(None, reason)`` if neither is possible (e.g. a layer silent to noise).
+    """
+    filters = getattr(model, "filters", None)
+    if callable(filters):
+        try:
+            k = np.asarray(filters(layer), dtype=np.float64)
+        except (ValueError, TypeError):
+            k = None
+        if k is not None and k.ndim in (3, 4):
+            return (k.mean(axis=1) if k.ndim == 4 else k), "the model's filters()"
+    display = model.display
+    rows, cols = display.shape
+    ppd = float(display.pixels_per_degree)
+    gen = np.random.default_rng(seed)
+    sums, total = None, None
+    for start in range(0, n_images, 500):
+        noise = gen.standard_normal((min(500, n_images - start), rows, cols)).astype(np.float32)
+        resp = np.asarray(model.responses(noise, layer), dtype=np.float64)
+        if resp.ndim == 4:
+            try:
+                x, y = model.map_coordinates(layer)
+                r, c = int(np.argmin(np.abs(y))), int(np.argmin(np.abs(x)))
+            except (AttributeError, ValueError):
+                r, c = resp.shape[2] // 2, resp.shape[3] // 2
+            resp = resp[:, :, r, c]
+        elif resp.ndim != 2:
+            return None, f"no kernels: responses of {layer!r} have shape {resp.shape[1:]}"
+        resp = np.maximum(resp, 0.0)
+        part = resp.T @ noise.reshape(len(noise), -1).astype(np.float64)
+        sums = part if sums is None else sums + part
+        total = resp.sum(axis=0) if total is None else total + resp.sum(axis=0)
+    silent = np.flatnonzero(total <= 0)
+    if silent.size:
+        return None, (f"no kernels: channel(s) {silent[:5].tolist()} of {layer!r} never "
+                      f"respond to white noise")
+    sta = (sums / total[:, None]).reshape(-1, rows, cols)
+    info = model.unit_info(layer)
+    side_px = min(rows, cols)
+    if "rf_size" in info:
+        side_px = int(np.clip(round(float(np.median(info["rf_size"])) * ppd), 5, side_px))
+    side_px -= 1 - side_px % 2                       # odd, centred
+    r0, c0 = (rows - side_px) // 2, (cols - side_px) // 2
+    return (sta[:, r0:r0 + side_px, c0:c0 + side_px],
+            f"spike-triggered averages ({n_images} noise images)")
+
+
+# ----------------------------------------------------------------------------- uncertainty
+
+
+def _interval(samples: np.ndarray, value: float, level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of bootstrap ``samples``, widened to contain ``value``."""
+    samples = np.asarray(samples, dtype=np.float64)
+    samples = samples[np.isfinite(samples)]
+    if samples.size == 0 or not np.isfinite(value):
+        return (float("nan"), float("nan"))
+    tail = 50.0 * (1.0 - level)
+    low, high = np.percentile(samples, [tail, 100.0 - tail])
+    return (float(min(low, value)), float(max(high, value)))
+
+
+def _check_interval(interval: tuple[float, float]) -> tuple[float, float] | None:
+    """``interval`` when finite (for :class:`Check`), else None."""
+    return interval if np.all(np.isfinite(interval)) else None
+
+
+def _bootstrap_median(values: np.ndarray, *, n_boot: int, gen: np.random.Generator
+                      ) -> tuple[float, tuple[float, float]]:
+    """Median of ``values`` and its bootstrap interval (resampling values)."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return float("nan"), (float("nan"), float("nan"))
+    med = float(np.median(values))
+    idx = gen.integers(0, values.size, size=(n_boot, values.size))
+    return med, _interval(np.median(values[idx], axis=1), med)
+
+
+def _pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson r between matching rows (NaN where either row is constant)."""
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    denom = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, (a * b).sum(axis=1) / np.where(denom > 0, denom, 1), np.nan)
+
+
+def _correlation_matrix(x: np.ndarray) -> np.ndarray:
+    """Pearson r between every pair of rows (NaN for constant rows)."""
+    x = x - x.mean(axis=1, keepdims=True)
+    norm = np.sqrt((x * x).sum(axis=1))
+    ok = norm > 0
+    z = x / np.where(ok, norm, 1.0)[:, None]
+    out = z @ z.T
+    out[~ok] = np.nan
+    out[:, ~ok] = np.nan
+    return out
+
+
+def _tolerance_samples(model: Any, readouts: Mapping[str, tuple[str, Any]], images: np.ndarray,
+                       transform: str, amounts: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """Per-image tolerance data of several read-outs of one model, from shared responses.
+
+    ``readouts`` maps a label to ``(layer, post)``: the read-out is ``post`` applied to
+    ``model.responses(images, layer)`` (``post`` None: the responses themselves), so a
+    layer's maps run once and feed several read-outs (e.g. a convolution's full map and
+    the same map on a coarser grid).  Per read-out: ``r`` ``(n_images, n_amounts)``,
+    the Pearson r over units between responses to transformed and original images
+    (NaN where undefined), and ``between`` ``(n_images, n_images)``, r between the
+    responses to different original images.
+    """
+    from analysis.invariance import transform_images
+
+    layers = sorted({layer for layer, _ in readouts.values()})
+    moved = [images] + [transform_images(images, model.display, transform, float(a))
+                        for a in amounts]
+    raw = {layer: [np.asarray(model.responses(x, layer), dtype=np.float64) for x in moved]
+           for layer in layers}
+    out = {}
+    n = len(images)
+    for label, (layer, post) in readouts.items():
+        resp = [(post(x) if post is not None else x).reshape(n, -1) for x in raw[layer]]
+        r = np.stack([_pearson_rows(resp[0], y) for y in resp[1:]], axis=1)
+        out[label] = {"r": r, "between": _correlation_matrix(resp[0])}
+    return out
+
+
+def _tolerance_value(sample: Mapping[str, np.ndarray], amounts: np.ndarray,
+                     idx: np.ndarray | None = None) -> float:
+    """Tolerance index (see :func:`_tolerance_index`) of the images ``idx`` (all if None).
+
+    Mean over non-zero amounts of ``(r̄ − b) / (1 − b)``, ``r̄`` the mean over images and
+    ``b`` the mean correlation between different images among them.
+    """
+    r, between = sample["r"], sample["between"]
+    if idx is None:
+        idx = np.arange(len(r))
+    moved = ~np.isclose(np.asarray(amounts, dtype=np.float64), 0.0)
+    rr = r[idx][:, moved]
+    pairs = between[np.ix_(idx, idx)]
+    distinct = idx[:, None] != idx[None, :]
+    b = pairs[distinct]
+    if not np.any(moved) or rr.size == 0 or b.size == 0:
+        return float("nan")
+    b_mean = float(np.nanmean(b)) if np.any(np.isfinite(b)) else float("nan")
+    if not np.isfinite(b_mean) or b_mean >= 1 or np.any(~np.isfinite(rr)):
+        return float("nan")
+    return float(np.mean((rr.mean(axis=0) - b_mean) / (1.0 - b_mean)))
+
+
+def _defined_images(samples: Mapping[str, Mapping[str, np.ndarray]]) -> np.ndarray:
+    """Indices of the images every read-out's correlations are defined for."""
+    ok = None
+    for s in samples.values():
+        good = np.all(np.isfinite(s["r"]), axis=1) & np.isfinite(np.diag(s["between"]))
+        ok = good if ok is None else ok & good
+    return np.flatnonzero(ok)
+
+
+def _tolerance_summary(samples: Mapping[str, Mapping[str, np.ndarray]], amounts: np.ndarray,
+                       differences: Mapping[str, tuple[str, str]], *, n_boot: int,
+                       gen: np.random.Generator) -> dict[str, Any]:
+    """Tolerance index of each read-out and of each difference, with bootstrap intervals.
+
+    Images are resampled with replacement (the same resample for every read-out, so a
+    difference's interval is paired); only images for which every read-out is defined
+    count.  ``differences`` maps a name to ``(a, b)``: index of ``a`` − index of ``b``.
+    """
+    keep = _defined_images(samples)
+    out: dict[str, Any] = {"n_images": int(keep.size), "index": {}, "interval": {},
+                           "difference": {}, "difference_interval": {}, "curve": {}}
+    if keep.size < 3:
+        nan2 = (float("nan"), float("nan"))
+        for label in samples:
+            out["index"][label], out["interval"][label] = float("nan"), nan2
+            out["curve"][label] = np.full(len(amounts), np.nan)
+        for name in differences:
+            out["difference"][name], out["difference_interval"][name] = float("nan"), nan2
+        out["note"] = f"only {keep.size} image(s) give defined correlations for every read-out"
+        return out
+    boots = gen.choice(keep, size=(n_boot, keep.size), replace=True)
+    values = {label: _tolerance_value(s, amounts, keep) for label, s in samples.items()}
+    draws = {label: np.array([_tolerance_value(s, amounts, b) for b in boots])
+             for label, s in samples.items()}
+    for label, s in samples.items():
+        out["index"][label] = values[label]
+        out["interval"][label] = _interval(draws[label], values[label])
+        out["curve"][label] = s["r"][keep].mean(axis=0)
+        out.setdefault("baseline", {})[label] = float(np.nanmean(
+            s["between"][np.ix_(keep, keep)][~np.eye(keep.size, dtype=bool)]))
+    for name, (a, b) in differences.items():
+        value = values[a] - values[b]
+        out["difference"][name] = value
+        out["difference_interval"][name] = _interval(draws[a] - draws[b], value)
+    return out

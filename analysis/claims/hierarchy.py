@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -14,13 +15,17 @@ from analysis.claims._common import (
     _axes_off,
     _CachedModel,
     _check_hmax,
-    _last_hidden,
+    _check_interval,
+    _check_layer_name,
+    _interval,
+    _is_cnn,
+    _layer_kinds,
+    _model,
     _n_channels,
-    _pretrained,
     _seed,
     _show_image,
     _spread,
-    _stage_kinds,
+    _whiten,
 )
 from analysis.claims.verdict import Check, ClaimResult, _result
 from analysis.gabor_fit import fit_gabors
@@ -76,12 +81,65 @@ def _gabor_likeness(model: Any, layer: str, units: np.ndarray, *, n_images: int,
     return {"r2": np.asarray(r2), "images": best_images, "skipped": skipped}
 
 
+#: Measurements of the default HMAX by display, settings and seeds (one per ensemble).
+_HMAX_CACHE: dict[tuple, tuple[dict, list]] = {}
+
+
+def _network_layers(model: Any, layers: Sequence[str] | None) -> tuple[str, ...]:
+    """``layers`` (checked, >= 2) or every layer but a CNN's output (any model: all)."""
+    if layers is None:
+        names = tuple(model.layers[:-1]) if _is_cnn(model) else tuple(model.layers)
+    else:
+        if isinstance(layers, str):
+            raise TypeError("layers must be a sequence of layer names, not one string")
+        names = tuple(_check_layer_name(model, "layers", x) for x in layers)
+    if len(names) < 2:
+        raise ValueError(f"claim 1 needs at least two layers to compare, got {names}")
+    return names
+
+
+def _measure_layers(model: Any, names: Sequence[str], *, n_units: int, n_images: int,
+                    window: float, seeds: Sequence[int]) -> tuple[dict, list]:
+    """RF sizes and Gabor-likeness of each layer, and each layer's best example."""
+    rf, r2_med, per_unit, skipped, ex = [], [], [], [], []
+    for i, layer in enumerate(names):
+        info = model.unit_info(layer)
+        rf.append(float(np.median(info["rf_size"])) if "rf_size" in info else float("nan"))
+        units = _spread(_n_channels(model, layer), n_units)
+        out = _gabor_likeness(model, layer, units, n_images=n_images, window=window,
+                              seed=seeds[i % len(seeds)])
+        finite = out["r2"][np.isfinite(out["r2"])]
+        r2_med.append(float(np.median(finite)) if finite.size else float("nan"))
+        per_unit.append(out["r2"])
+        skipped.extend({"layer": layer, **s} for s in out["skipped"])
+        scores = np.where(np.isfinite(out["r2"]), out["r2"], -1.0)
+        ex.append((layer, out["images"][int(np.argmax(scores))]))
+    return ({"layers": list(names), "rf_size_deg": rf, "r2_median": r2_med, "r2": per_unit,
+             "skipped": skipped}, ex)
+
+
+def _median_drop(first: np.ndarray, last: np.ndarray, *, n_boot: int,
+                 gen: np.random.Generator) -> tuple[float, tuple[float, float]]:
+    """median(first) − median(last) and its bootstrap interval (each resampled)."""
+    a = np.asarray(first, dtype=np.float64)
+    b = np.asarray(last, dtype=np.float64)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if a.size == 0 or b.size == 0:
+        return float("nan"), (float("nan"), float("nan"))
+    value = float(np.median(a) - np.median(b))
+    da = np.median(a[gen.integers(0, a.size, (n_boot, a.size))], axis=1)
+    db = np.median(b[gen.integers(0, b.size, (n_boot, b.size))], axis=1)
+    return value, _interval(da - db, value)
+
+
 def claim_hierarchy(cnn: Any = None, *, hmax: Any = None, n_units: int = 8,
                     n_images: int = 8000, window: float = 1.25, n_patches: int = 2000,
-                    n_top: int = 6, rng: RngLike = 0) -> ClaimResult:
+                    n_top: int = 6, layers: Sequence[str] | None = None, n_boot: int = 500,
+                    rng: RngLike = 0) -> ClaimResult:
     """Claim 1: receptive fields grow and features become less Gabor-like with depth.
 
-    For every layer of the CNN but its output (``conv1 … fc``) and of a small HMAX
+    For every layer of the network but its output (``conv1 … fc`` of a CNN; every
+    layer of any other model, or those named by ``layers``) and of a small HMAX
     (``S1 … C2``, on the CNN's display: Serre et al.'s first two bands, 4 × 4 S2
     prototypes imprinted from natural-image patches):
 
@@ -103,15 +161,21 @@ def claim_hierarchy(cnn: Any = None, *, hmax: Any = None, n_units: int = 8,
 
     - ``rf_growth_<model>``: median RF size of the last layer / first layer ``>= 2``;
     - ``complexity_<model>``: median R² of the first layer − that of the last
-      ``>= 0.2``.
+      ``>= 0.2``, with a 95% bootstrap interval (analysed units of each layer
+      resampled).
+
+    The default HMAX's measurements depend only on the display, the settings and the
+    seed, so they are computed once and reused for every network of an ensemble on
+    the same display.
 
     Verdict by :func:`verdict_from_checks` (no required check, no gate): all four
     pass → supported; fewer than two → not supported; else partly supported.
 
     Parameters
     ----------
-    cnn : v1model.cnn.CNN, optional
-        Default: the shipped pretrained network.
+    cnn : model, optional
+        Any static model of the package's interface (:class:`v1model.base.Model`);
+        default the shipped pretrained network.
     hmax : HMAX, optional
         A model on the CNN's display; default the small HMAX described above.
     n_units : int
@@ -122,6 +186,10 @@ def claim_hierarchy(cnn: Any = None, *, hmax: Any = None, n_units: int = 8,
         Largest side of the STA/STC window, degrees.
     n_patches, n_top : int
         Natural-image patches shown to the models, and the top ones drawn per unit.
+    layers : sequence of str, optional
+        The network's layers, in order of depth; default as above.
+    n_boot : int
+        Bootstrap resamples of the Gabor-likeness drop.
     rng : None, int or numpy.random.Generator
         Noise, patches and prototypes.
 
@@ -136,7 +204,7 @@ def claim_hierarchy(cnn: Any = None, *, hmax: Any = None, n_units: int = 8,
     ValueError
         If an argument is out of range.
     TypeError
-        If ``cnn`` is not a :class:`v1model.cnn.CNN` (or ``hmax`` not an HMAX).
+        If ``cnn`` does not implement the model interface (or ``hmax`` is not an HMAX).
     FileNotFoundError
         If ``cnn`` is None and the pretrained weights are missing.
 
@@ -154,40 +222,43 @@ def claim_hierarchy(cnn: Any = None, *, hmax: Any = None, n_units: int = 8,
     n_top = check_int("n_top", n_top, minimum=1)
     if n_top > n_patches:
         raise ValueError(f"n_top ({n_top}) must not exceed n_patches ({n_patches})")
+    n_boot = check_int("n_boot", n_boot, minimum=10)
     gen = as_rng(rng)
     from stimuli.natural import random_patches
 
-    cnn = _pretrained(cnn)
+    cnn = _model(cnn)
     display = cnn.display
-    whiten = bool(getattr(cnn, "meta", {}).get("data", {}).get("whiten", False))
-    patches = random_patches(n_patches, display, whiten=whiten, rng=_seed(gen))
-    if hmax is None:   # prototypes from other patches than those ranked below
-        sources = random_patches(50, display, whiten=whiten, rng=_seed(gen))
-        hmax = _small_hmax(display, sources, n_prototypes=max(2, 2 * n_units), rng=_seed(gen))
+    cnn_layers = _network_layers(cnn, layers)
+    whiten = _whiten(cnn)
+    patch_seed, source_seed, proto_seed = _seed(gen), _seed(gen), _seed(gen)
+    layer_seeds = [_seed(gen) for _ in range(64)]
+    patches = random_patches(n_patches, display, whiten=whiten, rng=patch_seed)
+    default_hmax = hmax is None
+    if default_hmax:   # prototypes from other patches than those ranked below
+        sources = random_patches(50, display, whiten=whiten, rng=source_seed)
+        hmax = _small_hmax(display, sources, n_prototypes=max(2, 2 * n_units), rng=proto_seed)
     hmax = _check_hmax(hmax, display)
-    models = {"HMAX": (hmax, tuple(hmax.layers)), "CNN": (cnn, tuple(cnn.layers[:-1]))}
+    models = {"HMAX": (hmax, tuple(hmax.layers)), "CNN": (cnn, cnn_layers)}
 
     numbers: dict[str, Any] = {}
     examples: dict[str, list[tuple[str, np.ndarray | None]]] = {}
-    for name, (model, layers) in models.items():
-        rf, r2_med, per_unit, skipped, ex = [], [], [], [], []
-        for layer in layers:
-            info = model.unit_info(layer)
-            rf.append(float(np.median(info["rf_size"])))
-            units = _spread(_n_channels(model, layer), n_units)
-            out = _gabor_likeness(model, layer, units, n_images=n_images, window=window,
-                                  seed=_seed(gen))
-            finite = out["r2"][np.isfinite(out["r2"])]
-            r2_med.append(float(np.median(finite)) if finite.size else float("nan"))
-            per_unit.append(out["r2"])
-            skipped.extend({"layer": layer, **s} for s in out["skipped"])
-            scores = np.where(np.isfinite(out["r2"]), out["r2"], -1.0)
-            ex.append((layer, out["images"][int(np.argmax(scores))]))
-        numbers[name] = {"layers": list(layers), "rf_size_deg": rf, "r2_median": r2_med,
-                         "r2": per_unit, "skipped": skipped}
-        examples[name] = ex
+    for name, (model, names) in models.items():
+        key = None
+        if name == "HMAX" and default_hmax:
+            key = (tuple(display.shape), float(display.pixels_per_degree), whiten, n_units,
+                   n_images, window, source_seed, proto_seed, tuple(layer_seeds[:len(names)]))
+            if key in _HMAX_CACHE:
+                numbers[name], examples[name] = _HMAX_CACHE[key]
+                continue
+        numbers[name], examples[name] = _measure_layers(
+            model, names, n_units=n_units, n_images=n_images, window=window,
+            seeds=layer_seeds)
+        if key is not None:
+            if len(_HMAX_CACHE) >= 4:
+                _HMAX_CACHE.pop(next(iter(_HMAX_CACHE)))
+            _HMAX_CACHE[key] = (numbers[name], examples[name])
 
-    top = _top_patches(cnn, hmax, patches, n_top=n_top)
+    top = _top_patches(cnn, cnn_layers, hmax, patches, n_top=n_top)
     numbers["top_patches"] = [{k: v for k, v in t.items() if k != "images"} for t in top]
 
     checks = []
@@ -196,25 +267,30 @@ def claim_hierarchy(cnn: Any = None, *, hmax: Any = None, n_units: int = 8,
         ratio = m["rf_size_deg"][-1] / m["rf_size_deg"][0]
         checks.append(Check(f"rf_growth_{name.lower()}",
                             f"{name}: RF size {m['layers'][-1]} / {m['layers'][0]}", ratio, 2.0))
+    boot = np.random.default_rng(_seed(gen))
     for name in models:
         m = numbers[name]
-        drop = m["r2_median"][0] - m["r2_median"][-1]
+        drop, interval = _median_drop(m["r2"][0], m["r2"][-1], n_boot=n_boot, gen=boot)
+        m["complexity_interval"] = list(interval)
         checks.append(Check(f"complexity_{name.lower()}",
-                            f"{name}: Gabor R² {m['layers'][0]} − {m['layers'][-1]}", drop, 0.2))
+                            f"{name}: Gabor R² {m['layers'][0]} − {m['layers'][-1]}", drop, 0.2,
+                            interval=_check_interval(interval)))
 
     fig = _hierarchy_figure(numbers, examples, top, list(models))
     settings = {"n_units": n_units, "n_images": n_images, "window": window,
-                "n_patches": n_patches, "n_top": n_top, "cnn_layers": list(models["CNN"][1]),
+                "n_patches": n_patches, "n_top": n_top, "cnn_layers": list(cnn_layers),
+                "n_boot": n_boot, "model": type(cnn).__name__,
                 "hmax": repr(hmax)}
     return _result(1, "hierarchy", checks, numbers, fig, settings, start)
 
 
-def _top_patches(cnn: Any, hmax: Any, patches: np.ndarray, *, n_top: int) -> list[dict]:
+def _top_patches(cnn: Any, layers: Sequence[str], hmax: Any, patches: np.ndarray, *,
+                 n_top: int) -> list[dict]:
     """The most activating patches of a few deep units (largest response variance)."""
     picks = []
-    last = _last_hidden(cnn)
-    kinds = _stage_kinds(cnn)
-    maps = [name for name in cnn.layers if kinds[name] in ("conv", "pool")]
+    last = layers[-1]
+    kinds = _layer_kinds(cnn)
+    maps = [name for name in layers if kinds[name] in ("conv", "pool") and name != last]
     sources = [("CNN", cnn, last, 2)]
     if maps:
         sources.append(("CNN", cnn, maps[-1], 1))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -11,154 +12,213 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from analysis.claims._common import (
-    _accuracy,
-    _architecture,
     _axes_off,
     _check_hmax,
-    _display_for,
-    _downsample,
-    _downsampled,
-    _pool_pairs,
-    _pretrained,
+    _check_interval,
+    _model,
+    _model_pool_pairs,
     _seed,
-    _stage_kinds,
-    _tolerance,
-    _train_network,
-    _training_arguments,
-    _without_pooling,
+    _tolerance_samples,
+    _tolerance_summary,
+    _whiten,
 )
-from analysis.claims.verdict import LEARNED_MARGIN, Check, ClaimResult, _result
+from analysis.claims.verdict import Check, ClaimResult, _result
 from analysis.figures.representations import plot_invariance
-from analysis.invariance import transform_images
-from stimuli._shared.validation import (
-    RngLike,
-    as_rng,
-    check_int,
-)
+from stimuli._shared.validation import RngLike, as_rng, check_int
+
+#: The least gain in tolerance index a pooling stage must buy over its control.
+POOLING_GAIN = 0.05
+
+#: Measurements of the default HMAX, by display and images (the same for every network
+#: on one display, so an ensemble run measures it once).
+_HMAX_CACHE: dict[tuple, dict] = {}
+
+
+def _grid_step(model: Any, conv: str, pool: str) -> int:
+    """Map positions of ``conv`` per position of ``pool`` (>= 1), from map coordinates."""
+    def spacing(layer: str) -> float:
+        x, _ = model.map_coordinates(layer)
+        x = np.asarray(x, dtype=np.float64)
+        return float(np.median(np.diff(x))) if x.size > 1 else float("nan")
+
+    try:
+        ratio = spacing(pool) / spacing(conv)
+    except (AttributeError, ValueError):
+        return 1
+    return max(1, int(round(ratio))) if np.isfinite(ratio) else 1
+
+
+def _on_grid(step: int):
+    """Read-out of a map ``(n, c, rows, cols)`` on every ``step``-th row and column."""
+    def post(x: np.ndarray) -> np.ndarray:
+        return x[..., ::step, ::step] if x.ndim == 4 else x
+    return post
 
 
 def claim_pooling(cnn: Any = None, *, hmax: Any = None, n_images: int = 32,
-                  n_per_class: int = 200, epochs: int = 8, downsample: int = 1,
-                  architecture: Mapping[str, int] | None = None, rng: RngLike = 0,
-                  progress: bool = False) -> ClaimResult:
-    """Claim 3: max-pooling makes responses tolerant to small shifts.
+                  shifts_px: Sequence[float] = (0, 1, 2, 3, 4, 6), n_boot: int = 300,
+                  pool_pairs: Sequence[tuple[str, str]] | None = None,
+                  rng: RngLike = 0) -> ClaimResult:
+    """Claim 3: max-pooling makes responses tolerant to small shifts — within one network.
 
-    Translation tolerance curves (:func:`analysis.invariance.tolerance_curve`: Pearson r
-    over units between responses to shifted and original images) on ``n_images`` test
-    images of the default training data (natural-image patches and shapes), shifted
-    rightwards by 0–6 pixels.  Each curve is summarised by its **tolerance index**:
-    the mean over non-zero shifts of ``(r − b) / (1 − b)``, ``b`` the curve's
-    correlation between different images (1: the shift changes nothing; 0: it
-    changes the pattern as much as another image would).
+    No network is trained: the network given is measured.  Each stage is read out
+    on ``n_images`` natural-image patches (:func:`stimuli.natural.random_patches`,
+    whitened if the network was trained on whitened images) shifted rightwards by
+    ``shifts_px`` pixels.  A read-out's *tolerance index* is the mean over non-zero
+    shifts of ``(r − b) / (1 − b)``: ``r`` the Pearson correlation over units between
+    the responses to the shifted and the original image (mean over images), ``b`` the
+    mean correlation between responses to different images (1: the shift changes
+    nothing; 0: it changes the pattern as much as another image would).
 
-    Compared: HMAX S1 → C1 (a small HMAX on the CNN's display); each convolution →
-    pooling pair of the pretrained CNN (``conv1 → pool1``, ``conv2 → pool2``); and two
-    networks trained alike from the same seed for ``epochs`` epochs on
-    ``n_per_class`` images per class — the default architecture, and the same with
-    every 2×2 max-pool folded into a stride-2 convolution (same map sizes and
-    parameters, subsampling without the max; Springenberg et al. 2015).  For those the
-    last map (``pool2`` vs ``conv2``) is compared, and their test accuracy on shifted
-    images is reported.
+    **The within-network control.**  A pooling stage does two things: it takes the
+    maximum over a neighbourhood *and* subsamples the map.  Subsampling alone
+    *lowers* shift tolerance (a one-pixel shift moves content between grid points),
+    so pool versus its convolution would mix the two.  The control is the same
+    network's convolution map read on the pool's grid (every ``s``-th row and
+    column, ``s`` the ratio of the two maps' spacings): the same units, the same
+    positions as the pool's outputs, no maximum — the "all-convolutional"
+    alternative of Springenberg et al. (2015) with the network's own weights.  Pool
+    − control isolates what the max buys.  The full-resolution convolution's index
+    is reported too.
 
-    Checks (each a difference of tolerance indices):
+    Pairs (convolution, pooling) are found from the layers (a CNN's stages; for
+    other models the heuristic of ``_layer_kinds``: a retinotopic layer keeping the
+    previous one's channels on a map at least twice as coarse) or named by
+    ``pool_pairs``.  HMAX S1 → C1 (Serre et al.'s first two bands on the network's
+    display) is the reference circuit built to pool; it is measured once per display
+    and images and reused.
 
-    - ``hmax_c1``: C1 − S1 ``>= 0.05``;
-    - ``cnn_<pool>``: pool − conv ``>= 0.05`` for each pair of the pretrained CNN;
-    - ``trained_without_pooling``: pooled network − network without pooling
-      ``>= 0.05`` (not measured if either network fails to beat chance by 0.1).
+    Checks (differences of tolerance indices, each with a 95% bootstrap interval over
+    images — the same resample for both terms — so a difference whose interval holds
+    the threshold is reported borderline):
+
+    - ``hmax_c1``: HMAX C1 − S1 ``>= 0.05``;
+    - ``cnn_<pool>``: pool − its convolution on the pool's grid ``>= 0.05``, for each
+      pair (one ``cnn_pooling`` check, not measured, if the model has no pair).
 
     Verdict by :func:`verdict_from_checks` (no required check, no gate).
 
     Parameters
     ----------
-    cnn : v1model.cnn.CNN, optional
-        Default: the shipped pretrained network.
+    cnn : model, optional
+        Any static model of the package's interface (:class:`v1model.base.Model`);
+        default the shipped pretrained network.
     hmax : HMAX, optional
-        A model on the CNN's display; default S1/C1 with Serre et al.'s first two bands.
+        A model on the network's display with layers S1 and C1; default Serre et
+        al.'s first two bands.
     n_images : int
-        Test images per tolerance curve.
-    n_per_class, epochs : int
-        Training data and epochs of the two matched networks.
-    downsample : int
-        Average the matched networks' images over ``downsample²`` pixel blocks (quick
-        runs); their display has ``16 / downsample`` pixels per degree.
-    architecture : mapping, optional
-        Widths for :func:`v1model.cnn.default_cnn_spec` (``conv1_channels``,
-        ``conv1_size``, ``conv2_channels``, ``fc_units``); default the shipped ones.
+        Natural-image patches (>= 4).
+    shifts_px : sequence of float
+        Rightward shifts in pixels; must include 0 and a non-zero shift.
+    n_boot : int
+        Bootstrap resamples of the images.
+    pool_pairs : sequence of (str, str), optional
+        (convolution, pooling) layer pairs; default found from the layers.
     rng : None, int or numpy.random.Generator
-        Data, initial weights, training order.
-    progress : bool
-        Progress bars while training.
+        Patches and bootstrap.
 
     Returns
     -------
     ClaimResult
-        ``numbers``: ``curves`` (amounts in degrees, correlations, baselines, images
-        used per layer), ``tolerance`` (indices; NaN where a curve is undefined, e.g. a
-        layer silent for the images), ``matched`` (training records, accuracy vs shift).
+        ``numbers``: ``tolerance`` (index per read-out), ``interval`` (its bootstrap
+        interval), ``difference`` and ``difference_interval`` per check, ``curves``
+        (mean r per shift), ``baseline``, ``pairs``, ``grid_step``, ``shifts_px``,
+        ``n_images`` used.
 
     Raises
     ------
     ValueError
-        If an argument is out of range.
+        If an argument is out of range or names an unknown layer.
     TypeError
-        If ``cnn`` is not a :class:`v1model.cnn.CNN` (or ``hmax`` not an HMAX).
+        If ``cnn`` does not implement the model interface (or ``hmax`` is not an HMAX).
     FileNotFoundError
         If ``cnn`` is None and the pretrained weights are missing.
 
     Examples
     --------
-    >>> claim_pooling(n_per_class=20, epochs=1).verdict in VERDICTS  # doctest: +SKIP
+    >>> claim_pooling(n_images=8, n_boot=50).verdict in VERDICTS  # doctest: +SKIP
     True
     """
     start = time.perf_counter()
-    n_images = check_int("n_images", n_images, minimum=2)
-    n_per_class, epochs, downsample = _training_arguments(n_per_class, epochs, downsample)
+    n_images = check_int("n_images", n_images, minimum=4)
+    n_boot = check_int("n_boot", n_boot, minimum=10)
+    shifts = _shifts(shifts_px)
     gen = as_rng(rng)
-    from v1model.cnn import default_training_data
+    from stimuli.natural import random_patches
 
-    cnn = _pretrained(cnn)
-    display = cnn.display
+    model = _model(cnn)
+    display = model.display
     ppd = float(display.pixels_per_degree)
-    data = default_training_data(_seed(gen), n_per_class=n_per_class)
-    pick = gen.choice(len(data.x_test), size=min(n_images, len(data.x_test)), replace=False)
-    images = data.x_test[np.sort(pick)]
-    if images.shape[1:] != display.shape:
-        raise ValueError(f"the CNN's display {display.shape} must match the training images "
-                         f"{images.shape[1:]}")
-    shifts_px = np.array([0.0, 1, 2, 3, 4, 6])
-    amounts = shifts_px / ppd
-    hmax = _pooling_hmax(hmax, display)
+    amounts = shifts / ppd
+    pairs = _model_pool_pairs(model, pool_pairs)
+    images = random_patches(n_images, display, whiten=_whiten(model), min_std=1e-3,
+                            rng=_seed(gen))
+    boot_seed = _seed(gen)
 
-    curves: dict[str, Any] = {}
-    tolerance: dict[str, float] = {}
-
-    def measure(label: str, model: Any, layer: str, imgs: np.ndarray, amts: np.ndarray):
-        curves[label] = _tolerance(model, layer, imgs, "translate", amts)
-        tolerance[label] = curves[label]["index"]
-
-    measure("HMAX S1", hmax, "S1", images, amounts)
-    measure("HMAX C1", hmax, "C1", images, amounts)
-    pairs = _pool_pairs(cnn)
+    hmax_out = _hmax_tolerance(hmax, display, images, amounts, n_boot, boot_seed)
+    readouts: dict[str, tuple[str, Any]] = {}
+    differences: dict[str, tuple[str, str]] = {}
+    steps = {}
     for conv, pool in pairs:
-        measure(f"CNN {conv}", cnn, conv, images, amounts)
-        measure(f"CNN {pool}", cnn, pool, images, amounts)
-    matched = _MatchedPair(data, downsample, ppd, architecture, epochs, _seed(gen), progress)
-    matched.measure(images, measure)
+        steps[pool] = _grid_step(model, conv, pool)
+        readouts[conv] = (conv, None)
+        readouts[f"{conv} on {pool} grid"] = (conv, _on_grid(steps[pool]))
+        readouts[pool] = (pool, None)
+        differences[f"cnn_{pool}"] = (pool, f"{conv} on {pool} grid")
+        differences[f"{pool} − {conv}"] = (pool, conv)
+    if readouts:
+        samples = _tolerance_samples(model, readouts, images, "translate", amounts)
+        net = _tolerance_summary(samples, amounts, differences, n_boot=n_boot,
+                                 gen=np.random.default_rng(boot_seed))
+    else:
+        net = {"index": {}, "interval": {}, "difference": {}, "difference_interval": {},
+               "curve": {}, "baseline": {}, "n_images": 0}
+
     checks = [Check("hmax_c1", "HMAX: tolerance index C1 − S1",
-                    tolerance["HMAX C1"] - tolerance["HMAX S1"], 0.05)]
+                    hmax_out["difference"]["hmax_c1"], POOLING_GAIN,
+                    interval=_check_interval(hmax_out["difference_interval"]["hmax_c1"]))]
     for conv, pool in pairs:
-        checks.append(Check(f"cnn_{pool}", f"CNN: tolerance index {pool} − {conv}",
-                            tolerance[f"CNN {pool}"] - tolerance[f"CNN {conv}"], 0.05))
-    checks.append(matched.check(tolerance))
-    numbers = {"curves": curves, "tolerance": tolerance, "matched": matched.records,
-               "shifts_px": shifts_px, "matched_learned": matched.learned}
-    fig = _pooling_figure(curves, tolerance, matched.records)
-    settings = {"n_images": n_images, "n_per_class": n_per_class, "epochs": epochs,
-                "downsample": downsample, "architecture": matched.architecture,
-                "matched_display": {"shape": list(matched.display.shape),
-                                    "pixels_per_degree": matched.display.pixels_per_degree}}
+        checks.append(Check(f"cnn_{pool}", f"network: tolerance index {pool} − {conv} read on "
+                            f"{pool}'s grid (step {steps[pool]})",
+                            net["difference"][f"cnn_{pool}"], POOLING_GAIN,
+                            interval=_check_interval(net["difference_interval"][f"cnn_{pool}"])))
+    if not pairs:
+        checks.append(Check("cnn_pooling", "network: no (convolution, pooling) pair found — "
+                            "pass pool_pairs=", float("nan"), POOLING_GAIN))
+
+    labelled = {f"HMAX {k}": v for k, v in hmax_out["index"].items()}
+    labelled.update({f"network {k}": v for k, v in net["index"].items()})
+    numbers = {
+        "tolerance": labelled,
+        "interval": {**{f"HMAX {k}": v for k, v in hmax_out["interval"].items()},
+                     **{f"network {k}": v for k, v in net["interval"].items()}},
+        "difference": {**hmax_out["difference"], **net["difference"]},
+        "difference_interval": {**hmax_out["difference_interval"],
+                                **net["difference_interval"]},
+        "curves": {**{f"HMAX {k}": v for k, v in hmax_out["curve"].items()},
+                   **{f"network {k}": v for k, v in net["curve"].items()}},
+        "baseline": {**{f"HMAX {k}": v for k, v in hmax_out.get("baseline", {}).items()},
+                     **{f"network {k}": v for k, v in net.get("baseline", {}).items()}},
+        "pairs": [list(p) for p in pairs], "grid_step": steps, "shifts_px": shifts,
+        "n_images": {"HMAX": hmax_out["n_images"], "network": net["n_images"]},
+    }
+    fig = _pooling_figure(numbers, pairs)
+    settings = {"n_images": n_images, "shifts_px": shifts, "n_boot": n_boot,
+                "pool_pairs": [list(p) for p in pairs], "model": type(model).__name__}
     return _result(3, "pooling", checks, numbers, fig, settings, start)
+
+
+def _shifts(shifts_px: Sequence[float]) -> np.ndarray:
+    try:
+        shifts = np.asarray([float(s) for s in shifts_px], dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"shifts_px must be a sequence of numbers, got {shifts_px!r:.60}") \
+            from exc
+    if shifts.ndim != 1 or not np.all(np.isfinite(shifts)) or np.any(shifts < 0):
+        raise ValueError(f"shifts_px must be finite pixel shifts >= 0, got {shifts.tolist()}")
+    if not np.any(shifts == 0) or not np.any(shifts > 0):
+        raise ValueError(f"shifts_px must include 0 and a non-zero shift, got {shifts.tolist()}")
+    return np.unique(shifts)
 
 
 def _pooling_hmax(hmax: Any, display: Any) -> Any:
@@ -174,95 +234,60 @@ def _pooling_hmax(hmax: Any, display: Any) -> Any:
     return hmax
 
 
-class _MatchedPair:
-    """Two networks trained alike from one seed, with and without max-pooling.
-
-    Built (and trained) from the claim's training data reduced ``downsample``-fold;
-    :meth:`measure` records their last map's tolerance curve and their accuracy on
-    shifted test images, :meth:`check` compares the two tolerance indices.
-    """
-
-    def __init__(self, data: Any, downsample: int, ppd: float,
-                 architecture: Mapping[str, int] | None, epochs: int, seed: int,
-                 progress: bool) -> None:
-        from v1model.cnn import default_cnn_spec
-
-        self.downsample = downsample
-        self.small = _downsampled(data, downsample)
-        self.display = _display_for(self.small, ppd / downsample)
-        size = self.small.x_train.shape[1]
-        self.architecture = _architecture(architecture, size)
-        spec = default_cnn_spec(self.small.n_classes, input_size=size, **self.architecture)
-        specs = {"with pooling": spec, "without pooling": _without_pooling(spec)}
-        self.models: dict[str, Any] = {}
-        self.records: dict[str, Any] = {}
-        for label, s in specs.items():
-            self.models[label], self.records[label] = _train_network(
-                s, self.small, display=self.display, epochs=epochs, seed=seed,
-                progress=progress)
-        self.last_map: dict[str, str] = {}
-
-    def measure(self, images: np.ndarray, measure: Any) -> None:
-        """Tolerance of each network's last map (``measure``) and accuracy vs shift."""
-        pair_images = _downsample(images, self.downsample)
-        pair_shifts = np.arange(4.0)
-        pair_amounts = pair_shifts / self.display.pixels_per_degree
-        small = self.small
-        for label, model in self.models.items():
-            kinds = _stage_kinds(model)
-            last = [n for n in model.layers if kinds[n] in ("conv", "pool")][-1]
-            self.last_map[label] = last
-            measure(f"{label}: {last}", model, last, pair_images, pair_amounts)
-            record = self.records[label]
-            record["shift_px"] = pair_shifts
-            record["accuracy_vs_shift"] = [
-                _accuracy(model, transform_images(small.x_test, self.display, "translate",
-                                                  float(a)), small.y_test)
-                for a in pair_amounts]
-            record["last_map"] = last
-
-    @property
-    def learned(self) -> bool:
-        """Both networks beat chance by :data:`LEARNED_MARGIN`."""
-        return all(r["test_accuracy"] - 1 / self.small.n_classes >= LEARNED_MARGIN
-                   for r in self.records.values())
-
-    def check(self, tolerance: Mapping[str, float]) -> Check:
-        """Tolerance index with − without pooling (NaN unless both networks learned)."""
-        with_map, without_map = self.last_map["with pooling"], self.last_map["without pooling"]
-        diff = (tolerance[f"with pooling: {with_map}"]
-                - tolerance[f"without pooling: {without_map}"])
-        return Check("trained_without_pooling",
-                     f"tolerance index, trained with − without pooling "
-                     f"({with_map} vs {without_map})",
-                     diff if self.learned else float("nan"), 0.05)
+def _hmax_tolerance(hmax: Any, display: Any, images: np.ndarray, amounts: np.ndarray,
+                    n_boot: int, seed: int) -> dict:
+    """HMAX S1 and C1 tolerance (cached for the default HMAX: same display, same images)."""
+    key = None
+    if hmax is None:
+        digest = hashlib.sha1(np.ascontiguousarray(images).tobytes()).hexdigest()
+        key = (tuple(display.shape), float(display.pixels_per_degree), digest,
+               tuple(np.round(amounts, 9)), n_boot, seed)
+        if key in _HMAX_CACHE:
+            return _HMAX_CACHE[key]
+    model = _pooling_hmax(hmax, display)
+    samples = _tolerance_samples(model, {"S1": ("S1", None), "C1": ("C1", None)}, images,
+                                 "translate", amounts)
+    out = _tolerance_summary(samples, amounts, {"hmax_c1": ("C1", "S1")}, n_boot=n_boot,
+                             gen=np.random.default_rng(seed))
+    if key is not None:
+        if len(_HMAX_CACHE) >= 8:
+            _HMAX_CACHE.pop(next(iter(_HMAX_CACHE)))
+        _HMAX_CACHE[key] = out
+    return out
 
 
-def _pooling_figure(curves: dict, tolerance: dict, matched: dict) -> Figure:
-    fig = plt.figure(figsize=(13, 4.2), layout="constrained")
-    axes = fig.subplots(1, 4)
-    groups = [("HMAX", [k for k in curves if k.startswith("HMAX")]),
-              ("pretrained CNN", [k for k in curves if k.startswith("CNN")]),
-              ("trained with / without pooling",
-               [k for k in curves if k.startswith(("with", "without"))])]
-    for ax, (title, keys) in zip(axes[:3], groups, strict=True):
-        keys = [k for k in keys if np.all(np.isfinite(curves[k]["correlation"]))]
+def _pooling_figure(numbers: dict, pairs: list[tuple[str, str]]) -> Figure:
+    fig = plt.figure(figsize=(12, 4.2), layout="constrained")
+    axes = fig.subplots(1, 3)
+    shifts = numbers["shifts_px"]
+    groups = [("HMAX S1 → C1", ["HMAX S1", "HMAX C1"]),
+              ("network: convolution → pooling",
+               [f"network {n}" for c, p in pairs for n in (c, f"{c} on {p} grid", p)])]
+    for ax, (title, keys) in zip(axes[:2], groups, strict=True):
+        keys = [k for k in keys if np.all(np.isfinite(numbers["curves"].get(k, [np.nan])))]
         if not keys:
             ax.text(0.5, 0.5, "no defined curve", ha="center")
             _axes_off(ax)
             continue
-        amounts = curves[keys[0]]["amount"]
-        plot_invariance(amounts, {f"{k} (T={tolerance[k]:.2f})": curves[k]["correlation"]
-                                  for k in keys}, transform="shift", units="deg", ax=ax)
+        plot_invariance(shifts, {f"{k} (T={numbers['tolerance'][k]:.2f})": numbers["curves"][k]
+                                 for k in keys}, transform="shift", units="px", ax=ax)
         for i, k in enumerate(keys):
-            ax.axhline(curves[k]["baseline"], color=f"C{i}", linestyle=":", linewidth=0.8)
+            ax.axhline(numbers["baseline"][k], color=f"C{i}", linestyle=":", linewidth=0.8)
         ax.set_title(f"{title} (dotted: different images)", fontsize=9)
-    ax = axes[3]
-    for label, rec in matched.items():
-        ax.plot(rec["shift_px"], rec["accuracy_vs_shift"], marker="o",
-                label=f"{label} ({rec['parameters']} params)")
-    ax.set_xlabel("shift of the test images (px)")
-    ax.set_ylabel("test accuracy")
-    ax.set_title("accuracy on shifted images", fontsize=9)
+    ax = axes[2]
+    names = list(numbers["difference"])
+    names = [n for n in names if n == "hmax_c1" or n.startswith("cnn_")]
+    values = [numbers["difference"][n] for n in names]
+    lows = [numbers["difference_interval"][n][0] for n in names]
+    highs = [numbers["difference_interval"][n][1] for n in names]
+    y = np.arange(len(names))
+    values = np.asarray(values, dtype=np.float64)
+    err = np.abs(np.stack([values - np.asarray(lows, dtype=np.float64),
+                           np.asarray(highs, dtype=np.float64) - values]))
+    ax.errorbar(values, y, xerr=np.nan_to_num(err), fmt="o", color="C0")
+    ax.axvline(POOLING_GAIN, color="0.5", linestyle=":", label=f"threshold {POOLING_GAIN}")
+    ax.axvline(0.0, color="k", linewidth=0.6)
+    ax.set_yticks(y, names)
+    ax.set_xlabel("tolerance index gain (pool − control), 95% bootstrap interval")
     ax.legend(fontsize=7)
     return fig

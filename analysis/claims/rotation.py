@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -12,32 +11,27 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from analysis.claims._common import (
-    _accuracy,
-    _accuracy_gate,
-    _architecture,
     _axes_off,
-    _display_for,
-    _downsample,
-    _downsampled,
-    _first_conv,
-    _last_hidden,
-    _pretrained,
+    _check_interval,
+    _deepest_layer,
+    _first_layer,
+    _first_layer_kernels,
+    _model,
     _seed,
     _show_image,
-    _tolerance,
-    _train_network,
-    _training_arguments,
+    _tolerance_samples,
+    _tolerance_summary,
+    _whiten,
 )
 from analysis.claims.verdict import Check, ClaimResult, _result
-from analysis.figures.representations import plot_invariance
 from analysis.gabor_fit import fit_gabors
-from stimuli._shared.validation import (
-    RngLike,
-    as_rng,
-    check_int,
-    check_real,
-)
-from stimuli.display import Display
+from stimuli._shared.validation import RngLike, as_rng, check_int, check_positive, check_range
+
+#: Rotation must cost this much more tolerance than a shift of equal pixel displacement.
+ROTATION_COST = 0.1
+
+#: Fewest Gabor-fitted first-layer filters for the rotated-copies test to have power.
+MIN_FILTERS = 32
 
 
 def _circular_gap(orientations: np.ndarray) -> float:
@@ -50,279 +44,360 @@ def _circular_gap(orientations: np.ndarray) -> float:
 
 
 def _orientation_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Smallest difference between orientations on the 180° circle, in [0, 90] degrees."""
     d = np.abs(np.mod(a - b, 180.0))
     return np.minimum(d, 180.0 - d)
 
 
-def _shape_twins(fits: Mapping[str, np.ndarray]) -> dict[str, Any]:
-    """For each Gabor-fitted filter, its nearest filter in shape (log2 sf, nx, ny) space.
+def _shape_matches(fits: Mapping[str, np.ndarray], distance: float) -> np.ndarray:
+    """Pairs of filters matched in shape: ``(n, n)`` bool, False on the diagonal.
 
-    Shape coordinates are standardised over the population; the result gives each
-    filter's twin and the orientation difference between them, and groups of similar
-    shape (average-linkage clusters cut at distance 1 standard deviation).
+    A filter's shape without its orientation is (log2 sf, Ringach's nx, ny, even/odd
+    symmetry ``|cos phase|`` — invariant to a contrast flip and to the 180° ambiguity
+    of the fitted orientation); each coordinate is standardised over the population
+    and two filters match when their Euclidean distance is below ``distance``.
     """
-    from scipy.cluster.hierarchy import fcluster, linkage
-
-    ok = np.flatnonzero(np.asarray(fits["success"], dtype=bool))
-    if ok.size < 3:
-        return {"n": int(ok.size), "median_delta": float("nan"), "gap": float("nan"),
-                "twins": [], "groups": []}
-    feats = np.stack([np.log2(np.asarray(fits["sf"])[ok]), np.asarray(fits["nx"])[ok],
-                      np.asarray(fits["ny"])[ok]], axis=1)
+    feats = np.stack([np.log2(np.asarray(fits["sf"], dtype=np.float64)),
+                      np.asarray(fits["nx"], dtype=np.float64),
+                      np.asarray(fits["ny"], dtype=np.float64),
+                      np.abs(np.cos(np.deg2rad(np.asarray(fits["phase"], dtype=np.float64))))],
+                     axis=1)
     std = feats.std(axis=0)
     z = (feats - feats.mean(axis=0)) / np.where(std > 0, std, 1.0)
     dist = np.linalg.norm(z[:, None] - z[None], axis=2)
-    np.fill_diagonal(dist, np.inf)
-    twin = np.argmin(dist, axis=1)
-    orient = np.asarray(fits["orientation"])[ok]
-    delta = _orientation_difference(orient, orient[twin])
-    labels = fcluster(linkage(z, "average"), t=1.0, criterion="distance")
-    groups = []
-    for lab in np.unique(labels):
-        members = ok[labels == lab]
-        if members.size >= 2:
-            o = np.asarray(fits["orientation"])[members]
-            order = np.argsort(o)
-            groups.append({"filters": members[order].tolist(), "orientations": o[order].tolist(),
-                           "span": float(180.0 - _circular_gap(o))})
-    groups.sort(key=lambda g: -len(g["filters"]))
-    return {"n": int(ok.size), "twins": list(zip(ok.tolist(), ok[twin].tolist(), strict=True)),
-            "delta": delta, "median_delta": float(np.median(delta)),
-            "gap": _circular_gap(np.asarray(fits["orientation"])[ok]), "groups": groups}
+    match = dist < distance
+    np.fill_diagonal(match, False)
+    return match
 
 
-def _rotate_batch(images: np.ndarray, angles: np.ndarray) -> np.ndarray:
-    from stimuli.transforms import rotate
+def _copy_statistic(orientation: np.ndarray, match: np.ndarray) -> float:
+    """Mean over filters with a shape match of the orientation difference to the nearest
+    (in orientation) of its matches, degrees.
 
-    out = np.empty_like(images)
-    for angle in np.unique(angles):
-        sel = angles == angle
-        out[sel] = rotate(images[sel], angle=float(angle))
-    return out
+    Rotated copies of one shape at ``M`` evenly spaced orientations give ``180/M``;
+    orientations independent of shape give about half that (the nearest of several
+    random orientations is close); duplicates (one orientation per shape) give 0.
+    """
+    has = match.any(axis=1)
+    if not has.any():
+        return float("nan")
+    delta = _orientation_difference(orientation[:, None], orientation[None, :])
+    nearest = np.where(match, delta, np.inf).min(axis=1)
+    return float(nearest[has].mean())
 
 
-def claim_rotation(cnn: Any = None, *, n_per_class: int = 300, epochs: int = 10,
-                   downsample: int = 1, architecture: Mapping[str, int] | None = None,
-                   angles: Sequence[float] = (0, 30, 60, 90, 120, 150, 180),
-                   n_images: int = 32, rng: RngLike = 0, progress: bool = False) -> ClaimResult:
-    """Claim 4: rotation tolerance is learned from rotated examples; conv1 holds rotated copies.
+def rotated_copies(fits: Mapping[str, np.ndarray], *, match_distance: float = 0.75,
+                   n_shuffles: int = 2000, rng: RngLike = 0) -> dict[str, Any]:
+    """Test whether filters come as rotated copies, against orientation-shuffled fits.
 
-    **Trained with and without rotated examples.**  Two networks of the default
-    architecture are trained alike (same seed, ``epochs`` epochs) to tell five
-    natural textures apart (:func:`stimuli.datasets.natural_patches_dataset`, whitened,
-    ``n_per_class`` patches each; brick and grass are strongly oriented) — one on
-    upright patches, one on patches each rotated by a random multiple of 15°.  Every
-    image, in training and test, is seen through the same circular aperture, so a
-    rotation changes only the orientation of its content.  Test accuracy is measured
-    on test patches rotated by each of ``angles``; the *accuracy drop* is the accuracy
-    at 0° minus the mean accuracy at angles between 30° and 150°.
-
-    **Rotated copies.**  The pretrained CNN's first-layer kernels are fit by Gabors;
-    each kernel's *shape twin* is its nearest neighbour in standardised (log2 sf, nx,
-    ny) — shape without orientation.  If the layer holds rotated copies of a few
-    shapes, twins differ in orientation and the orientations cover the half circle.
-    Groups of similar shape are drawn side by side, sorted by orientation.
-
-    Rotation tolerance curves (:func:`analysis.invariance.tolerance_curve`) of the
-    pretrained CNN and of both trained networks are drawn for context.
-
-    Checks:
-
-    - ``no_builtin_invariance`` (required): accuracy drop of the network trained on
-      upright patches ``>= 0.1``;
-    - ``learned_from_data``: drop with rotated training / drop without ``<= 0.5`` (not
-      measured when the drop without is below 0.05);
-    - ``twins_rotated``: median orientation difference between shape twins
-      ``>= 30°`` (45° if orientation were independent of shape, 0° if each shape had
-      one orientation);
-    - ``orientation_coverage``: largest gap between the kernels' orientations
-      ``<= 60°``.
-
-    Gate: both trained networks beat chance by 0.1 on upright test patches.
+    Filters matched in shape (:func:`_shape_matches`: sf, envelope nx/ny and phase
+    symmetry within ``match_distance`` standardised units) are compared in
+    orientation by the *copy statistic*: the mean over filters with a match of the
+    orientation difference to their nearest-in-orientation match.  Rotated copies
+    spread one shape over orientations, so matches differ in orientation more than
+    chance.  The null keeps every fit and shuffles the orientations across filters
+    (``n_shuffles`` permutations): shape matches stay, the link between shape and
+    orientation goes.
 
     Parameters
     ----------
-    cnn : v1model.cnn.CNN, optional
-        Default: the shipped pretrained network.
-    n_per_class, epochs : int
-        Patches per texture and training epochs of the two networks.
-    downsample : int
-        Average the two networks' images over ``downsample²`` pixel blocks (quick runs).
-    architecture : mapping, optional
-        Widths for :func:`v1model.cnn.default_cnn_spec`; default the shipped ones.
-    angles : sequence of float
-        Test rotations, degrees counter-clockwise; must include 0.
-    n_images : int
-        Test images per tolerance curve.
+    fits : mapping
+        Columns ``orientation``, ``sf``, ``phase``, ``nx``, ``ny`` (e.g. of
+        :func:`analysis.gabor_fit.fit_gabors`, successful fits only), >= 3 filters.
+    match_distance : float
+        Largest standardised shape distance of a match.
+    n_shuffles : int
+        Permutations of the null.
     rng : None, int or numpy.random.Generator
-        Data, rotations, initial weights, training order.
-    progress : bool
-        Progress bars while training.
+        Permutations.
 
     Returns
     -------
-    ClaimResult
-        ``numbers``: ``accuracy`` vs angle per network, ``drop``, ``twins`` (per CNN:
-        median orientation difference, largest orientation gap, groups), ``curves``.
+    dict
+        ``observed`` (degrees), ``null`` (the permuted statistics), ``null_mean``,
+        ``excess`` (observed − null mean) with ``excess_interval`` (observed minus the
+        null's 97.5th and 2.5th percentiles), ``percentile`` (of the observed value in
+        the null, 0–100, ties counted half), ``p_value`` (one-sided, ``(1 + #null >=
+        observed) / (1 + n_shuffles)``), ``n_filters``, ``n_matched_filters``,
+        ``n_pairs`` and ``pairs`` (matched filter pairs ``(i, j)``, ``i < j``).
 
     Raises
     ------
     ValueError
-        If an argument is out of range or ``angles`` lacks 0.
+        If fewer than 3 filters are given or an argument is out of range.
+
+    Examples
+    --------
+    >>> o = np.tile([0.0, 45.0, 90.0, 135.0], 8)                # 8 shapes x 4 orientations
+    >>> shape = np.repeat(np.arange(8.0), 4)
+    >>> fits = {"orientation": o, "sf": 2.0 ** (shape % 4), "phase": 90.0 * (shape // 4),
+    ...         "nx": 0.3 + 0.01 * shape, "ny": 0.4 + 0.01 * shape}
+    >>> out = rotated_copies(fits, n_shuffles=500)
+    >>> out["observed"], out["p_value"] < 0.01
+    (45.0, True)
+    """
+    n = len(np.asarray(fits["orientation"]))
+    if n < 3:
+        raise ValueError(f"fits must hold at least 3 filters, got {n}")
+    match_distance = check_positive("match_distance", match_distance)
+    n_shuffles = check_int("n_shuffles", n_shuffles, minimum=10)
+    gen = as_rng(rng)
+    orientation = np.mod(np.asarray(fits["orientation"], dtype=np.float64), 180.0)
+    match = _shape_matches(fits, match_distance)
+    observed = _copy_statistic(orientation, match)
+    i, j = np.nonzero(np.triu(match))
+    out: dict[str, Any] = {"n_filters": n, "n_matched_filters": int(match.any(axis=1).sum()),
+                           "n_pairs": int(i.size), "pairs": list(zip(i.tolist(), j.tolist(),
+                                                                      strict=True)),
+                           "observed": observed, "match_distance": match_distance,
+                           "n_shuffles": n_shuffles}
+    if not np.isfinite(observed):
+        nan = float("nan")
+        return {**out, "null": np.zeros(0), "null_mean": nan, "excess": nan,
+                "excess_interval": (nan, nan), "percentile": nan, "p_value": nan}
+    null = np.array([_copy_statistic(gen.permutation(orientation), match)
+                     for _ in range(n_shuffles)])
+    low, high = np.percentile(null, [2.5, 97.5])
+    excess = observed - float(null.mean())
+    percentile = 100.0 * (np.mean(null < observed) + 0.5 * np.mean(null == observed))
+    return {**out, "null": null, "null_mean": float(null.mean()), "excess": excess,
+            "excess_interval": (min(observed - float(high), excess),
+                                max(observed - float(low), excess)),
+            "percentile": float(percentile),
+            "p_value": float((1 + np.sum(null >= observed)) / (1 + n_shuffles))}
+
+
+def claim_rotation(cnn: Any = None, *, n_images: int = 32,
+                   angles: Sequence[float] = (15.0, 30.0, 45.0), n_boot: int = 300,
+                   layer: str | None = None, first_layer: str | None = None,
+                   min_r2: float = 0.5, match_distance: float = 0.75, n_shuffles: int = 2000,
+                   min_filters: int = MIN_FILTERS, n_noise: int = 4000,
+                   rng: RngLike = 0) -> ClaimResult:
+    """Claim 4: rotation is not built in (unlike translation), and the first layer holds
+    rotated copies of its filters — measured on the network given, no training.
+
+    **No built-in rotation invariance.**  ``n_images`` natural-image patches (whitened
+    if the network was trained so) are seen through a circular aperture, so a rotation
+    only turns their content.  The deepest hidden layer (``layer``; a CNN's last layer
+    before its output) is read out on the patches rotated by each of ``angles`` and on
+    the same patches shifted rightwards by the *same mean pixel displacement*: a
+    rotation by θ moves a pixel at radius ρ by ``2ρ sin(θ/2)``, on average over the
+    aperture (radius R, mean ρ = 2R/3) ``(4R/3) sin(θ/2)`` pixels.  Convolution and
+    pooling build translation tolerance into a CNN, nothing builds rotation tolerance,
+    so at matched displacement the representation should change more under rotation.
+    Tolerance indices (mean over amounts of ``(r − b)/(1 − b)``, as in claim 3) with a
+    paired bootstrap over images.  Whether tolerance to rotation is learnt *from
+    rotated examples* needs networks trained with and without them, which a claims run
+    does not do: that part of the statement is not tested here.
+
+    **Rotated copies.**  Every first-layer kernel (the model's ``filters()``, or each
+    channel's spike-triggered average to ``n_noise`` noise images for models without
+    them) is fit by a Gabor (:func:`analysis.gabor_fit.fit_gabors`, R² ≥ ``min_r2``);
+    :func:`rotated_copies` finds pairs matched in sf, envelope (nx, ny) and phase
+    symmetry and tests whether they differ in orientation more than when the
+    orientations are shuffled across filters (``n_shuffles`` permutations).  With
+    fewer than ``min_filters`` fitted filters the test has no power (16 filters give a
+    handful of matched pairs) and the claim is inconclusive.
+
+    Checks:
+
+    - ``no_builtin_invariance`` (required): shift tolerance − rotation tolerance of the
+      deepest layer at matched displacement ``>= 0.1`` (95% bootstrap interval over
+      images);
+    - ``rotated_copies``: percentile of the observed copy statistic in the
+      orientation-shuffled null ``>= 95`` (one-sided p ≤ 0.05; interval: the Monte Carlo
+      uncertainty of the percentile, ±1.96 binomial s.e.);
+    - ``orientation_coverage``: largest gap between the fitted filters' orientations
+      ``<= 60°``.
+
+    Gate ``enough_filters``: Gabor-fitted first-layer filters ``>= min_filters``.
+
+    Parameters
+    ----------
+    cnn : model, optional
+        Any static model of the package's interface; default the shipped network.
+    n_images : int
+        Natural-image patches (>= 4).
+    angles : sequence of float
+        Rotations in degrees, each in (0, 180).
+    n_boot : int
+        Bootstrap resamples of the images.
+    layer : str, optional
+        The layer whose tolerance is measured; default the deepest hidden layer.
+    first_layer : str, optional
+        The layer whose filters are fit; default the first convolution-like layer.
+    min_r2 : float
+        Gabor fits below this R² are left out.
+    match_distance : float
+        Largest standardised shape distance of a matched pair.
+    n_shuffles : int
+        Orientation shuffles of the null.
+    min_filters : int
+        Fitted filters needed for the rotated-copies test.
+    n_noise : int
+        Noise images per unit for spike-triggered averages (models without filters()).
+    rng : None, int or numpy.random.Generator
+        Patches, bootstrap, shuffles and noise.
+
+    Returns
+    -------
+    ClaimResult
+        ``numbers``: ``tolerance`` (rotation and shift indices with intervals, curves,
+        displacements in pixels), ``copies`` (the :func:`rotated_copies` result without
+        the null sample, plus its histogram), ``fits`` (orientation, sf, phase, nx, ny,
+        r2 per filter), ``kernel_source``, ``orientation_gap``.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range or names an unknown layer.
     TypeError
-        If ``cnn`` is not a :class:`v1model.cnn.CNN`.
+        If ``cnn`` does not implement the model interface.
     FileNotFoundError
         If ``cnn`` is None and the pretrained weights are missing.
 
     Examples
     --------
-    >>> claim_rotation(n_per_class=20, epochs=1).verdict in VERDICTS  # doctest: +SKIP
+    >>> claim_rotation(n_images=8, n_shuffles=200).verdict in VERDICTS  # doctest: +SKIP
     True
     """
     start = time.perf_counter()
-    n_per_class, epochs, downsample = _training_arguments(n_per_class, epochs, downsample)
-    n_images = check_int("n_images", n_images, minimum=2)
-    angles = np.array([check_real("angles", a) for a in angles], dtype=np.float64)
-    if not np.any(angles == 0):
-        raise ValueError(f"angles must include 0, got {angles.tolist()}")
+    n_images = check_int("n_images", n_images, minimum=4)
+    angles = _angles(angles)
+    n_boot = check_int("n_boot", n_boot, minimum=10)
+    min_r2 = check_range("min_r2", min_r2, 0.0, 1.0)
+    min_filters = check_int("min_filters", min_filters, minimum=3)
+    n_noise = check_int("n_noise", n_noise, minimum=100)
     gen = as_rng(rng)
-    from v1model.cnn import default_cnn_spec
+    from stimuli.gratings import aperture
+    from stimuli.natural import random_patches
 
-    cnn = _pretrained(cnn)
-    raw, data, small, display, small_window = _rotation_data(cnn, n_per_class, downsample, gen)
-    turns = gen.integers(0, 24, size=len(small.x_train)) * 15.0
-    rotated_train = _rotate_batch(small.x_train, turns) * small_window
-    n = small.x_train.shape[1]
-    arch = _architecture(architecture, n)
-    spec = default_cnn_spec(small.n_classes, input_size=n, **arch)
-    seed = _seed(gen)
-    nets, records = {}, {}
-    for label, x in (("upright", None), ("rotated", rotated_train)):
-        nets[label], records[label] = _train_network(spec, small, display=display,
-                                                     epochs=epochs, seed=seed, x_train=x,
-                                                     progress=progress)
-    accuracy, drop = _accuracy_drop(nets, small, small_window, angles)
-    twins = {}
-    for label, model in (("pretrained", cnn), *nets.items()):
-        layer = _first_conv(model)
-        kernels = model.filters(layer).mean(axis=1).astype(np.float64)
-        twins[label] = _shape_twins(fit_gabors(kernels, float(model.display.pixels_per_degree)))
-        twins[label]["layer"] = layer
-    pretrained_kernels = cnn.filters(twins["pretrained"]["layer"]).mean(axis=1)
+    model = _model(cnn)
+    deep = _deepest_layer(model, layer)
+    first = _first_layer(model, first_layer)
+    display = model.display
+    ppd = float(display.pixels_per_degree)
+    radius_px = min(display.shape) / 2 - 1
+    window = aperture(display, radius=radius_px / ppd, edge_width=2 / ppd)
+    images = random_patches(n_images, display, whiten=_whiten(model), min_std=1e-3,
+                            rng=_seed(gen)) * window
+    displacement = 4.0 * radius_px / 3.0 * np.sin(np.deg2rad(angles) / 2.0)
+    rot = _tolerance_samples(model, {"rotation": (deep, None)}, images, "rotate", angles)
+    shift = _tolerance_samples(model, {"shift": (deep, None)}, images, "translate",
+                               displacement / ppd)
+    tol = _tolerance_summary({**rot, **shift}, angles, {"cost": ("shift", "rotation")},
+                             n_boot=n_boot, gen=np.random.default_rng(_seed(gen)))
+    tol["displacement_px"] = displacement
+    tol["angles"] = angles
 
-    curve_angles = np.array([0.0, 15, 30, 45, 90, 135, 180])
-    pick = np.sort(gen.choice(len(data.x_test), size=min(n_images, len(data.x_test)),
-                              replace=False))
-    curves = {}
-    for label, model, imgs in (("pretrained", cnn, data.x_test[pick]),
-                               ("upright", nets["upright"], small.x_test[pick]),
-                               ("rotated", nets["rotated"], small.x_test[pick])):
-        layer = _last_hidden(model)
-        curves[f"{label} {layer}"] = _tolerance(model, layer, imgs, "rotate", curve_angles)
+    kernels, source = _first_layer_kernels(model, first, n_images=n_noise, seed=_seed(gen))
+    fits, copies, gap = None, None, float("nan")
+    n_fitted = 0
+    if kernels is not None:
+        table = fit_gabors(kernels, ppd, min_r2=min_r2)
+        fits = {k: np.asarray(table[k], dtype=np.float64)
+                for k in ("orientation", "sf", "phase", "nx", "ny", "r2")}
+        ok = np.asarray(table["success"], dtype=bool)
+        fits["success"] = ok
+        n_fitted = int(ok.sum())
+        gap = _circular_gap(fits["orientation"][ok])
+        if n_fitted >= 3:
+            copies = rotated_copies({k: v[ok] for k, v in fits.items()},
+                                    match_distance=match_distance, n_shuffles=n_shuffles,
+                                    rng=_seed(gen))
+            copies["filters"] = np.flatnonzero(ok)
 
-    gates = [_accuracy_gate(f"{label}_accuracy", records[label]["test_accuracy"],
-                            small.n_classes) for label in nets]
-    checks = _rotation_checks(drop, twins["pretrained"])
-    numbers = {"angles": angles, "accuracy": accuracy, "drop": drop, "training": records,
-               "twins": twins,
-               "curves": curves, "curve_angles": curve_angles}
-    fig = _rotation_figure(angles, accuracy, curves, curve_angles, twins["pretrained"],
-                           pretrained_kernels)
-    settings = {"n_per_class": n_per_class, "epochs": epochs, "downsample": downsample,
-                "architecture": arch, "angles": angles, "n_images": n_images,
-                "textures": list(raw.class_names)}
+    checks = [Check("no_builtin_invariance", f"{deep}: tolerance index, shift − rotation at "
+                    f"matched displacement", tol["difference"]["cost"], ROTATION_COST,
+                    interval=_check_interval(tol["difference_interval"]["cost"])),
+              _copies_check(copies, first),
+              Check("orientation_coverage", f"{first}: largest gap between the fitted "
+                    "orientations (deg)", gap, 60.0, "<=")]
+    gates = [Check("enough_filters", f"{first}: Gabor-fitted filters (R² >= {min_r2:g}; "
+                   f"{source}) — the rotated-copies test needs {min_filters}", n_fitted,
+                   float(min_filters))]
+    numbers = {"tolerance": tol, "layer": deep, "first_layer": first, "kernel_source": source,
+               "n_fitted": n_fitted, "orientation_gap": gap,
+               "fits": fits, "copies": _without_null(copies)}
+    fig = _rotation_figure(tol, copies, kernels, fits, deep, first)
+    settings = {"n_images": n_images, "angles": angles, "n_boot": n_boot, "layer": deep,
+                "first_layer": first, "min_r2": min_r2, "match_distance": match_distance,
+                "n_shuffles": n_shuffles, "min_filters": min_filters,
+                "model": type(model).__name__}
     return _result(4, "rotation", checks, numbers, fig, settings, start,
                    required=("no_builtin_invariance",), gates=gates)
 
 
-def _rotation_data(cnn: Any, n_per_class: int, downsample: int,
-                   gen: np.random.Generator) -> tuple[Any, Any, Any, Display, np.ndarray]:
-    """Whitened texture patches in a round window (so rotation moves no corner in).
-
-    Returns the raw dataset, the windowed one at the CNN's size, the windowed one
-    reduced ``downsample``-fold, its display and its window.
-    """
-    from stimuli.datasets import natural_patches_dataset
-    from stimuli.gratings import aperture
-
-    ppd = float(cnn.display.pixels_per_degree)
-    size = cnn.display.rows
-    raw = natural_patches_dataset(n_per_class, size=size, whiten=True, rng=_seed(gen))
-    big_display = Display((size, size), pixels_per_degree=ppd)
-    window = aperture(big_display, radius=(size / 2 - 1) / ppd, edge_width=2 / ppd)
-    data = replace(raw, x_train=raw.x_train * window, x_test=raw.x_test * window)
-    small = _downsampled(data, downsample)
-    display = _display_for(small, ppd / downsample)
-    small_window = _downsample(window[None], downsample)[0]
-    return raw, data, small, display, small_window
+def _angles(angles: Sequence[float]) -> np.ndarray:
+    try:
+        out = np.asarray([float(a) for a in angles], dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"angles must be a sequence of numbers, got {angles!r:.60}") from exc
+    if out.size == 0 or np.any(~np.isfinite(out)) or np.any(out <= 0) or np.any(out >= 180):
+        raise ValueError(f"angles must be rotations in (0, 180) degrees, got {out.tolist()}")
+    return np.unique(out)
 
 
-def _accuracy_drop(nets: dict[str, Any], small: Any, window: np.ndarray,
-                   angles: np.ndarray) -> tuple[dict[str, list[float]], dict[str, float]]:
-    """Test accuracy of each network at each rotation, and its drop from 0° to 30–150°."""
-    accuracy = {}
-    for label, net in nets.items():
-        accuracy[label] = [_accuracy(net, _rotate_batch(small.x_test, np.full(len(small.x_test),
-                                                                              a)) * window,
-                                     small.y_test) for a in angles]
-    upright = int(np.flatnonzero(angles == 0)[0])
-    oblique = (angles >= 30) & (angles <= 150)
-    drop = {}
-    for label, acc in accuracy.items():
-        acc = np.asarray(acc)
-        drop[label] = float(acc[upright] - acc[oblique].mean()) if oblique.any() else np.nan
-    return accuracy, drop
+def _copies_check(copies: dict | None, first: str) -> Check:
+    description = (f"{first}: percentile of the rotated-copy statistic in the "
+                   f"orientation-shuffled null")
+    if copies is None or not np.isfinite(copies["percentile"]):
+        return Check("rotated_copies", description + " (no matched pair)", float("nan"), 95.0)
+    p = copies["percentile"] / 100.0
+    half = 1.96 * np.sqrt(max(p * (1 - p), 0.0) / copies["n_shuffles"]) * 100.0
+    value = copies["percentile"]
+    return Check("rotated_copies", description, value, 95.0,
+                 interval=(max(0.0, value - half), min(100.0, value + half)))
 
 
-def _rotation_checks(drop: dict[str, float], twins: dict[str, Any]) -> list[Check]:
-    """The four checks of the claim, from the accuracy drops and the pretrained twins."""
-    # the ratio needs a drop to reduce: below half the required drop it is not measured
-    ratio = drop["rotated"] / drop["upright"] if drop["upright"] >= 0.05 else float("nan")
-    return [Check("no_builtin_invariance", "accuracy drop at 30–150°, trained upright",
-                  drop["upright"], 0.1),
-            Check("learned_from_data", "accuracy drop with / without rotated training",
-                  ratio, 0.5, "<="),
-            Check("twins_rotated", "pretrained conv1: median orientation difference of "
-                  "shape twins (deg)", twins["median_delta"], 30.0),
-            Check("orientation_coverage", "pretrained conv1: largest gap between "
-                  "orientations (deg)", twins["gap"], 60.0, "<=")]
+def _without_null(copies: dict | None) -> dict | None:
+    if copies is None:
+        return None
+    counts, edges = np.histogram(copies["null"], bins=20) if copies["null"].size else ([], [])
+    return {**{k: v for k, v in copies.items() if k != "null"},
+            "null_histogram": {"counts": np.asarray(counts), "edges": np.asarray(edges)}}
 
 
-def _rotation_figure(angles, accuracy, curves, curve_angles, twins, kernels) -> Figure:
+def _rotation_figure(tol, copies, kernels, fits, deep, first) -> Figure:
     fig = plt.figure(figsize=(12, 7.5), layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.1])
-    ax_acc, ax_tol = top.subplots(1, 2)
-    for label, acc in accuracy.items():
-        ax_acc.plot(angles, acc, marker="o", label=f"trained on {label} patches")
-    ax_acc.set_xlabel("rotation of the test patches (deg)")
-    ax_acc.set_ylabel("test accuracy")
-    ax_acc.legend(fontsize=7)
-    defined = {k: v for k, v in curves.items() if np.all(np.isfinite(v["correlation"]))}
-    if defined:
-        plot_invariance(curve_angles, {f"{k} (T={v['index']:.2f})": v["correlation"]
-                                       for k, v in defined.items()},
-                        transform="rotation", units="deg", ax=ax_tol)
-        for i, v in enumerate(defined.values()):
-            ax_tol.axhline(v["baseline"], color=f"C{i}", linestyle=":", linewidth=0.8)
-        ax_tol.set_title("dotted: correlation between different images", fontsize=8)
+    ax_tol, ax_null = top.subplots(1, 2)
+    disp = tol["displacement_px"]
+    for i, (label, name) in enumerate((("rotation", "rotated"), ("shift", "shifted"))):
+        curve = tol["curve"][label]
+        if np.all(np.isfinite(curve)):
+            ax_tol.plot(disp, curve, marker="o", color=f"C{i}",
+                        label=f"{name} (T={tol['index'][label]:.2f})")
+            ax_tol.axhline(tol["baseline"][label], color=f"C{i}", linestyle=":", linewidth=0.8)
+    ax_tol.set_xlabel("mean pixel displacement (px); rotations " +
+                      ", ".join(f"{a:g}°" for a in tol["angles"]))
+    ax_tol.set_ylabel(f"{deep}: r with the original response")
+    ax_tol.set_title("matched displacement: rotation vs shift (dotted: different images)",
+                     fontsize=8)
+    ax_tol.legend(fontsize=7)
+    if copies is not None and copies["null"].size:
+        ax_null.hist(copies["null"], bins=30, color="0.6", label="orientations shuffled")
+        ax_null.axvline(copies["observed"], color="C3",
+                        label=f"observed ({copies['percentile']:.0f}th percentile)")
+        ax_null.set_xlabel("copy statistic: Δθ to the nearest shape-matched filter (deg)")
+        ax_null.legend(fontsize=7)
+        ax_null.set_title(f"{copies['n_filters']} fitted filters, {copies['n_pairs']} "
+                          f"shape-matched pairs", fontsize=8)
     else:
-        ax_tol.text(0.5, 0.5, "no defined tolerance curve", ha="center")
-    groups = twins.get("groups", [])[:4]
-    bottom.suptitle(f"first-layer kernels grouped by shape (sf, nx, ny), sorted by orientation; "
-                    f"median twin Δθ {twins.get('median_delta', float('nan')):.0f}°, largest "
-                    f"orientation gap {twins.get('gap', float('nan')):.0f}°", fontsize=9)
-    if not groups:
+        ax_null.text(0.5, 0.5, "no shape-matched pair of fitted filters", ha="center")
+        _axes_off(ax_null)
+    pairs = [] if copies is None else copies["pairs"]
+    if kernels is None or not pairs:
         ax = bottom.subplots()
-        ax.text(0.5, 0.5, "no group of two or more similar kernels", ha="center")
+        ax.text(0.5, 0.5, f"{first}: no matched pair to show", ha="center")
         _axes_off(ax)
         return fig
-    ncols = max(len(g["filters"]) for g in groups)
-    grid = bottom.subplots(len(groups), ncols, squeeze=False)
-    for r, g in enumerate(groups):
-        for c in range(ncols):
-            ax = grid[r, c]
-            if c < len(g["filters"]):
-                _show_image(ax, kernels[g["filters"][c]], f"{g['orientations'][c]:.0f}°")
-            else:
-                ax.set_visible(False)
+    orient = fits["orientation"][copies["filters"]]
+    order = sorted(pairs, key=lambda p: -_orientation_difference(orient[p[0]], orient[p[1]]))
+    show = order[:6]
+    bottom.suptitle(f"{first}: shape-matched filter pairs, most rotated first", fontsize=9)
+    grid = bottom.subplots(2, len(show), squeeze=False)
+    for c, (i, j) in enumerate(show):
+        for r, k in enumerate((i, j)):
+            _show_image(grid[r, c], kernels[copies["filters"][k]], f"{orient[k]:.0f}°")
     return fig
