@@ -22,7 +22,6 @@ from v1model.cnn import (
     train_default_cnn,
 )
 from v1model.ensemble import (
-    ARCHITECTURES,
     ensemble_data,
     ensemble_members,
     load_ensemble,
@@ -46,7 +45,6 @@ from v1model.torch_adapter import TorchModel
 from v1model.v1 import V1Model, fitted_parameters
 
 __all__ = [
-    "ARCHITECTURES",
     "ensemble_data",
     "ensemble_members",
     "load_ensemble",
