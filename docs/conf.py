@@ -61,7 +61,7 @@ MODULE_ORDER = {
     "stimuli": ["display", "gratings", "noise", "natural", "textures", "transforms",
                 "datasets", "protocols", "image_protocols", "table"],
     "v1model": ["base", "v1", "gabor", "cells", "population", "hmax", "spiking", "cnn",
-                "layers", "mlp", "torch_adapter"],
+                "ensemble", "layers", "mlp", "torch_adapter"],
     "analysis": ["runner", "recording", "tuning", "orientation_metrics", "sf_metrics",
                  "figures.tuning", "modulation",
                  "response_functions", "receptive_fields", "gabor_fit",

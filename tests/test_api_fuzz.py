@@ -63,7 +63,7 @@ SKIPPED = {
     "FiringRateMap", "PropertyValues", "GridMaps", "FitResult",
     # minutes-long experiments and training runs
     "claim_fc_layers", "claim_first_layer", "claim_hierarchy", "claim_hubel_wiesel",
-    "claim_pooling", "claim_rotation", "claim_weight_sharing", "train_default_cnn",
+    "claim_pooling", "claim_rotation", "claim_weight_sharing", "train_default_cnn", "train_cnn",
     "fit_population", "save_fit",
     "default_training_data",
     # optional dependency; no parameters; abstract protocol; the budget has its own tests
@@ -200,6 +200,10 @@ def _base(qualname):
             input_shape=(1, 16, 16))),
         "default_cnn_spec": lambda: ((3,), {}),
         "mlp_spec": lambda: ((3,), {}),
+        "ensemble_data": lambda: (({"arch": "small", "data": {"seed": 0, "n_per_class": 4}},),
+                                  {}),
+        "ensemble_members": lambda: (("wide",), {}),
+        "load_ensemble": lambda: (("wide",), {}),
         "train": lambda: ((_fresh_net(), f["images"], np.arange(4) % 2),
                           dict(epochs=1, rng=0, progress=False)),
         "HMAX": lambda: ((Display((64, 64), 32),), {}),

@@ -115,7 +115,7 @@ def test_help_states_units(command, capsys):
 
 JOBS = {"gallery": "write_stimulus_gallery", "tuning": "run_tuning_job",
         "compare": "run_compare_job", "rf": "run_rf_job", "claims": "run_claims_job",
-        "train-cnn": "train_default_cnn"}
+        "train-cnn": "train_cnn"}
 SEEDED = ["tuning", "compare", "rf", "claims", "train-cnn"]
 
 

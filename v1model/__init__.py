@@ -21,6 +21,12 @@ from v1model.cnn import (
     train,
     train_default_cnn,
 )
+from v1model.ensemble import (
+    ensemble_data,
+    ensemble_members,
+    load_ensemble,
+    train_cnn,
+)
 from v1model.gabor import GaborBank, gabor_kernel
 from v1model.hmax import (
     HMAX,
@@ -39,6 +45,10 @@ from v1model.torch_adapter import TorchModel
 from v1model.v1 import V1Model, fitted_parameters
 
 __all__ = [
+    "ensemble_data",
+    "ensemble_members",
+    "load_ensemble",
+    "train_cnn",
     "C1Stage",
     "CNN",
     "Network",

@@ -16,7 +16,6 @@ record as JSON metadata, written atomically and read without pickle.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Sequence
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from stimuli._shared.io import atomic_open, load_npz, save_npz
+from stimuli._shared.io import load_npz, save_npz
 from stimuli._shared.validation import (
     RngLike,
     as_rng,
@@ -68,8 +67,9 @@ _POINTWISE = ("relu", "dropout", "identity")
 #: File kind written into the metadata of saved networks.
 FILE_KIND = "v1model.cnn"
 
-#: Where the shipped pretrained weights live.
-PRETRAINED_PATH = os.path.join(os.path.dirname(__file__), "data", "cnn_default.npz")
+#: Where the shipped pretrained weights live: member ``small-s0`` of the shipped ensemble
+#: (:mod:`v1model.ensemble`).
+PRETRAINED_PATH = os.path.join(os.path.dirname(__file__), "data", "ensemble", "small_seed0.npz")
 
 #: The default network's input: 32 × 32 pixels at 16 pixels per degree, a 2° × 2°
 #: patch of the visual field.  Its 9-pixel conv1 kernels then span 0.56° and a
@@ -938,8 +938,9 @@ def _check_weight_headers(where: str, headers: dict, network: Network) -> None:
 def load_pretrained_cnn() -> CNN:
     """The default CNN trained by :func:`train_default_cnn` (seed 0), shipped with the package.
 
-    Its training data, test accuracy, training time and the command that reproduces
-    it are in ``model.meta`` (and in ``v1model/data/cnn_default.json``).
+    It is member ``small-s0`` of the shipped ensemble (:func:`v1model.ensemble.load_ensemble`).
+    Its training data, curves, test accuracy, training time and the command that
+    reproduces it are in ``model.meta`` (and in ``v1model/data/ensemble/small_seed0.json``).
 
     Returns
     -------
@@ -1034,14 +1035,18 @@ def train_default_cnn(seed: int = 0, *, n_per_class: int = DEFAULT_TRAINING["n_p
                       progress: bool = True) -> CNN:
     """Train the default architecture on :func:`default_training_data`; what ships as pretrained.
 
+    ``train_default_cnn(seed, ...)`` is ``v1model.ensemble.train_cnn("small", seed, ...)``
+    (the ``small`` members of the shipped ensemble).
+
     Deterministic given ``seed``: one generator draws the data, another (seeded from
     ``seed`` too) the initial weights, the batch order and the dropout masks.  The
     settings are :data:`DEFAULT_TRAINING`: Adam (learning rate 2e-3, multiplied by 0.8
     after each epoch; L2 weight decay 2e-3 on weights), batches of 64.  conv1's
     He-initialised kernels are scaled by 0.1 so that what is learned, not the random
     start, dominates the small first-layer kernels; with the weight decay this leaves
-    smooth, localised, oriented kernels.  The held-out accuracy and the training time
-    are stored in ``model.meta``.
+    smooth, localised, oriented kernels.  The training curve, the held-out accuracy
+    (with its 95% Wilson interval) and the training time are stored in ``model.meta``
+    (see :func:`v1model.ensemble.train_cnn`).
 
     Parameters
     ----------
@@ -1055,7 +1060,7 @@ def train_default_cnn(seed: int = 0, *, n_per_class: int = DEFAULT_TRAINING["n_p
         Whitened natural patches (see :func:`default_training_data`).
     path : str, optional
         If given, save the model there (``.npz``) and its metadata beside it as
-        ``.json`` (the shipped files are ``v1model/data/cnn_default.npz``/``.json``).
+        ``.json`` (the shipped files are ``v1model/data/ensemble/small_seed{S}.npz``/``.json``).
     progress : bool
         Show a progress bar over epochs.
 
@@ -1075,38 +1080,9 @@ def train_default_cnn(seed: int = 0, *, n_per_class: int = DEFAULT_TRAINING["n_p
     >>> model.layers, model.meta["n_test"]
     (('conv1', 'pool1', 'conv2', 'pool2', 'fc', 'logits'), 22)
     """
-    seed = check_int("seed", seed, minimum=0)
-    epochs = check_int("epochs", epochs, minimum=1)
-    start = time.perf_counter()
-    data = default_training_data(seed, n_per_class=n_per_class, whiten=whiten)
-    rng = np.random.default_rng([seed, 1])
-    network = Network.from_spec(default_cnn_spec(data.n_classes), rng=rng)
-    network.parameters()["conv1.0.weight"][...] *= DEFAULT_TRAINING["conv1_init_scale"]
-    optimizer = Adam(DEFAULT_TRAINING["lr"], weight_decay=DEFAULT_TRAINING["weight_decay"])
-    history = train(network, data.x_train, data.y_train, epochs=epochs,
-                    batch_size=DEFAULT_TRAINING["batch_size"], optimizer=optimizer, rng=rng,
-                    lr_decay=DEFAULT_TRAINING["lr_decay"], progress=progress)
-    seconds = time.perf_counter() - start
-    model = CNN(network, DEFAULT_DISPLAY, class_names=data.class_names)
-    accuracy = model.accuracy(data.x_test, data.y_test)
-    patches = np.char.startswith(np.asarray(data.class_names)[data.y_test], "patch:")
-    predicted = model.predict(data.x_test)
-    model.meta = {
-        "data": dict(data.params),
-        "training": {**DEFAULT_TRAINING, "epochs": epochs, "n_per_class": n_per_class,
-                     "whiten": whiten, "optimizer": repr(optimizer)},
-        "n_train": len(data.x_train), "n_test": len(data.x_test),
-        "test_accuracy": accuracy,
-        "test_accuracy_patches": float(np.mean(predicted[patches] == data.y_test[patches])),
-        "test_accuracy_shapes": float(np.mean(predicted[~patches] == data.y_test[~patches])),
-        "final_train_loss": history["loss"][-1],
-        "training_seconds": round(seconds, 1),
-        "command": f"v1model train-cnn --seed {seed}",
-        "numpy": np.__version__,
-    }
-    if path is not None:
-        model.save(path)
-        with atomic_open(os.path.splitext(os.fspath(path))[0] + ".json") as fh:
-            json.dump({"architecture": network.spec(), "n_parameters": network.n_parameters,
-                       **model.meta}, fh, indent=1)
-    return model
+    from v1model.ensemble import train_cnn
+
+    return train_cnn("small", seed, path=path, progress=progress,
+                     **{key: value for key, value in (("n_per_class", n_per_class),
+                                                      ("epochs", epochs), ("whiten", whiten))
+                        if value != DEFAULT_TRAINING[key]})

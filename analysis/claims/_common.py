@@ -62,17 +62,17 @@ def _check_hmax(hmax: Any, display: Display) -> Any:
 
 
 def _cnn_data(cnn: Any, data: Any) -> Any:
-    """``data`` or the dataset the CNN was trained on (regenerated from ``cnn.meta``)."""
+    """``data`` or the dataset the CNN was trained on, regenerated from ``cnn.meta``
+    (:func:`v1model.ensemble.ensemble_data`: any architecture of the ensemble; a record
+    without ``arch`` is the default, ``small``, network's)."""
     if data is not None:
         return data
-    params = dict(getattr(cnn, "meta", {}).get("data", {}))
-    if "seed" not in params:
+    meta = getattr(cnn, "meta", None) or {}
+    if "seed" not in dict(meta.get("data") or {}):
         raise ValueError("the CNN's meta does not record its training data; pass data=")
-    from v1model.cnn import default_training_data
+    from v1model.ensemble import ensemble_data
 
-    seed = params.pop("seed")
-    keep = {k: params[k] for k in ("n_per_class", "whiten") if k in params}
-    return default_training_data(seed, **keep)
+    return ensemble_data(meta)
 
 
 def _accuracy_gate(name: str, accuracy: float, n_classes: int) -> Check:

@@ -204,18 +204,21 @@ def _principal_components(train: np.ndarray, test: np.ndarray, k: int, *,
     components of large feature matrices in a fraction of the time.  Components of
     (numerically) zero variance are dropped.
     """
-    train = np.asarray(train, dtype=np.float64)
-    mean = train.mean(axis=0)
-    scale = train.std(axis=0)
+    train = np.asarray(train)
+    n, d = train.shape
+    exact = min(n, d) <= 2 * k
+    # the randomised branch works in float32 throughout (standardising a large float32
+    # matrix in float64 alone took longer than the whole range finder)
+    dtype = np.float64 if exact else np.float32
+    mean = train.mean(axis=0, dtype=np.float64)
+    scale = train.std(axis=0, dtype=np.float64)
     scale = np.where(scale > 0, scale, 1.0)
-    z = (train - mean) / scale
-    n, d = z.shape
-    if min(n, d) <= 2 * k:
+    z = (train.astype(dtype, copy=False) - mean.astype(dtype)) / scale.astype(dtype)
+    if exact:
         _, sv, vt = np.linalg.svd(z, full_matrices=False)
     else:               # float32 products: the subspace, not the digits, matters here
         from scipy.linalg import qr
 
-        z = z.astype(np.float32)
         y = z @ as_rng(rng).standard_normal((d, k + 10), dtype=np.float32)
         for _ in range(2):
             q = qr(y.astype(np.float64), mode="economic")[0].astype(np.float32)
@@ -223,9 +226,10 @@ def _principal_components(train: np.ndarray, test: np.ndarray, k: int, *,
         q = qr(y.astype(np.float64), mode="economic")[0].astype(np.float32)
         _, sv, vt = np.linalg.svd((q.T @ z).astype(np.float64), full_matrices=False)
     keep = np.flatnonzero(sv[:k] > 1e-6 * max(sv[0], 1e-300))
-    components = vt[keep].T.astype(np.float64)                       # (d, k), orthonormal
-    test_z = (np.asarray(test, dtype=np.float64) - mean) / scale
-    return (z @ components).astype(np.float64), test_z @ components
+    components = vt[keep].T.astype(dtype)                             # (d, k), orthonormal
+    test_z = ((np.asarray(test).astype(dtype, copy=False) - mean.astype(dtype))
+              / scale.astype(dtype))
+    return (z @ components).astype(np.float64), (test_z @ components).astype(np.float64)
 
 
 def _fc_figure(numbers: dict, labels: list[str]) -> Figure:
