@@ -7,11 +7,11 @@ file's: the same names, shapes, dtypes and every bit of every weight.  (The
 ``.npz`` files themselves differ in their metadata: the training time.)
 
 Run: ``python benchmarks/train_ensemble.py --out DIR [--members small:1,wide:0]
-[--check-only]``.  Without ``--members`` every shipped member is retrained (about
-25 minutes: a small member takes about 2 minutes, a wide one about 3, on a
-lightly loaded 2-core machine); ``--check-only`` compares what is already in
-``--out``.  ``--ship`` writes into the package's own folder instead (how the
-shipped files were made).  Exit status 1 if any member differs.
+[--check-only]``.  Without ``--members`` every shipped member is retrained (a
+member takes 1-2 minutes on a lightly loaded 2-core machine, the ten 10-25
+minutes); ``--check-only`` compares what is already in ``--out``.  ``--ship``
+writes into the package's own folder instead (how the shipped files were made).
+Exit status 1 if any member differs.
 """
 
 from __future__ import annotations

@@ -459,8 +459,8 @@ def _add_train_cnn(sub) -> None:
                                    "--seed and write its weights to --out/ARCH_seedS.npz "
                                    "with a JSON record (curves, test accuracy with its 95% "
                                    "interval). small: 32 x 32 px at 16 pixels/degree (2 deg "
-                                   "wide), about 2 minutes on 2 cores; wide: 64 x 64 px at "
-                                   "16 pixels/degree (4 deg wide), about 3 minutes.")
+                                   "wide); wide: 64 x 64 px at 16 pixels/degree (4 deg "
+                                   "wide). Each takes 1-2 minutes on 2 cores.")
     _add_common_args(p)
     p.add_argument("--arch", choices=sorted(ARCHITECTURES), default="small",
                    help="architecture (default small, the network load_pretrained_cnn loads)")
