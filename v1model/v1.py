@@ -137,6 +137,8 @@ _STAGE_CHECKS = {"sigma": check_positive, "exponent": check_positive,
 _CACHE_BYTES = 192 * 2**20
 # images per batch of the macaque population (the cache remembers whole batches)
 _MACAQUE_CHUNK = 64
+# bytes of image-sized kernels placed at the recorded positions, per kernel set
+_PLACED_BYTES = 32 * 2**20
 
 
 @lru_cache(maxsize=1)
@@ -1049,7 +1051,10 @@ class _KernelSet:
 
     Kernels of side ≤ 15, 31 or 63 px are padded to that side and read against image
     patches; larger ones are padded or centre-cropped to ``(2 rows − 1, 2 cols − 1)``,
-    the part that can overlap the image, and read as image-sized windows.  Work is
+    the part that can overlap the image, and read as image-sized windows.  Kernels
+    whose patch is about as large as the image, and the windows, are placed at the
+    positions once (cached per set of positions, within ``_PLACED_BYTES``) and read
+    by one product of the whole images with them.  Work is
     proportional to positions × kernel area, far less than filtering whole images when
     few positions are kept; the result equals :meth:`v1model.gabor.GaborBank.at` (the
     cross-correlation with each kernel centred on the pixel, mean grey beyond the edge).
@@ -1079,6 +1084,35 @@ class _KernelSet:
             self.groups.append((np.array(members), window, kh,
                                 stack if window else stack.reshape(len(members), -1).T.copy()))
         self.n_kernels = len(kernels)
+        self._placed_cache: dict[tuple, np.ndarray] = {}
+
+    def _placed(self, group: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray | None:
+        """Image-sized kernels of group ``group`` placed at each position, as one
+        ``(rows · cols, kernels · positions)`` matrix (cached per set of positions, the
+        few most recent), or None when it would exceed ``_PLACED_BYTES``."""
+        members, window, side, stack = self.groups[group]
+        n_rows, n_cols = self.shape
+        size = 4 * n_rows * n_cols * len(members) * len(rows)
+        if size > _PLACED_BYTES:
+            return None
+        key = (group, rows.tobytes(), cols.tobytes())
+        placed = self._placed_cache.get(key)
+        if placed is None:
+            if not window:       # the patch kernels centred on an image-sized canvas
+                canvas = np.zeros((len(members), 2 * n_rows - 1, 2 * n_cols - 1), np.float32)
+                h = side // 2
+                canvas[:, n_rows - 1 - h:n_rows + h, n_cols - 1 - h:n_cols + h] = (
+                    stack.T.reshape(len(members), side, side))
+                stack = canvas
+            a, b = n_rows - 1 - rows, n_cols - 1 - cols
+            win = sliding_window_view(stack, (n_rows, n_cols), axis=(1, 2))[:, a, b]
+            # (kernels, positions, rows, cols) → (rows · cols, kernels · positions)
+            placed = np.ascontiguousarray(win.reshape(len(members) * len(rows), -1).T)
+            while self._placed_cache and (sum(v.nbytes for v in self._placed_cache.values())
+                                          + placed.nbytes > _PLACED_BYTES):
+                self._placed_cache.pop(next(iter(self._placed_cache)))
+            self._placed_cache[key] = placed
+        return placed
 
     def at(self, images: np.ndarray, rows: Any, cols: Any, *, grid: bool) -> np.ndarray:
         """Responses ``(n, kernels, positions)`` at ``rows`` × ``cols`` (or pairs)."""
@@ -1090,13 +1124,26 @@ class _KernelSet:
         n = len(images)
         flat = images.reshape(n, -1)
         out = np.empty((n, self.n_kernels, len(rows)), dtype=np.float32)
-        for members, window, side, stack in self.groups:
+        for g, (members, window, side, stack) in enumerate(self.groups):
             if window:
+                placed = self._placed(g, rows, cols)
+                if placed is not None:     # one product for every kernel and position
+                    out[:, members] = (flat @ placed).reshape(n, len(members), len(rows))
+                    continue
                 for p, (r, c) in enumerate(zip(rows, cols, strict=True)):
                     a, b = n_rows - 1 - r, n_cols - 1 - c
                     kernel = stack[:, a:a + n_rows, b:b + n_cols].reshape(len(members), -1)
                     out[:, members, p] = flat @ kernel.T
                 continue
+            k = len(members)
+            if (side <= min(2 * n_rows - 1, 2 * n_cols - 1)
+                    and n_rows * n_cols * k <= side * side * (k + 2)):
+                # kernels about as large as the image: whole images against the kernels
+                # placed at the positions beat copying the patches out
+                placed = self._placed(g, rows, cols)
+                if placed is not None:
+                    out[:, members] = (flat @ placed).reshape(n, k, len(rows))
+                    continue
             half = side // 2
             padded = np.zeros((n, n_rows + 2 * half, n_cols + 2 * half), dtype=np.float32)
             padded[:, half:half + n_rows, half:half + n_cols] = images
