@@ -295,7 +295,9 @@ def check_model(model: Any, *, layers: Sequence[str] | None = None, n_images: in
     ``map_coordinates`` (when present) matches the map; an unknown layer name
     raises ``ValueError``; and, for a model with the optional ``sampled_layers``
     and ``responses_at``, each sampled layer's ``responses_at`` at a few map
-    positions equals the full maps there within ``1e-4`` of the largest response.
+    positions equals the full maps there within ``1e-4`` of the largest response;
+    and, for a model with ``responses_many``, its layers equal ``responses`` of each
+    layer to the same tolerance.
     Use it on your own model before running protocols through it (as plenoptic's
     ``validate_model``).
 
@@ -357,13 +359,36 @@ def check_model(model: Any, *, layers: Sequence[str] | None = None, n_images: in
         raise _fail(model, f"responses(images, {unknown!r}) must raise ValueError for a layer "
                            f"not in {known}, but it returned")
     shapes: dict[str, tuple[int, ...]] = {}
+    outputs: dict[str, np.ndarray] = {}
     for layer in chosen:
         out = _check_responses(model, layer, model.responses(images, layer), n_images)
         _check_unit_info(model, layer, out.shape[1])
         _check_map(model, layer, out)
         _check_sampled(model, layer, images, out)
         shapes[layer] = tuple(int(v) for v in out.shape)
+        outputs[layer] = out
+    _check_many(model, images, outputs)
     return shapes
+
+
+def _check_many(model: Any, images: np.ndarray, outputs: dict[str, np.ndarray]) -> None:
+    """``responses_many`` (when the model offers it) equals one ``responses`` per layer."""
+    many = getattr(model, "responses_many", None)
+    if many is None or len(outputs) < 2:
+        return
+    got = _all_layers(model, "responses_many", many(images, tuple(outputs)), tuple(outputs))
+    for layer, ref in outputs.items():
+        arr = got[layer]
+        if not isinstance(arr, np.ndarray) or arr.shape != ref.shape:
+            shape = arr.shape if isinstance(arr, np.ndarray) else type(arr).__name__
+            raise _fail(model, f"responses_many(images, ...)[{layer!r}] must have the shape of "
+                               f"responses(images, {layer!r}), {ref.shape}, got {shape}")
+        scale = max(float(np.abs(ref).max()), np.finfo(np.float32).tiny)
+        err = float(np.abs(arr - ref).max())
+        if not err <= 1e-4 * scale:
+            raise _fail(model, f"responses_many(images, ...)[{layer!r}] differs from "
+                               f"responses(images, {layer!r}) by {err:.3g} (largest response "
+                               f"{scale:.3g})")
 
 
 def _check_sampled(model: Any, layer: str, images: np.ndarray, out: np.ndarray) -> None:
