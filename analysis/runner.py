@@ -16,7 +16,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from analysis.recording import Recording
-from stimuli._shared.validation import check_array, check_bool, check_choice, check_int
+from stimuli._shared.validation import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_int,
+    check_strings,
+)
 from v1model.base import check_layer, responses_at_many, responses_many
 
 _MODEL_ATTRIBUTES = ("display", "layers", "temporal", "responses", "unit_info")
@@ -198,9 +204,8 @@ def run_protocol_layers(
     elif isinstance(layers, str):
         raise TypeError(f"layers must be a sequence of layer names, got the string {layers!r}; "
                         f"use run_protocol for one layer")
-    names = tuple(check_layer(model, layer) for layer in layers)
-    if not names:
-        raise ValueError("layers must name at least one layer")
+    names = check_strings("layers", layers, allow_empty=False)
+    names = tuple(check_choice("layers", layer, tuple(model.layers)) for layer in names)
     if len(set(names)) != len(names):
         raise ValueError(f"layers must not repeat a layer, got {list(names)}")
     return _run(model, protocol, names, units=units, batch_size=batch_size,
