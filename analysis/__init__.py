@@ -73,7 +73,7 @@ from analysis.response_functions import (
     size_tuning,
 )
 from analysis.rf_grid import GridMaps, grid_on_off_maps
-from analysis.runner import run_protocol
+from analysis.runner import run_protocol, run_protocol_layers
 from analysis.sweeps import SweepError, cell_key, load_sweep, orientation_summary, sweep
 from analysis.tuning import (
     circular_variance,
@@ -186,6 +186,7 @@ __all__ = [
     "GridMaps",
     "grid_on_off_maps",
     "run_protocol",
+    "run_protocol_layers",
     "sf_bandwidth",
     "sf_tuning",
     "curve_levels",

@@ -16,8 +16,14 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from analysis.recording import Recording
-from stimuli._shared.validation import check_array, check_bool, check_choice, check_int
-from v1model.base import check_layer
+from stimuli._shared.validation import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_int,
+    check_strings,
+)
+from v1model.base import check_layer, responses_at_many, responses_many
 
 _MODEL_ATTRIBUTES = ("display", "layers", "temporal", "responses", "unit_info")
 _PROTOCOL_ATTRIBUTES = ("name", "display", "conditions", "params", "kind", "stimuli", "batches")
@@ -130,7 +136,86 @@ def run_protocol(
     (2, 1)
     """
     _check_interface("model", model, _MODEL_ATTRIBUTES)
-    layer = check_layer(model, layer)
+    return _run(model, protocol, (check_layer(model, layer),), units=units,
+                batch_size=batch_size, progress=progress, executor=executor,
+                at_positions=at_positions)[layer]
+
+
+def run_protocol_layers(
+    model: Any,
+    protocol: Any,
+    layers: Sequence[str] | None = None,
+    *,
+    units: str | Sequence[int] | np.ndarray = "centre",
+    batch_size: int = 64,
+    progress: bool = True,
+    executor: Executor | None = None,
+    at_positions: bool = True,
+) -> dict[str, Recording]:
+    """:func:`run_protocol` for several layers at once: each stimulus rendered once.
+
+    Every batch of stimuli is rendered once and passed to the model once for all
+    the layers: through the model's ``responses_at_many`` / ``responses_many`` when
+    it offers them (layers that share a filtering pass, e.g. the V1 model's simple
+    and complex cells, then cost one pass), else one ``responses`` /
+    ``responses_at`` call per layer on the same images
+    (:func:`v1model.base.responses_many`).  The recordings equal those of
+    :func:`run_protocol` for each layer.
+
+    Parameters
+    ----------
+    model, protocol
+        As :func:`run_protocol`.
+    layers : sequence of str, optional
+        Layers to record, each one of ``model.layers``; default all of them.
+    units, batch_size, progress, executor, at_positions
+        As :func:`run_protocol` (``units`` applies to every layer).
+
+    Returns
+    -------
+    dict of str to Recording
+        Layer name → its recording, in the order given.
+
+    Raises
+    ------
+    TypeError, ValueError, IndexError
+        As :func:`run_protocol`; ``ValueError`` also if ``layers`` is empty or names
+        a layer twice.
+
+    Examples
+    --------
+    >>> from stimuli.display import Display
+    >>> from stimuli.protocols import contrast_response
+    >>> class Two:  # two one-unit layers: the mean and the mean square of the image
+    ...     display, layers, temporal = Display((16, 16), pixels_per_degree=8), ("m", "s"), False
+    ...     def responses(self, stimuli, layer):
+    ...         x = stimuli if layer == "m" else stimuli ** 2
+    ...         return x.mean(axis=(1, 2))[:, None]
+    ...     def unit_info(self, layer):
+    ...         return {}
+    >>> protocol = contrast_response(Two.display, contrasts=(0.5, 1.0), phases=(0.0,))
+    >>> recs = run_protocol_layers(Two(), protocol, progress=False)
+    >>> {k: v.responses.shape for k, v in recs.items()}
+    {'m': (2, 1), 's': (2, 1)}
+    """
+    _check_interface("model", model, _MODEL_ATTRIBUTES)
+    if layers is None:
+        layers = tuple(model.layers)
+    elif isinstance(layers, str):
+        raise TypeError(f"layers must be a sequence of layer names, got the string {layers!r}; "
+                        f"use run_protocol for one layer")
+    names = check_strings("layers", layers, allow_empty=False)
+    names = tuple(check_choice("layers", layer, tuple(model.layers)) for layer in names)
+    if len(set(names)) != len(names):
+        raise ValueError(f"layers must not repeat a layer, got {list(names)}")
+    return _run(model, protocol, names, units=units, batch_size=batch_size,
+                progress=progress, executor=executor, at_positions=at_positions)
+
+
+def _run(model: Any, protocol: Any, layers: tuple[str, ...], *, units: Any, batch_size: int,
+         progress: bool, executor: Executor | None, at_positions: bool) -> dict[str, Recording]:
+    """The runner of :func:`run_protocol` and :func:`run_protocol_layers`."""
+    _check_interface("model", model, _MODEL_ATTRIBUTES)
     _check_interface("protocol", protocol, _PROTOCOL_ATTRIBUTES)
     n_stimuli = len(protocol)
     if n_stimuli == 0:
@@ -160,12 +245,12 @@ def run_protocol(
     bounds = [(start, min(start + per_batch, n_stimuli))
               for start in range(0, n_stimuli, per_batch)]
     check_bool("at_positions", at_positions)
-    job = _Job(model, protocol, layer, frame_by_frame, batch_size, unit_mode, unit_index,
+    job = _Job(model, protocol, layers, frame_by_frame, batch_size, unit_mode, unit_index,
                at_positions)
 
-    results: list[np.ndarray] = []
-    with tqdm(total=n_stimuli, desc=f"{protocol.name} -> {layer}", unit="stim",
-              disable=not progress) as bar:
+    results: list[dict[str, np.ndarray]] = []
+    desc = f"{protocol.name} -> {', '.join(layers)}"
+    with tqdm(total=n_stimuli, desc=desc, unit="stim", disable=not progress) as bar:
         if executor is None:
             done = 0
             for start, stimuli in protocol.batches(per_batch):
@@ -175,46 +260,50 @@ def run_protocol(
                         f"{start}, expected {done}"
                     )
                 results.append(job.run(start, stimuli))
-                done += len(results[-1])
-                bar.update(len(results[-1]))
+                done += len(results[-1][layers[0]])
+                bar.update(len(results[-1][layers[0]]))
         else:
             results.append(job(bounds[0]))
-            bar.update(len(results[-1]))
+            bar.update(len(results[-1][layers[0]]))
             futures = [executor.submit(job, b) for b in bounds[1:]]
             for future in futures:
                 results.append(future.result())
-                bar.update(len(results[-1]))
+                bar.update(len(results[-1][layers[0]]))
 
-    for part in results[1:]:
-        if part.shape[1:] != results[0].shape[1:]:
+    out = {}
+    for layer in layers:
+        parts = [r[layer] for r in results]
+        for part in parts[1:]:
+            if part.shape[1:] != parts[0].shape[1:]:
+                raise ValueError(
+                    f"model returned responses of shape (n, "
+                    f"{', '.join(map(str, part.shape[1:]))}) for some batches and (n, "
+                    f"{', '.join(map(str, parts[0].shape[1:]))}) for others")
+        responses = np.concatenate(parts, axis=0)
+        if responses.shape[0] != n_stimuli:
             raise ValueError(
-                f"model returned responses of shape (n, {', '.join(map(str, part.shape[1:]))}) "
-                f"for some batches and (n, {', '.join(map(str, results[0].shape[1:]))}) for others"
+                f"protocol {protocol.name!r} produced {responses.shape[0]} stimuli in batches "
+                f"but has {n_stimuli} condition rows"
             )
-    responses = np.concatenate(results, axis=0)
-    if responses.shape[0] != n_stimuli:
-        raise ValueError(
-            f"protocol {protocol.name!r} produced {responses.shape[0]} stimuli in batches but "
-            f"has {n_stimuli} condition rows"
-        )
-    selector = job.selector
-    meta = {
-        "model": type(model).__name__,
-        "layer": layer,
-        "protocol": protocol.name,
-        "protocol_params": protocol.params,
-        "protocol_kind": kind,
-        "units": unit_mode,
-        "route": "responses_at" if job.sampled else "responses",
-        "display": {
-            "shape": list(protocol.display.shape),
-            "pixels_per_degree": float(protocol.display.pixels_per_degree),
-            "frame_rate": float(protocol.display.frame_rate),
-        },
-    }
-    if responses.ndim == 3:
-        meta["time_step"] = job.time_step()
-    return Recording(protocol.conditions, responses, selector.unit_info, meta)
+        meta = {
+            "model": type(model).__name__,
+            "layer": layer,
+            "protocol": protocol.name,
+            "protocol_params": protocol.params,
+            "protocol_kind": kind,
+            "units": unit_mode,
+            "route": "responses_at" if job.sampled[layer] else "responses",
+            "display": {
+                "shape": list(protocol.display.shape),
+                "pixels_per_degree": float(protocol.display.pixels_per_degree),
+                "frame_rate": float(protocol.display.frame_rate),
+            },
+        }
+        if responses.ndim == 3:
+            meta["time_step"] = job.time_step(layer)
+        out[layer] = Recording(protocol.conditions, responses, job.selector[layer].unit_info,
+                               meta)
+    return out
 
 
 class _Selector:
@@ -264,32 +353,33 @@ class _Selector:
 
 
 class _Job:
-    """Responses of the recorded units to one batch: picklable, sent to executors."""
+    """Responses of the recorded units of every layer to one batch: picklable, sent to
+    executors."""
 
-    def __init__(self, model: Any, protocol: Any, layer: str, frame_by_frame: bool,
-                 chunk: int, mode: str, index: np.ndarray | None,
+    def __init__(self, model: Any, protocol: Any, layers: tuple[str, ...],
+                 frame_by_frame: bool, chunk: int, mode: str, index: np.ndarray | None,
                  at_positions: bool = False) -> None:
         self.at_positions = at_positions
-        #: after the first batch: True if the recorded positions are computed alone
-        #: (``model.responses_at``), False for full maps
-        self.sampled: bool | None = None
-        self._take: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        #: per layer, after the first batch: True if the recorded positions are computed
+        #: alone (``model.responses_at``), False for full maps
+        self.sampled: dict[str, bool] | None = None
+        self._take: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
         self.model = model
         self.protocol = protocol
-        self.layer = layer
+        self.layers = layers
         self.frame_by_frame = frame_by_frame
         self.chunk = chunk
         self.mode = mode
         self.index = index
-        self.selector: _Selector | None = None
+        self.selector: dict[str, _Selector] = {}
         self.n_frames: int | None = None
-        self.n_time: int | None = None
+        self.n_time: dict[str, int] = {}
 
-    def __call__(self, bounds: tuple[int, int]) -> np.ndarray:
+    def __call__(self, bounds: tuple[int, int]) -> dict[str, np.ndarray]:
         start, stop = bounds
         return self.run(start, self.protocol.stimuli(np.arange(start, stop)))
 
-    def run(self, start: int, stimuli: Any) -> np.ndarray:
+    def run(self, start: int, stimuli: Any) -> dict[str, np.ndarray]:
         stimuli = np.asarray(stimuli)
         n = stimuli.shape[0] if stimuli.ndim else 0
         where = f"stimuli {start}..{start + n - 1} of protocol {self.protocol.name!r}"
@@ -303,30 +393,34 @@ class _Job:
         if expected_ndim == 4:
             self.n_frames = stimuli.shape[1]
         if not self.frame_by_frame:
-            out = self._respond(stimuli, where)
+            outs = self._respond(stimuli, where)
         else:
             frames = stimuli.shape[1]
             images = stimuli.reshape(n * frames, *stimuli.shape[2:])
             parts = [self._respond(images[i:i + self.chunk], where)
                      for i in range(0, len(images), self.chunk)]
-            out = np.concatenate(parts, axis=0)
-            out = out.reshape(n, frames, out.shape[1]).transpose(0, 2, 1)
-        if not np.all(np.isfinite(out)):
-            raise ValueError(
-                f"model {type(self.model).__name__} returned NaN or infinite responses in layer "
-                f"{self.layer!r} for {where}"
-            )
-        if out.ndim == 3:
-            if self.n_time is not None and out.shape[2] != self.n_time:
+            outs = {}
+            for layer in self.layers:
+                out = np.concatenate([p[layer] for p in parts], axis=0)
+                outs[layer] = out.reshape(n, frames, out.shape[1]).transpose(0, 2, 1)
+        for layer, out in outs.items():
+            if not np.all(np.isfinite(out)):
                 raise ValueError(
-                    f"model returned {out.shape[2]} time bins for {where} but "
-                    f"{self.n_time} for earlier stimuli"
+                    f"model {type(self.model).__name__} returned NaN or infinite responses in "
+                    f"layer {layer!r} for {where}"
                 )
-            self.n_time = out.shape[2]
-        return np.ascontiguousarray(out)
+            if out.ndim == 3:
+                if layer in self.n_time and out.shape[2] != self.n_time[layer]:
+                    raise ValueError(
+                        f"model returned {out.shape[2]} time bins for {where} but "
+                        f"{self.n_time[layer]} for earlier stimuli"
+                    )
+                self.n_time[layer] = out.shape[2]
+            outs[layer] = np.ascontiguousarray(out)
+        return outs
 
-    def _can_sample(self) -> bool:
-        """Whether the model offers ``responses_at`` for this layer and units."""
+    def _can_sample(self, layer: str) -> bool:
+        """Whether the model offers ``responses_at`` for ``layer`` and the units."""
         model = self.model
         if not self.at_positions or self.mode == "all" or bool(model.temporal):
             return False
@@ -336,27 +430,34 @@ class _Job:
         if isinstance(layers, str) or not isinstance(layers, (Sequence, frozenset, set)):
             raise TypeError(f"model.sampled_layers must be a tuple of layer names, got "
                             f"{layers!r}")
-        return self.layer in layers
+        return layer in layers
 
-    def _plan_positions(self, stimuli: np.ndarray) -> bool:
+    def _plan_positions(self, layer: str, stimuli: np.ndarray) -> bool:
         """Build the selector from the map geometry; True if positions are worth sampling."""
-        x, y = _map_coordinates(self.model, self.layer, None, None)
+        x, y = _map_coordinates(self.model, layer, None, None)
         r0, c0 = int(np.argmin(np.abs(y))), int(np.argmin(np.abs(x)))
-        probe = self._call_at(stimuli[:1], np.array([r0]), np.array([c0]), "a probe image")
+        probe = self._call_at(layer, stimuli[:1], np.array([r0]), np.array([c0]),
+                              "a probe image")
         unit_shape = (probe.shape[1], len(y), len(x))
-        self.selector = _Selector(self.model, self.layer, unit_shape, False, self.mode,
-                                  self.index)
-        info = self.selector.unit_info
+        self.selector[layer] = _Selector(self.model, layer, unit_shape, False, self.mode,
+                                         self.index)
+        info = self.selector[layer].unit_info
         key = info["map_row"] * len(x) + info["map_col"]
         where, inverse = np.unique(key, return_inverse=True)
         if len(where) * 8 > len(x) * len(y):
+            del self.selector[layer]
             return False                     # many positions: full maps are as cheap
-        self._take = (where // len(x), where % len(x), info["channel"], inverse.ravel())
+        self._take[layer] = (where // len(x), where % len(x), info["channel"],
+                             inverse.ravel())
         return True
 
-    def _call_at(self, stimuli: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+    def _call_at(self, layer: str, stimuli: np.ndarray, rows: np.ndarray, cols: np.ndarray,
                  where: str) -> np.ndarray:
-        raw = self.model.responses_at(stimuli, self.layer, rows, cols)
+        raw = self.model.responses_at(stimuli, layer, rows, cols)
+        return self._check_at(layer, raw, stimuli, rows, where)
+
+    def _check_at(self, layer: str, raw: Any, stimuli: np.ndarray, rows: np.ndarray,
+                  where: str) -> np.ndarray:
         if not isinstance(raw, np.ndarray) or not (np.issubdtype(raw.dtype, np.number)
                                                    or raw.dtype == np.bool_):
             raise TypeError(f"model {type(self.model).__name__}.responses_at must return a "
@@ -365,53 +466,75 @@ class _Job:
             raise ValueError(
                 f"model {type(self.model).__name__}.responses_at must return shape (n, "
                 f"channels, positions) = ({len(stimuli)}, channels, {len(rows)}) for "
-                f"{where} in layer {self.layer!r}, got {raw.shape}")
+                f"{where} in layer {layer!r}, got {raw.shape}")
         return raw
 
-    def _respond(self, stimuli: np.ndarray, where: str) -> np.ndarray:
+    def _respond(self, stimuli: np.ndarray, where: str) -> dict[str, np.ndarray]:
         if self.sampled is None:
-            self.sampled = self._can_sample() and self._plan_positions(stimuli)
-        if self.sampled:
-            rows, cols, channel, position = self._take
-            raw = self._call_at(stimuli, rows, cols, where)
-            if raw.shape[1] != self.selector.unit_shape[0]:
-                raise ValueError(
-                    f"model.responses_at returned {raw.shape[1]} channels for {where} but "
-                    f"{self.selector.unit_shape[0]} for earlier stimuli")
-            return raw[:, channel, position]
-        raw = np.asarray(self.model.responses(stimuli, self.layer))
+            self.sampled = {layer: self._can_sample(layer)
+                            and self._plan_positions(layer, stimuli) for layer in self.layers}
+        out: dict[str, np.ndarray] = {}
+        # sampled layers at the same positions: one call for all of them
+        groups: dict[bytes, list[str]] = {}
+        for layer in self.layers:
+            if self.sampled[layer]:
+                rows, cols = self._take[layer][:2]
+                groups.setdefault(rows.tobytes() + b"|" + cols.tobytes(), []).append(layer)
+        for group in groups.values():
+            rows, cols = self._take[group[0]][:2]
+            raws = responses_at_many(self.model, stimuli, group, rows, cols)
+            for layer in group:
+                raw = self._check_at(layer, raws[layer], stimuli, rows, where)
+                _, _, channel, position = self._take[layer]
+                if raw.shape[1] != self.selector[layer].unit_shape[0]:
+                    raise ValueError(
+                        f"model.responses_at returned {raw.shape[1]} channels for {where} but "
+                        f"{self.selector[layer].unit_shape[0]} for earlier stimuli")
+                out[layer] = raw[:, channel, position]
+        full = [layer for layer in self.layers if not self.sampled[layer]]
+        if full:
+            raws = responses_many(self.model, stimuli, full)
+            for layer in full:
+                out[layer] = self._select(layer, raws[layer], stimuli, where)
+        return {layer: out[layer] for layer in self.layers}
+
+    def _select(self, layer: str, raw: Any, stimuli: np.ndarray, where: str) -> np.ndarray:
+        raw = np.asarray(raw)
         if raw.ndim < 2 or raw.shape[0] != len(stimuli):
             got = raw.shape[0] if raw.ndim else "a scalar"
             raise ValueError(
                 f"model {type(self.model).__name__}.responses returned {got} responses "
-                f"(shape {raw.shape}) for {len(stimuli)} stimuli in layer {self.layer!r} "
+                f"(shape {raw.shape}) for {len(stimuli)} stimuli in layer {layer!r} "
                 f"({where})"
             )
         if not (np.issubdtype(raw.dtype, np.number) or raw.dtype == np.bool_):
             raise TypeError(f"model.responses must return a numeric array, got {raw.dtype}")
-        if self.selector is None:
-            self.selector = _Selector(self.model, self.layer, raw.shape[1:],
-                                      bool(self.model.temporal), self.mode, self.index)
-        elif raw.shape[1:] != self.selector.unit_shape:
+        selector = self.selector.get(layer)
+        if selector is None:
+            selector = self.selector[layer] = _Selector(
+                self.model, layer, raw.shape[1:], bool(self.model.temporal), self.mode,
+                self.index)
+        elif raw.shape[1:] != selector.unit_shape:
             raise ValueError(
                 f"model.responses returned shape {raw.shape} for {where} but "
-                f"(n, {', '.join(map(str, self.selector.unit_shape))}) for earlier stimuli"
+                f"(n, {', '.join(map(str, selector.unit_shape))}) for earlier stimuli"
             )
-        return self.selector(raw)
+        return selector(raw)
 
-    def time_step(self) -> float:
-        """Seconds per time bin of the recorded responses."""
+    def time_step(self, layer: str) -> float:
+        """Seconds per time bin of the recorded responses of ``layer``."""
         frame = 1.0 / float(self.protocol.display.frame_rate)
         if self.frame_by_frame:
             return frame
         step = getattr(self.model, "time_step", None)
         if step is not None:
             return float(step)
-        if self.n_frames is not None and self.n_time == self.n_frames:
+        if self.n_frames is not None and self.n_time.get(layer) == self.n_frames:
             return frame
         raise ValueError(
-            f"model {type(self.model).__name__} returned {self.n_time} time bins but does not "
-            f"define time_step (seconds per bin) and the bins are not the stimulus frames"
+            f"model {type(self.model).__name__} returned {self.n_time.get(layer)} time bins "
+            f"but does not define time_step (seconds per bin) and the bins are not the "
+            f"stimulus frames"
         )
 
 

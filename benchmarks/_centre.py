@@ -2,10 +2,9 @@
 
 The linear stage at the recorded position only (``GaborBank.at`` /
 ``CNN.responses_at`` / ``S1Stage.at``: one float32 BLAS product), then the
-model's own pointwise stage, by hand.  HMAX and the CNN now offer this behind the
-interface (``responses_at``, used by ``analysis.run_protocol``); ``CentreSimple``
-stands in for the V1 model until it does.  Used by ``bench_speed_limit.py`` and
-``bench_scaling.py``.
+model's own pointwise stage, by hand.  The V1 model, HMAX and the CNN offer this
+behind the interface (``responses_at``, used by ``analysis.run_protocol``); these
+wrappers are the by-hand reference rows (``*``) of ``bench_speed_limit.py``.
 """
 
 from __future__ import annotations

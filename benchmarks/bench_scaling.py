@@ -8,15 +8,13 @@ in the same run, each printed as a table and a log-log slope (time ∝ size^slop
 units (10² → 3·10³; 10⁴ with ``--long``)
     ``run_protocol`` of the orientation protocol (288 gratings, 64 x 64 px at
     16 px/deg) through the simple layer of ``V1Model.from_population(display,
-    sample_population(N))`` at its centre pixel via ``GaborBank.at`` (one BLAS
-    product of image patches with the stacked filters; ``_centre.CentreSimple``,
-    the path round 2 wires into ``V1Model`` — today's ``V1Model`` sizes its
-    chunks for full maps and is orders of magnitude slower, see
-    ``bench_speed_limit.py``).  Baseline: ``(images, pixels) @ (pixels, N)`` in float32.  Ideal
-    slope 1.0; fixed costs (rendering) make it lower at small N.
+    sample_population(N))`` at its centre pixel (``V1Model.responses_at``: one
+    BLAS product of image patches with the stacked filters).  Baseline:
+    ``(images, pixels) @ (pixels, N)`` in float32.  Ideal slope 1.0; fixed costs
+    (rendering) make it lower at small N.
 images (10² → 10⁴ white-noise images; 10⁵ with ``--long``)
     ``analysis.receptive_fields.reverse_correlation`` for 1,000 population units
-    (32 x 32 px, centre pixel, ``CentreSimple`` as above), each size in a fresh
+    (32 x 32 px, centre pixel, ``V1Model.responses_at`` as above), each size in a fresh
     process so that its peak RSS is its own.  Baseline: the two float32 products
     the method cannot avoid — responses ``(n, pixels) @ (pixels, units)`` and the
     response-weighted sum ``(units, n) @ (n, pixels)`` — in chunks of 500.  Ideal
@@ -44,7 +42,6 @@ import tracemalloc
 
 import numpy as np
 import scipy.fft as sfft
-from _centre import CentreSimple
 
 from analysis.runner import run_protocol
 from stimuli.display import Display
@@ -107,7 +104,7 @@ def axis_units(long: bool) -> None:
     for n in sizes:
         v1 = V1Model.from_population(display, population(display, n))
         n = v1.n_channels("simple")
-        model = CentreSimple(v1)
+        model = v1
 
         def run(model=model):
             return run_protocol(model, protocol, "simple", units="centre", progress=False,
@@ -129,8 +126,6 @@ def axis_units(long: bool) -> None:
 
 _CHILD = """
 import json, resource, sys, time
-sys.path.insert(0, "benchmarks")
-from _centre import CentreSimple
 from analysis.receptive_fields import reverse_correlation
 from stimuli.display import Display
 from v1model.population import sample_population
@@ -140,7 +135,7 @@ n = int(sys.argv[1])
 display = Display((32, 32), pixels_per_degree=16.0)
 pop = sample_population(2000, rng=0)
 pop = pop.take(np.flatnonzero(pop["sf"] < 0.8 * display.nyquist_cpd)[:1000])
-model = CentreSimple(V1Model.from_population(display, pop))
+model = V1Model.from_population(display, pop)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.perf_counter()
 rf = reverse_correlation(model, "simple", n_images=n, rng=0, units="centre")

@@ -299,6 +299,8 @@ def _base(qualname):
         "preferred_orientation_argmax": lambda: ((f["ori_resp"].T, f["theta"]), {}),
         "run_protocol": lambda: ((Pixels(), stimuli.orientation_tuning(D, sfs=(2.0,)), "px"),
                                  dict(units=[0, 1], progress=False)),
+        "run_protocol_layers": lambda: ((Pixels(), stimuli.orientation_tuning(D, sfs=(2.0,)),
+                                         ["px"]), dict(units=[0, 1], progress=False)),
         "sf_bandwidth": lambda: ((f["sf_resp"].T, f["sfs"]), {}),
         "sf_tuning": lambda: ((f["sf_rec"],), {}),
         "tuning_curves": lambda: ((f["ori_rec"],), dict(by="orientation")),

@@ -64,8 +64,21 @@ class Model(Protocol):
         records ``units="centre"`` (or a few indexed units) through it and falls
         back to ``responses`` for other layers and for models without it, so
         models need not implement it; :func:`check_model` checks it when present.
-        Several layers from one filtering pass are a model's own business (e.g. a
-        cache of the last batch, or a method returning several layers at once).
+
+    Optional: several layers from one pass
+        ``responses_many(stimuli, layers) -> dict`` (layer → the array
+        ``responses(stimuli, layer)`` returns) and, with ``responses_at``,
+        ``responses_at_many(stimuli, layers, rows, cols) -> dict`` (layer → the
+        array ``responses_at`` returns): the same values as one call per layer, for
+        models whose layers share their expensive stages (the V1 model's simple and
+        complex cells share their filters and pools), computed once.  Callers use
+        :func:`responses_many` / :func:`responses_at_many` of this module, which
+        fall back to one ``responses`` / ``responses_at`` call per layer on the
+        same stimuli for models without them; ``analysis.run_protocol_layers`` and
+        ``v1model compare`` record every layer of a protocol that way, so each
+        batch of stimuli is rendered once and filtered once per model.  A model may
+        also answer a repeated call for the same stimuli from a cache of the last
+        batches (the V1 model and the spiking layer do).
     """
 
     display: object
@@ -75,6 +88,114 @@ class Model(Protocol):
     def responses(self, stimuli: np.ndarray, layer: str) -> np.ndarray: ...
 
     def unit_info(self, layer: str) -> dict[str, np.ndarray]: ...
+
+
+def responses_many(model: Any, stimuli: Any, layers: Sequence[str]) -> dict[str, np.ndarray]:
+    """Responses of several layers of ``model`` to the same stimuli, in one pass if it can.
+
+    Calls ``model.responses_many(stimuli, layers)`` when the model offers it and more
+    than one layer is asked for, else ``model.responses(stimuli, layer)`` per layer
+    (see "Optional: several layers from one pass" in :class:`Model`).
+
+    Parameters
+    ----------
+    model : Model
+        Any model of the interface.
+    stimuli : array_like
+        The batch, as ``model.responses`` takes it.
+    layers : sequence of str
+        Layer names of ``model``.
+
+    Returns
+    -------
+    dict of str to ndarray
+        Layer → what ``model.responses(stimuli, layer)`` returns, in the order given.
+
+    Raises
+    ------
+    TypeError
+        If ``layers`` is a string or ``model.responses_many`` does not return a dict
+        holding every layer asked for.
+    ValueError
+        For an unknown layer (raised by the model).
+
+    Examples
+    --------
+    >>> from stimuli.display import Display
+    >>> from v1model import V1Model
+    >>> model = V1Model.grid(Display((16, 16), 8), orientations=[0], sfs=[2.0], stride=4)
+    >>> out = responses_many(model, np.zeros((1, 16, 16)), ["simple", "complex"])
+    >>> {k: v.shape for k, v in out.items()}
+    {'simple': (1, 4, 4, 4), 'complex': (1, 1, 4, 4)}
+    """
+    layers = _layer_names(layers)
+    many = getattr(model, "responses_many", None)
+    if len(layers) > 1 and callable(many):
+        return _all_layers(model, "responses_many", many(stimuli, layers), layers)
+    return {layer: model.responses(stimuli, layer) for layer in layers}
+
+
+def responses_at_many(model: Any, stimuli: Any, layers: Sequence[str], rows: Any,
+                      cols: Any) -> dict[str, np.ndarray]:
+    """``responses_at`` of several sampled layers of ``model``, in one pass if it can.
+
+    Calls ``model.responses_at_many(stimuli, layers, rows, cols)`` when the model
+    offers it and more than one layer is asked for, else
+    ``model.responses_at(stimuli, layer, rows, cols)`` per layer.
+
+    Parameters
+    ----------
+    model : Model
+        A model with ``sampled_layers`` and ``responses_at``.
+    stimuli : array_like
+        The batch.
+    layers : sequence of str
+        Layers listed in ``model.sampled_layers``.
+    rows, cols : array_like of int
+        Map positions (pairs), as ``responses_at`` takes them.
+
+    Returns
+    -------
+    dict of str to ndarray of shape (n, channels, positions)
+
+    Raises
+    ------
+    TypeError
+        If ``layers`` is a string, the model has no ``responses_at``, or
+        ``model.responses_at_many`` does not return a dict holding every layer.
+
+    Examples
+    --------
+    >>> from stimuli.display import Display
+    >>> from v1model import V1Model
+    >>> model = V1Model.grid(Display((16, 16), 8), orientations=[0], sfs=[2.0], stride=4)
+    >>> out = responses_at_many(model, np.zeros((1, 16, 16)), ["simple", "complex"], [1], [1])
+    >>> {k: v.shape for k, v in out.items()}
+    {'simple': (1, 4, 1), 'complex': (1, 1, 1)}
+    """
+    layers = _layer_names(layers)
+    many = getattr(model, "responses_at_many", None)
+    if len(layers) > 1 and callable(many):
+        return _all_layers(model, "responses_at_many", many(stimuli, layers, rows, cols),
+                           layers)
+    if not callable(getattr(model, "responses_at", None)):
+        raise TypeError(f"model {type(model).__name__} has no responses_at")
+    return {layer: model.responses_at(stimuli, layer, rows, cols) for layer in layers}
+
+
+def _layer_names(layers: Any) -> tuple[str, ...]:
+    if isinstance(layers, str) or not isinstance(layers, Sequence):
+        raise TypeError(f"layers must be a sequence of layer names, got {layers!r}")
+    return tuple(layers)
+
+
+def _all_layers(model: Any, method: str, out: Any, layers: tuple[str, ...]
+                ) -> dict[str, np.ndarray]:
+    if not isinstance(out, dict) or any(layer not in out for layer in layers):
+        got = sorted(out) if isinstance(out, dict) else type(out).__name__
+        raise _fail(model, f"{method} must return a dict with the layers {list(layers)}, "
+                           f"got {got}", TypeError)
+    return {layer: out[layer] for layer in layers}
 
 
 def check_layer(model, layer: str) -> str:
@@ -174,7 +295,9 @@ def check_model(model: Any, *, layers: Sequence[str] | None = None, n_images: in
     ``map_coordinates`` (when present) matches the map; an unknown layer name
     raises ``ValueError``; and, for a model with the optional ``sampled_layers``
     and ``responses_at``, each sampled layer's ``responses_at`` at a few map
-    positions equals the full maps there within ``1e-4`` of the largest response.
+    positions equals the full maps there within ``1e-4`` of the largest response;
+    and, for a model with ``responses_many``, its layers equal ``responses`` of each
+    layer to the same tolerance.
     Use it on your own model before running protocols through it (as plenoptic's
     ``validate_model``).
 
@@ -236,13 +359,36 @@ def check_model(model: Any, *, layers: Sequence[str] | None = None, n_images: in
         raise _fail(model, f"responses(images, {unknown!r}) must raise ValueError for a layer "
                            f"not in {known}, but it returned")
     shapes: dict[str, tuple[int, ...]] = {}
+    outputs: dict[str, np.ndarray] = {}
     for layer in chosen:
         out = _check_responses(model, layer, model.responses(images, layer), n_images)
         _check_unit_info(model, layer, out.shape[1])
         _check_map(model, layer, out)
         _check_sampled(model, layer, images, out)
         shapes[layer] = tuple(int(v) for v in out.shape)
+        outputs[layer] = out
+    _check_many(model, images, outputs)
     return shapes
+
+
+def _check_many(model: Any, images: np.ndarray, outputs: dict[str, np.ndarray]) -> None:
+    """``responses_many`` (when the model offers it) equals one ``responses`` per layer."""
+    many = getattr(model, "responses_many", None)
+    if many is None or len(outputs) < 2:
+        return
+    got = _all_layers(model, "responses_many", many(images, tuple(outputs)), tuple(outputs))
+    for layer, ref in outputs.items():
+        arr = got[layer]
+        if not isinstance(arr, np.ndarray) or arr.shape != ref.shape:
+            shape = arr.shape if isinstance(arr, np.ndarray) else type(arr).__name__
+            raise _fail(model, f"responses_many(images, ...)[{layer!r}] must have the shape of "
+                               f"responses(images, {layer!r}), {ref.shape}, got {shape}")
+        scale = max(float(np.abs(ref).max()), np.finfo(np.float32).tiny)
+        err = float(np.abs(arr - ref).max())
+        if not err <= 1e-4 * scale:
+            raise _fail(model, f"responses_many(images, ...)[{layer!r}] differs from "
+                               f"responses(images, {layer!r}) by {err:.3g} (largest response "
+                               f"{scale:.3g})")
 
 
 def _check_sampled(model: Any, layer: str, images: np.ndarray, out: np.ndarray) -> None:

@@ -81,6 +81,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from stimuli._shared.validation import (
     check_choice,
     check_images,
+    check_index,
     check_int,
     check_nonnegative,
     check_positive,
@@ -136,6 +137,8 @@ _STAGE_CHECKS = {"sigma": check_positive, "exponent": check_positive,
 _CACHE_BYTES = 192 * 2**20
 # images per batch of the macaque population (the cache remembers whole batches)
 _MACAQUE_CHUNK = 64
+# bytes of image-sized kernels placed at the recorded positions, per kernel set
+_PLACED_BYTES = 32 * 2**20
 
 
 @lru_cache(maxsize=1)
@@ -531,6 +534,10 @@ class V1Model:
             step_c = lat_c[1] - lat_c[0] if len(lat_c) > 1 else 1.0
             gr = np.exp(-0.5 * ((rows[:, None] - lat_r[None, :]) / sigma) ** 2)
             gc = np.exp(-0.5 * ((cols[:, None] - lat_c[None, :]) / sigma) ** 2)
+            # each pixel's own 3σ box, whichever other pixels are asked for (a unit's
+            # response must not depend on the map positions computed with it)
+            gr[np.abs(rows[:, None] - lat_r[None, :]) > 3 * sigma] = 0.0
+            gc[np.abs(cols[:, None] - lat_c[None, :]) > 3 * sigma] = 0.0
             weights = (gr[:, :, None] * gc[:, None, :]).reshape(len(rows), -1)
             weights *= step_r * step_c / (2 * np.pi * sigma**2)
             blurred[:, channels] = energy @ weights.T.astype(np.float32)
@@ -567,14 +574,21 @@ class V1Model:
             r = r.reshape(*r.shape[:2], len(rows), len(cols))
         return r.astype(np.float32, copy=False)
 
-    def _macaque_responses(self, images: np.ndarray) -> np.ndarray:
-        """All units' maps at the kept positions, remembered per batch of images (so the
-        second layer asked for the same stimuli costs nothing)."""
-        key = hashlib.sha256(np.ascontiguousarray(images).data).digest()
+    def _macaque_responses(self, images: np.ndarray, rows: np.ndarray | None = None,
+                           cols: np.ndarray | None = None) -> np.ndarray:
+        """All units' maps at the kept positions (or at the pixel pairs ``rows``,
+        ``cols``), remembered per batch of images and positions (so the second layer
+        asked for the same stimuli costs nothing)."""
+        digest = hashlib.sha256(np.ascontiguousarray(images).data)
+        if rows is not None:
+            digest.update(np.asarray(rows, dtype=np.int64).tobytes())
+            digest.update(b"|" + np.asarray(cols, dtype=np.int64).tobytes())
+        key = digest.digest()
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        out = self._macaque_rates(images, self._rows, self._cols)
+        out = (self._macaque_rates(images, self._rows, self._cols) if rows is None
+               else self._macaque_rates(images, rows, cols, grid=False))
         self._cache[key] = out
         self._cache_bytes += out.nbytes
         while self._cache_bytes > _CACHE_BYTES and len(self._cache) > 1:
@@ -713,35 +727,211 @@ class V1Model:
         >>> model.responses(np.zeros((2, 16, 16)), "simple").shape
         (2, 4, 4, 4)
         """
-        check_layer(self, layer)
+        return self.responses_many(stimuli, (check_layer(self, layer),))[layer]
+
+    @property
+    def sampled_layers(self) -> tuple[str, ...]:
+        """Layers :meth:`responses_at` computes at chosen map positions alone.
+
+        Both layers of the macaque population (its stages pool over channels at the
+        position, and over the surround lattice near it); in grids and tables the
+        simple layer and the energy complex layer, unless normalisation pools over
+        space (``pool_sigma > 0``).  Max-pooling complex cells need their windows'
+        maps and are computed through :meth:`responses`.
+        """
+        if self.source == "macaque":
+            return self.layers
+        return tuple(layer for layer in self.layers if self._pointwise(layer))
+
+    def responses_at(self, stimuli: Any, layer: str, rows: Any, cols: Any) -> np.ndarray:
+        """Responses of ``layer`` at some map positions: ``responses(...)[:, :, rows, cols]``.
+
+        Computed at those positions only (the optional part of the model interface,
+        :class:`v1model.base.Model`, used by :func:`analysis.run_protocol`): the units'
+        filters as float32 products of the image patches at the pixels with the
+        stacked kernels, then the model's own stages at those pixels — half-wave or
+        energy (grids and tables), or the pathway mix, the classical pool (the pool
+        channels' filters at the same pixels), the surround (the pool energies on the
+        lattice within 3σ of the pixels) and the output (macaque).  Agrees with
+        :meth:`responses` within ``1e-5`` of the largest response (float32
+        accumulation; ``tests/test_v1_sampled.py``).  Asking for the other layer at
+        the same positions and images next costs nothing (the macaque population
+        remembers both layers of recent batches); :meth:`responses_at_many` returns
+        several layers at once.
+
+        Parameters
+        ----------
+        stimuli : array_like of shape (n, rows, cols)
+            Images in contrast units with the display's shape.
+        layer : str
+            One of :attr:`sampled_layers`.
+        rows, cols : array_like of int
+            Map rows and columns (indices into :meth:`map_coordinates`' ``y`` and
+            ``x``), pairs of equal length; negative counted from the end.
+
+        Returns
+        -------
+        ndarray of shape (n, channels, positions), float32
+
+        Raises
+        ------
+        ValueError
+            If ``layer`` is not one of :attr:`sampled_layers`, the stimuli are bad (as
+            :meth:`responses`), or ``rows`` and ``cols`` are empty or differ in length.
+        TypeError
+            If ``rows`` or ``cols`` are not integers.
+        IndexError
+            If a position is outside the map.
+
+        Examples
+        --------
+        >>> from stimuli.display import Display
+        >>> model = V1Model(Display((32, 32), 16), n_units=8, stride=4)
+        >>> x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32))
+        >>> at = model.responses_at(x, "complex", [3, 0], [3, 7])
+        >>> full = model.responses(x, "complex")[:, :, [3, 0], [3, 7]]
+        >>> bool(np.allclose(at, full, rtol=0, atol=1e-5 * full.max()))
+        True
+        """
+        return self.responses_at_many(stimuli, (layer,), rows, cols)[layer]
+
+    def responses_many(self, stimuli: Any, layers: Any = None) -> dict[str, np.ndarray]:
+        """Full maps of several layers from one filtering pass.
+
+        Equal to ``{layer: responses(stimuli, layer) for layer in layers}``, but the
+        units' filters (and the macaque population's pools) run once for all the
+        layers asked for.
+
+        Parameters
+        ----------
+        stimuli : array_like of shape (n, rows, cols)
+            Images in contrast units with the display's shape.
+        layers : sequence of str, optional
+            Layers to return; default all of :attr:`layers`.
+
+        Returns
+        -------
+        dict of str to ndarray of shape (n, channels, rows', cols'), float32
+
+        Raises
+        ------
+        ValueError
+            For an unknown layer, or bad stimuli (as :meth:`responses`).
+
+        Examples
+        --------
+        >>> from stimuli.display import Display
+        >>> model = V1Model.grid(Display((16, 16), 16), orientations=[0], sfs=[4], stride=4)
+        >>> {k: v.shape for k, v in model.responses_many(np.zeros((2, 16, 16))).items()}
+        {'simple': (2, 4, 4, 4), 'complex': (2, 1, 4, 4)}
+        """
+        layers = self._layer_list(layers)
         images = check_images("stimuli", stimuli, self.display)
         n = images.shape[0]
+        shape = (len(self._rows), len(self._cols))
+        out = {layer: np.empty((n, self.n_channels(layer), *shape), dtype=np.float32)
+               for layer in layers}
         if self.source == "macaque":
-            idx = self._layer_units[layer]
-            out = np.empty((n, len(idx), len(self._rows), len(self._cols)), dtype=np.float32)
             for start in range(0, n, _MACAQUE_CHUNK):
                 block = np.ascontiguousarray(images[start:start + _MACAQUE_CHUNK],
                                              dtype=np.float32)
-                out[start:start + _MACAQUE_CHUNK] = self._macaque_responses(block)[:, idx]
+                rates = self._macaque_responses(block)
+                for layer in layers:
+                    out[layer][start:start + _MACAQUE_CHUNK] = rates[:, self._layer_units[layer]]
             return out
         rows, cols = self.display.shape
-        channels = self.n_channels(layer)
+        channels = sum(self.n_channels(layer) for layer in layers)
         # float32 maps per image: the linear responses plus about three layer-sized copies
         per_image = 4 * rows * cols * (self.bank.n_filters + 3 * channels)
         chunk = max(1, _CHUNK_BYTES // per_image)
-        out = np.empty((n, channels, len(self._rows), len(self._cols)), dtype=np.float32)
-        pointwise = self._pointwise(layer)
+        pointwise = all(self._pointwise(layer) for layer in layers)
         for start in range(0, n, chunk):
             block = images[start:start + chunk]
             if pointwise:
                 # a position needs the linear responses there only: filter at the kept
                 # positions alone (direct dot products when they are few)
-                out[start:start + chunk] = self._layer(
-                    self.bank.at(block, self._rows, self._cols), layer)
-            else:
-                maps = self._layer(self.bank(block), layer)
-                out[start:start + chunk] = maps[:, :, self._rows[:, None], self._cols[None, :]]
+                linear = self.bank.at(block, self._rows, self._cols)
+                for layer in layers:
+                    out[layer][start:start + chunk] = self._layer(linear, layer)
+                continue
+            linear = self.bank(block)
+            for layer in layers:
+                maps = self._layer(linear, layer)
+                out[layer][start:start + chunk] = maps[:, :, self._rows[:, None],
+                                                       self._cols[None, :]]
         return out
+
+    def responses_at_many(self, stimuli: Any, layers: Any, rows: Any, cols: Any
+                          ) -> dict[str, np.ndarray]:
+        """:meth:`responses_at` of several layers from one filtering pass.
+
+        Parameters
+        ----------
+        stimuli : array_like of shape (n, rows, cols)
+            Images in contrast units with the display's shape.
+        layers : sequence of str or None
+            Layers to return, each one of :attr:`sampled_layers`; None for all of them.
+        rows, cols : array_like of int
+            Map rows and columns, pairs of equal length (as :meth:`responses_at`).
+
+        Returns
+        -------
+        dict of str to ndarray of shape (n, channels, positions), float32
+
+        Raises
+        ------
+        ValueError, TypeError, IndexError
+            As :meth:`responses_at`.
+
+        Examples
+        --------
+        >>> from stimuli.display import Display
+        >>> model = V1Model(Display((32, 32), 16), n_units=8, stride=4)
+        >>> out = model.responses_at_many(np.zeros((3, 32, 32)), None, [3], [3])
+        >>> sum(v.shape[1] for v in out.values()) == model.n_units
+        True
+        """
+        layers = self._layer_list(layers)
+        for layer in layers:
+            if layer not in self.sampled_layers:
+                raise ValueError(f"layer {layer!r} cannot be computed at positions alone "
+                                 f"(its stage pools over space); responses_at supports "
+                                 f"{self.sampled_layers}, use responses()")
+        images = check_images("stimuli", stimuli, self.display)
+        rows = check_index("rows", rows, len(self._rows), "map rows")
+        cols = check_index("cols", cols, len(self._cols), "map columns")
+        if len(rows) != len(cols):
+            raise ValueError(f"rows and cols must have equal lengths (one position per pair), "
+                             f"got {len(rows)} and {len(cols)}")
+        pix_r, pix_c = self._rows[rows], self._cols[cols]
+        n = images.shape[0]
+        out = {layer: np.empty((n, self.n_channels(layer), len(rows)), dtype=np.float32)
+               for layer in layers}
+        if self.source == "macaque":
+            for start in range(0, n, _MACAQUE_CHUNK):
+                block = np.ascontiguousarray(images[start:start + _MACAQUE_CHUNK],
+                                             dtype=np.float32)
+                rates = self._macaque_responses(block, pix_r, pix_c)
+                for layer in layers:
+                    out[layer][start:start + _MACAQUE_CHUNK] = rates[:, self._layer_units[layer]]
+            return out
+        # the bank's patch products batch themselves from their memory budget
+        linear = self.bank.at(images, pix_r, pix_c, grid=False)[..., None]
+        for layer in layers:
+            out[layer] = self._layer(linear, layer)[..., 0]
+        return out
+
+    def _layer_list(self, layers: Any) -> tuple[str, ...]:
+        """Checked layer names (None: all), without repeats, in the order given."""
+        if layers is None:
+            return self.layers
+        if isinstance(layers, str):
+            raise TypeError(f"layers must be a sequence of layer names, got the string "
+                            f"{layers!r}; pass [{layers!r}]")
+        names = tuple(dict.fromkeys(check_layer(self, layer) for layer in layers))
+        if not names:
+            raise ValueError("layers must name at least one layer")
+        return names
 
     def _simple_linear(self, linear: np.ndarray) -> np.ndarray:
         """Simple channels' linear responses ``(n, channels, ...)`` from the bank's
@@ -751,9 +941,10 @@ class V1Model:
 
     def _pointwise(self, layer: str) -> bool:
         """Whether ``layer`` at a position needs the linear responses at that position only
-        (no pooling over space: max-pooling complex cells and normalization pool)."""
-        return self.normalization is None and (layer == "simple"
-                                               or self.complex_kind == "energy")
+        (no pooling over space: not max-pooling complex cells, and the normalization
+        pool, if any, is the channels at the same position)."""
+        local = self.normalization is None or self.normalization["pool_sigma"] == 0
+        return local and (layer == "simple" or self.complex_kind == "energy")
 
     def _layer(self, linear: np.ndarray, layer: str) -> np.ndarray:
         """Full-resolution maps of ``layer`` from the bank's linear responses."""
@@ -860,7 +1051,10 @@ class _KernelSet:
 
     Kernels of side ≤ 15, 31 or 63 px are padded to that side and read against image
     patches; larger ones are padded or centre-cropped to ``(2 rows − 1, 2 cols − 1)``,
-    the part that can overlap the image, and read as image-sized windows.  Work is
+    the part that can overlap the image, and read as image-sized windows.  Kernels
+    whose patch is about as large as the image, and the windows, are placed at the
+    positions once (cached per set of positions, within ``_PLACED_BYTES``) and read
+    by one product of the whole images with them.  Work is
     proportional to positions × kernel area, far less than filtering whole images when
     few positions are kept; the result equals :meth:`v1model.gabor.GaborBank.at` (the
     cross-correlation with each kernel centred on the pixel, mean grey beyond the edge).
@@ -890,6 +1084,35 @@ class _KernelSet:
             self.groups.append((np.array(members), window, kh,
                                 stack if window else stack.reshape(len(members), -1).T.copy()))
         self.n_kernels = len(kernels)
+        self._placed_cache: dict[tuple, np.ndarray] = {}
+
+    def _placed(self, group: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray | None:
+        """Image-sized kernels of group ``group`` placed at each position, as one
+        ``(rows · cols, kernels · positions)`` matrix (cached per set of positions, the
+        few most recent), or None when it would exceed ``_PLACED_BYTES``."""
+        members, window, side, stack = self.groups[group]
+        n_rows, n_cols = self.shape
+        size = 4 * n_rows * n_cols * len(members) * len(rows)
+        if size > _PLACED_BYTES:
+            return None
+        key = (group, rows.tobytes(), cols.tobytes())
+        placed = self._placed_cache.get(key)
+        if placed is None:
+            if not window:       # the patch kernels centred on an image-sized canvas
+                canvas = np.zeros((len(members), 2 * n_rows - 1, 2 * n_cols - 1), np.float32)
+                h = side // 2
+                canvas[:, n_rows - 1 - h:n_rows + h, n_cols - 1 - h:n_cols + h] = (
+                    stack.T.reshape(len(members), side, side))
+                stack = canvas
+            a, b = n_rows - 1 - rows, n_cols - 1 - cols
+            win = sliding_window_view(stack, (n_rows, n_cols), axis=(1, 2))[:, a, b]
+            # (kernels, positions, rows, cols) → (rows · cols, kernels · positions)
+            placed = np.ascontiguousarray(win.reshape(len(members) * len(rows), -1).T)
+            while self._placed_cache and (sum(v.nbytes for v in self._placed_cache.values())
+                                          + placed.nbytes > _PLACED_BYTES):
+                self._placed_cache.pop(next(iter(self._placed_cache)))
+            self._placed_cache[key] = placed
+        return placed
 
     def at(self, images: np.ndarray, rows: Any, cols: Any, *, grid: bool) -> np.ndarray:
         """Responses ``(n, kernels, positions)`` at ``rows`` × ``cols`` (or pairs)."""
@@ -901,13 +1124,26 @@ class _KernelSet:
         n = len(images)
         flat = images.reshape(n, -1)
         out = np.empty((n, self.n_kernels, len(rows)), dtype=np.float32)
-        for members, window, side, stack in self.groups:
+        for g, (members, window, side, stack) in enumerate(self.groups):
             if window:
+                placed = self._placed(g, rows, cols)
+                if placed is not None:     # one product for every kernel and position
+                    out[:, members] = (flat @ placed).reshape(n, len(members), len(rows))
+                    continue
                 for p, (r, c) in enumerate(zip(rows, cols, strict=True)):
                     a, b = n_rows - 1 - r, n_cols - 1 - c
                     kernel = stack[:, a:a + n_rows, b:b + n_cols].reshape(len(members), -1)
                     out[:, members, p] = flat @ kernel.T
                 continue
+            k = len(members)
+            if (side <= min(2 * n_rows - 1, 2 * n_cols - 1)
+                    and n_rows * n_cols * k <= side * side * (k + 2)):
+                # kernels about as large as the image: whole images against the kernels
+                # placed at the positions beat copying the patches out
+                placed = self._placed(g, rows, cols)
+                if placed is not None:
+                    out[:, members] = (flat @ placed).reshape(n, k, len(rows))
+                    continue
             half = side // 2
             padded = np.zeros((n, n_rows + 2 * half, n_cols + 2 * half), dtype=np.float32)
             padded[:, half:half + n_rows, half:half + n_cols] = images

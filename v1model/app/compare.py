@@ -97,7 +97,7 @@ from analysis.reference import similarity_score
 from analysis.representations import cka_matrix
 from analysis.response_functions import size_tuning
 from analysis.rf_grid import grid_on_off_maps
-from analysis.runner import run_protocol
+from analysis.runner import run_protocol_layers
 from analysis.tuning import curve_levels, orientation_tuning, sf_tuning, tuning_curves
 from stimuli import protocols as P
 from stimuli._shared.io import atomic_open, save_npz
@@ -624,13 +624,18 @@ def _run_battery(model: Any, entry: RegisteredModel, layers: Sequence[str], step
     # spiking model then answers the second layer from its cache of the last run)
     batch = 1024 if temporal else 64
     for step, protocol in _protocols(entry, steps, battery, model.display, natural).items():
-        for layer in layers:
-            if step == "rf" and layer not in entry.rf_layers:
-                continue
-            t0 = time.perf_counter()
-            results[layer].recordings[step] = run_protocol(
-                model, protocol, layer, units="centre", batch_size=batch, progress=progress)
-            results[layer].seconds[step] = time.perf_counter() - t0
+        chosen = [layer for layer in layers if step != "rf" or layer in entry.rf_layers]
+        if not chosen:
+            continue
+        # every layer from one rendering of the protocol (and one filtering pass, for
+        # models whose layers share it); the time is shared equally between the layers
+        t0 = time.perf_counter()
+        recordings = run_protocol_layers(model, protocol, chosen, units="centre",
+                                         batch_size=batch, progress=progress)
+        seconds = (time.perf_counter() - t0) / len(chosen)
+        for layer, rec in recordings.items():
+            results[layer].recordings[step] = rec
+            results[layer].seconds[step] = seconds
 
     for layer, res in results.items():
         t0 = time.perf_counter()
