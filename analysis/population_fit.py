@@ -3,29 +3,37 @@
 :class:`v1model.v1.V1Model`'s default population has a few free hyper-parameters:
 the normalisation pool (semi-saturation ``sigma``, ``exponent``, orientation and
 sf widths), the surround (``extent`` in carrier cycles, ``weight``), the
-distribution of the simple → complex mixing weight (Beta ``a``, ``b``) and the
-spontaneous rate.  Rather than setting them by hand, :func:`fit_population`
-chooses them to maximise the mean similarity of the model's property
-distributions to the macaque references, measured exactly as ``v1model compare``
-measures them (:func:`layer_properties`: the same protocols as its default
-battery, :data:`FIT_BATTERY`, and the same unit selection), on a population drawn
-with a *training* seed, and reports the score of a population drawn with a
-*held-out* seed (a different draw of units from the same histograms).
+distribution of the simple → complex mixing weight (Beta ``a``, ``b``), the mean
+weight of the untuned (orientation-independent) component and the spontaneous
+rate.  Rather than setting them by hand, :func:`fit_population` chooses them to
+maximise the mean similarity of the model's property distributions to the macaque
+references, measured exactly as ``v1model compare`` measures them (the same
+protocols as its default battery, :data:`FIT_BATTERY`, and the same definitions
+and unit selection), on a population drawn with a *training* seed, and reports
+the score of a population drawn with a *held-out* seed (a different draw of units
+from the same histograms).
 
 What is fitted and what is not
 ------------------------------
-* Scored properties: preferred orientation, circular variance, orientation
-  bandwidth, peak sf, sf bandwidth, surround suppression index and grating
-  summation field per layer (simple, complex), and F1/F0 over the two layers
-  together — the Skottun et al. (1991) reference describes the whole population;
-  a layer holding one class cannot match a bimodal distribution.  nx and ny are
-  drawn from Ringach 2002's histogram and no hyper-parameter moves them, so they
-  are not part of the objective.
-* The scoring function is a parameter (``score=``): today
-  :func:`analysis.reference.similarity_score` (1 − KS, bootstrapped with a fixed
-  seed so the objective is deterministic); a ceiled Brain-Score-style score is a
-  one-line change (``score=functools.partial(similarity_score, method="brainscore")``
-  once that method exists).
+* The objective (``method="brainscore"``, the default since the shipped fit):
+  :func:`brainscore_population_score` — each layer's Marques et al. (2021)
+  properties computed with Brain-Score's definitions
+  (:func:`analysis.properties.marques_properties`, ``method="brainscore"``, on the
+  orientation, sf and size protocols of :data:`FIT_BATTERY` and the blank screen,
+  exactly as ``v1model compare`` computes them by default) and scored by
+  :func:`analysis.properties.score_properties`; the mean of the **ceiled** scores of
+  every property with a published or approximate reference, over both layers, plus
+  F1/F0 of the two layers pooled (the Skottun et al. 1991 reference describes the
+  whole population; a layer holding one class cannot match a bimodal distribution,
+  so the pooled score is what rewards a bimodal split).  Bootstraps use a fixed
+  seed, so the objective is deterministic.  Note the Brain-Score names and units
+  (``or_bandwidth`` in degrees, ``sf_bandwidth`` as a cut-off ratio × 100; see
+  ``docs/marques_properties.rst``).
+* ``method="ks"``: the earlier objective, :func:`population_score` with the
+  package's own definitions and ``score`` (default
+  :func:`analysis.reference.similarity_score`, 1 − KS).
+* nx and ny are drawn from Ringach 2002's histogram and no hyper-parameter moves
+  them, so they are not part of the objective.
 * Optimiser: a small Latin-hypercube search over the bounds (:data:`BOUNDS`), then
   Nelder–Mead (:func:`scipy.optimize.minimize`) from the best point with an initial
   simplex of :data:`SIMPLEX_STEP` of each range, in a transformed space (each
