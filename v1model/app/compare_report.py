@@ -559,7 +559,7 @@ def _answer_html(summary: dict[str, Any]) -> str:
         "below.") + "</p>")
     fig = heatmap_figure(summary)
     png = figure_png(fig, dpi=90)
-    out.append(f'<figure><img alt="property by layer heat map" src="{data_uri(png)}">'
+    out.append(f'<figure><img alt="answer_heatmap" src="{data_uri(png)}">'
                "<figcaption>" + e(
                    "Ceiled score of every Marques property (rows, grouped: orientation, "
                    "spatial frequency, surround/size, response/modulation, texture) for "
