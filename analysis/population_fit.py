@@ -3,29 +3,37 @@
 :class:`v1model.v1.V1Model`'s default population has a few free hyper-parameters:
 the normalisation pool (semi-saturation ``sigma``, ``exponent``, orientation and
 sf widths), the surround (``extent`` in carrier cycles, ``weight``), the
-distribution of the simple → complex mixing weight (Beta ``a``, ``b``) and the
-spontaneous rate.  Rather than setting them by hand, :func:`fit_population`
-chooses them to maximise the mean similarity of the model's property
-distributions to the macaque references, measured exactly as ``v1model compare``
-measures them (:func:`layer_properties`: the same protocols as its default
-battery, :data:`FIT_BATTERY`, and the same unit selection), on a population drawn
-with a *training* seed, and reports the score of a population drawn with a
-*held-out* seed (a different draw of units from the same histograms).
+distribution of the simple → complex mixing weight (Beta ``a``, ``b``), the mean
+weight of the untuned (orientation-independent) component and the spontaneous
+rate.  Rather than setting them by hand, :func:`fit_population` chooses them to
+maximise the mean similarity of the model's property distributions to the macaque
+references, measured exactly as ``v1model compare`` measures them (the same
+protocols as its default battery, :data:`FIT_BATTERY`, and the same definitions
+and unit selection), on a population drawn with a *training* seed, and reports
+the score of a population drawn with a *held-out* seed (a different draw of units
+from the same histograms).
 
 What is fitted and what is not
 ------------------------------
-* Scored properties: preferred orientation, circular variance, orientation
-  bandwidth, peak sf, sf bandwidth, surround suppression index and grating
-  summation field per layer (simple, complex), and F1/F0 over the two layers
-  together — the Skottun et al. (1991) reference describes the whole population;
-  a layer holding one class cannot match a bimodal distribution.  nx and ny are
-  drawn from Ringach 2002's histogram and no hyper-parameter moves them, so they
-  are not part of the objective.
-* The scoring function is a parameter (``score=``): today
-  :func:`analysis.reference.similarity_score` (1 − KS, bootstrapped with a fixed
-  seed so the objective is deterministic); a ceiled Brain-Score-style score is a
-  one-line change (``score=functools.partial(similarity_score, method="brainscore")``
-  once that method exists).
+* The objective (``method="brainscore"``, the default since the shipped fit):
+  :func:`brainscore_population_score` — each layer's Marques et al. (2021)
+  properties computed with Brain-Score's definitions
+  (:func:`analysis.properties.marques_properties`, ``method="brainscore"``, on the
+  orientation, sf and size protocols of :data:`FIT_BATTERY` and the blank screen,
+  exactly as ``v1model compare`` computes them by default) and scored by
+  :func:`analysis.properties.score_properties`; the mean of the **ceiled** scores of
+  every property with a published or approximate reference, over both layers, plus
+  F1/F0 of the two layers pooled (the Skottun et al. 1991 reference describes the
+  whole population; a layer holding one class cannot match a bimodal distribution,
+  so the pooled score is what rewards a bimodal split).  Bootstraps use a fixed
+  seed, so the objective is deterministic.  Note the Brain-Score names and units
+  (``or_bandwidth`` in degrees, ``sf_bandwidth`` as a cut-off ratio × 100; see
+  ``docs/marques_properties.rst``).
+* ``method="ks"``: the earlier objective, :func:`population_score` with the
+  package's own definitions and ``score`` (default
+  :func:`analysis.reference.similarity_score`, 1 − KS).
+* nx and ny are drawn from Ringach 2002's histogram and no hyper-parameter moves
+  them, so they are not part of the objective.
 * Optimiser: a small Latin-hypercube search over the bounds (:data:`BOUNDS`), then
   Nelder–Mead (:func:`scipy.optimize.minimize`) from the best point with an initial
   simplex of :data:`SIMPLEX_STEP` of each range, in a transformed space (each
@@ -58,11 +66,12 @@ from analysis.response_functions import size_tuning
 from analysis.tuning import orientation_tuning, sf_tuning, tuning_curves
 from stimuli import protocols as P
 from stimuli._shared.io import atomic_open, jsonable
-from stimuli._shared.validation import check_int
+from stimuli._shared.validation import check_choice, check_int
 from stimuli.display import Display
 from stimuli.table import Table
 
-__all__ = ["BOUNDS", "FIT_BATTERY", "FitResult", "fit_population", "layer_properties",
+__all__ = ["BOUNDS", "FIT_BATTERY", "FIT_METHODS", "FitResult", "brainscore_layer_properties",
+           "brainscore_population_score", "fit_population", "layer_properties",
            "population_score", "save_fit"]
 
 #: The protocols of ``v1model compare``'s default battery that the fit measures
@@ -99,7 +108,12 @@ BOUNDS = {
     ("complexity", "a"): (0.2, 5.0, True),
     ("complexity", "b"): (0.2, 5.0, True),
     ("output", "spontaneous"): (0.0, 15.0, False),
+    # mean per-unit weight of the orientation-independent component (0: none)
+    ("untuned", "weight"): (0.0, 4.0, False),
 }
+#: Scoring modes of :func:`fit_population`.
+FIT_METHODS = ("brainscore", "ks")
+_STAGES = ("normalization", "surround", "complexity", "output", "untuned")
 #: Nelder–Mead's initial simplex: one step of this fraction of each parameter's range.
 SIMPLEX_STEP = 0.2
 ScoreFunction = Callable[..., Any]
@@ -252,9 +266,137 @@ def layer_properties(model: Any, layer: str, *, display: Display | None = None,
     return out
 
 
+def _blank(model: Any, layer: str) -> np.ndarray:
+    """Each centre unit's response to the mean-grey screen, ``(units,)``."""
+    x, y = model.map_coordinates(layer)
+    col, row = int(np.argmin(np.abs(x))), int(np.argmin(np.abs(y)))
+    return np.asarray(model.responses(np.zeros((1, *model.display.shape)), layer)[0, :, row, col],
+                      dtype=np.float64)
+
+
+def brainscore_layer_properties(model: Any, layer: str, *,
+                                _stimuli: _Stimuli | None = None) -> Table:
+    """A static layer's Marques et al. (2021) properties with Brain-Score's definitions.
+
+    The recordings of :func:`layer_properties` (orientation, sf and size protocols of
+    :data:`FIT_BATTERY`, the centre unit of every channel) and the blank screen,
+    passed to :func:`analysis.properties.marques_properties` with
+    ``method="brainscore"`` — as ``v1model compare`` computes them by default.
+
+    Parameters
+    ----------
+    model : model
+        A static model with a retinotopic map.
+    layer : str
+        Which layer.
+
+    Returns
+    -------
+    Table
+        The long table of :func:`analysis.properties.marques_properties`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown layer or a layer with no responsive unit.
+
+    Examples
+    --------
+    >>> from v1model.v1 import V1Model
+    >>> model = V1Model(Display((32, 32), 16), n_units=24, stride=32)
+    >>> tab = brainscore_layer_properties(model, "complex")
+    >>> "surround_suppression_index" in set(tab["property"].tolist())
+    True
+    """
+    from analysis.properties import marques_properties
+
+    _check_model_like(model)
+    stim = _stimuli if _stimuli is not None else _Stimuli(model.display, FIT_BATTERY)
+    recs = {"orientation": _record(model, layer, stim.orientation),
+            "sf": _record(model, layer, stim.sf), "size": _record(model, layer, stim.size)}
+    return marques_properties(recs, method="brainscore", blank=_blank(model, layer),
+                              include_extra=False)
+
+
+def brainscore_population_score(model: Any, *, n_boot: int = 50, rng: int = 0,
+                                _stimuli: _Stimuli | None = None) -> dict[str, Any]:
+    """Mean ceiled Brain-Score similarity of a two-layer V1 model to macaque V1.
+
+    Each layer's properties (:func:`brainscore_layer_properties`) are scored by
+    :func:`analysis.properties.score_properties` (``method="brainscore"``); the
+    objective averages the **ceiled** scores of every property with a published or
+    approximate reference over both layers, plus F1/F0 of the two layers pooled
+    (Skottun et al.'s bimodal distribution describes the whole population; a layer
+    holding one class cannot match it, so the pooled score is what rewards a bimodal
+    split).  A property no unit defines scores 0 (penalised, not skipped).
+
+    Parameters
+    ----------
+    model : V1Model
+        A static model with layers ``"simple"`` and ``"complex"``.
+    n_boot : int
+        Bootstrap resamples per score.
+    rng : int
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    dict
+        ``mean``, ``layers`` (layer → property → ceiled score, plus ``"mean"``),
+        ``modulation_ratio`` (pooled F1/F0, ceiled), ``values`` (layer → property →
+        defined values) and ``medians``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`brainscore_layer_properties`.
+
+    Examples
+    --------
+    >>> from v1model.v1 import V1Model
+    >>> model = V1Model(Display((32, 32), 16), n_units=24, stride=32)
+    >>> 0.0 <= brainscore_population_score(model, n_boot=5)["mean"] <= 1.5
+    True
+    """
+    from analysis.properties import score_properties
+
+    n_boot = check_int("n_boot", n_boot, minimum=1)
+    _check_model_like(model)
+    stim = _stimuli if _stimuli is not None else _Stimuli(model.display, FIT_BATTERY)
+    layers: dict[str, dict[str, float]] = {}
+    values: dict[str, dict[str, np.ndarray]] = {}
+    scores: list[float] = []
+    for layer in model.layers:
+        tab = brainscore_layer_properties(model, layer, _stimuli=stim)
+        names = [str(n) for n in np.asarray(tab["property"]).astype(str)]
+        vals = np.asarray(tab["value"], dtype=np.float64)
+        arr = np.asarray(names)
+        values[layer] = {n: vals[(arr == n) & ~np.isnan(vals)] for n in dict.fromkeys(names)}
+        scored = score_properties(tab, method="brainscore", n_boot=n_boot, rng=rng)
+        row = {}
+        for r in range(len(scored)):
+            rec = scored.row(r)
+            if rec["status"] not in ("published", "approximate"):
+                continue
+            ceiled = float(rec["ceiled"])
+            row[str(rec["property"])] = ceiled if np.isfinite(ceiled) else 0.0
+        row["mean"] = float(np.mean(list(row.values())))
+        scores += [v for k, v in row.items() if k != "mean"]
+        layers[layer] = row
+    pooled_f1f0 = np.concatenate([v.get("modulation_ratio", np.zeros(0)) for v in values.values()])
+    pooled = (float(similarity_score(pooled_f1f0, "modulation_ratio", method="brainscore",
+                                     n_boot=n_boot, rng=rng).ceiled)
+              if len(pooled_f1f0) else 0.0)
+    scores.append(pooled)
+    medians = {layer: {k: float(np.median(v)) if len(v) else None for k, v in vals.items()}
+               for layer, vals in values.items()}
+    return {"mean": float(np.mean(scores)), "layers": layers, "modulation_ratio": pooled,
+            "values": values, "medians": medians}
+
+
 def population_score(model: Any, *, score: ScoreFunction = similarity_score, n_boot: int = 50,
                      rng: int = 0, _stimuli: _Stimuli | None = None) -> dict[str, Any]:
-    """Mean similarity of a two-layer V1 model to the macaque references.
+    """Mean similarity of a two-layer V1 model to the macaque references (1 − KS).
 
     Parameters
     ----------
@@ -387,6 +529,7 @@ def fit_population(
     n_search: int = 16,
     max_evaluations: int = 80,
     score: ScoreFunction = similarity_score,
+    method: str = "brainscore",
     n_boot: int = 30,
     rng: int = 0,
     progress: bool = False,
@@ -415,7 +558,12 @@ def fit_population(
     max_evaluations : int
         Total objective evaluations (>= 1).
     score : callable
-        Scoring function, see :func:`population_score`.
+        ``method="ks"`` only: scoring function, see :func:`population_score`.
+    method : {"brainscore", "ks"}
+        ``"brainscore"`` (default): maximise :func:`brainscore_population_score`, the
+        mean ceiled Brain-Score similarity with the properties computed as
+        ``v1model compare`` computes them by default.  ``"ks"``: the earlier
+        objective, :func:`population_score` with ``score``.
     n_boot : int
         Bootstrap resamples per property score.
     rng : int
@@ -437,7 +585,7 @@ def fit_population(
     >>> res = fit_population(Display((32, 32), 16), n_units=24, n_search=0,
     ...                      max_evaluations=1, n_boot=5)
     >>> res.evaluations, sorted(res.settings)
-    (1, ['complexity', 'normalization', 'output', 'surround'])
+    (1, ['complexity', 'normalization', 'output', 'surround', 'untuned'])
     """
     from v1model.v1 import V1Model, fitted_parameters
 
@@ -447,9 +595,9 @@ def fit_population(
     max_evaluations = check_int("max_evaluations", max_evaluations, minimum=1)
     if int(train_seed) == int(test_seed):
         raise ValueError(f"test_seed must differ from train_seed, got {test_seed} for both")
+    method = check_choice("method", method, FIT_METHODS)
     shipped = fitted_parameters()
-    base = {stage: dict(shipped[stage]) for stage in ("normalization", "surround",
-                                                      "complexity", "output")}
+    base = {stage: dict(shipped.get(stage, {"weight": 0.0})) for stage in _STAGES}
     if start is not None:
         for stage, values in start.items():
             base[stage].update(values)
@@ -462,6 +610,8 @@ def fit_population(
     def evaluate(x: np.ndarray, seed: int) -> dict:
         model = V1Model(display, n_units=n_units, rng=seed, stride=stride,
                         **_settings(x, base))
+        if method == "brainscore":
+            return brainscore_population_score(model, n_boot=n_boot, rng=rng, _stimuli=stim)
         return population_score(model, score=score, n_boot=n_boot, rng=rng, _stimuli=stim)
 
     class _Done(Exception):
@@ -509,7 +659,10 @@ def fit_population(
                           "pixels_per_degree": display.pixels_per_degree},
               "n_units": n_units, "train_seed": int(train_seed), "test_seed": int(test_seed),
               "n_search": n_search, "max_evaluations": max_evaluations, "n_boot": n_boot,
-              "rng": rng, "score": getattr(score, "__name__", repr(score)),
+              "rng": rng, "method": method,
+              "score": ("brainscore_population_score (ceiled, analysis.properties "
+                        "method='brainscore')" if method == "brainscore"
+                        else getattr(score, "__name__", repr(score))),
               "bounds": {f"{s}.{k}": list(v[:2]) for (s, k), v in BOUNDS.items()}}
     return FitResult(settings=settings, train_score=train["mean"], test_score=test["mean"],
                      train=_strip(train), test=_strip(test), start_score=start_score,
@@ -518,7 +671,7 @@ def fit_population(
 
 
 def save_fit(result: FitResult, path: str, *, seed: int | None = None,
-             n_units: int | None = None) -> None:
+             n_units: int | None = None, command: str | None = None) -> None:
     """Write a fit as the parameter file :class:`v1model.v1.V1Model` loads (atomically).
 
     Parameters
@@ -530,6 +683,8 @@ def save_fit(result: FitResult, path: str, *, seed: int | None = None,
     seed, n_units : int, optional
         The default model's seed and size; default the fit's training seed and
         ``n_units``.
+    command : str, optional
+        The command line that ran the fit (recorded as provenance).
 
     Raises
     ------
@@ -554,6 +709,7 @@ def save_fit(result: FitResult, path: str, *, seed: int | None = None,
            for k, v in result.settings.items()},
         "fit": jsonable({
             "routine": "analysis.population_fit.fit_population",
+            "command": command,
             "train_score": result.train_score, "test_score": result.test_score,
             "start_score": result.start_score, "evaluations": result.evaluations,
             "seconds": result.seconds, "config": result.config,

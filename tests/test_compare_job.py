@@ -113,8 +113,11 @@ def test_report_embeds_every_figure(tiny_run):
     folder, written, summary, report = tiny_run
     sources = re.findall(r'<img [^>]*src="([^"]+)"', report)
     assert len(re.findall(r"<img\b", report)) == len(sources)
-    assert len(sources) == len(summary["figures"]) == _expected_figures(summary)
-    assert len(written["figures"]) == len(sources)
+    # the figures of summary.json, plus the answer's heat map drawn with the page
+    answer = 1 if summary["score_method"] == "brainscore" else 0
+    assert ('alt="answer_heatmap"' in report) == bool(answer)
+    assert len(sources) - answer == len(summary["figures"]) == _expected_figures(summary)
+    assert len(written["figures"]) == len(sources) - answer
     for src in sources:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
@@ -145,8 +148,12 @@ def test_summary_has_units_medians_and_scores_with_intervals(tiny_run):
     # histogram) from the measured maps
     assert simple["receptive_fields"]["fit_source"] == "measured"
     own = registry.build_model("v1", TINY.display(), seed=1).unit_info("simple")
-    np.testing.assert_allclose([simple["medians"]["ringach_nx"], simple["medians"]["ringach_ny"]],
-                               [np.median(own["nx"]), np.median(own["ny"])], atol=0.1)
+    assert simple["medians"]["ringach_nx"] == pytest.approx(np.median(own["nx"]), abs=0.1)
+    # the untuned stage adds a round input summed over the pool's orientations (its
+    # rectified linear part has a signed ON - OFF map), which shortens the measured
+    # maps along the bars: ny is recovered shorter than the kernels' own
+    assert np.median(own["ny"]) - 0.15 <= simple["medians"]["ringach_ny"] <= \
+        np.median(own["ny"]) + 0.05
     # full-wave rectified HMAX S1 units have no ON - OFF map: its own kernels are fitted
     assert summary["models"]["hmax"]["layers"]["S1"]["receptive_fields"]["fit_source"] == \
         "kernels"

@@ -10,13 +10,14 @@ from analysis.population_fit import (
     BOUNDS,
     FIT_BATTERY,
     LAYER_PROPERTIES,
+    brainscore_population_score,
     fit_population,
     population_score,
     save_fit,
 )
 from stimuli.display import Display
 from v1model.app.battery import DEFAULT_BATTERY
-from v1model.v1 import STAGE_KEYS, V1Model
+from v1model.v1 import STAGE_KEYS, V1Model, fitted_parameters
 
 TINY = Display((32, 32), 16)
 
@@ -83,3 +84,30 @@ def test_save_fit_writes_what_the_model_reads(tiny_fit, tmp_path):
 def test_fit_rejects_equal_seeds():
     with pytest.raises(ValueError, match="test_seed must differ"):
         fit_population(TINY, train_seed=3, test_seed=3, max_evaluations=1)
+
+
+def test_the_shipped_fit_is_a_brainscore_fit_with_its_provenance():
+    fit = fitted_parameters()["fit"]
+    cfg = fit["config"]
+    assert cfg["method"] == "brainscore"
+    assert fit["command"].startswith("python benchmarks/fit_v1_population.py")
+    assert "--method brainscore" in fit["command"]
+    assert cfg["train_seed"] != cfg["test_seed"]
+    assert fit["evaluations"] <= cfg["max_evaluations"]
+    assert abs(fit["train_score"] - fit["test_score"]) <= 0.05
+    assert set(fit["train"]["layers"]) == {"simple", "complex"}
+
+
+@pytest.mark.slow
+def test_the_shipped_parameters_reproduce_the_recorded_training_score():
+    """The default model on the fit's display and training seed scores what the fit
+    recorded (the objective is deterministic: fixed units, fixed bootstrap seed)."""
+    doc = fitted_parameters()
+    fit, cfg = doc["fit"], doc["fit"]["config"]
+    display = Display(tuple(cfg["display"]["shape"]), cfg["display"]["pixels_per_degree"])
+    model = V1Model(display, n_units=cfg["n_units"], rng=cfg["train_seed"],
+                    stride=max(display.shape))
+    res = brainscore_population_score(model, n_boot=cfg["n_boot"], rng=cfg["rng"])
+    assert res["mean"] == pytest.approx(fit["train_score"], abs=0.01)
+    for layer, row in fit["train"]["layers"].items():
+        assert res["layers"][layer]["mean"] == pytest.approx(row["mean"], abs=0.02)

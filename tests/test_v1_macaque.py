@@ -212,8 +212,14 @@ def test_every_unit_prefers_its_own_orientation_and_sf(model, tuning, layer):
     vector = np.angle((curve * np.exp(2j * np.deg2rad(oris))[:, None]).sum(axis=0))
     ori_err = _angle_diff(np.rad2deg(vector) / 2 % 180, info["orientation"])
     sf_err = np.abs(np.log2(sfs[f] / info["sf"]))
-    assert np.mean(ori_err <= 7.5) >= 0.95, np.sort(ori_err)[-5:]
-    assert np.mean(_angle_diff(oris[o], info["orientation"]) <= 15.0) >= 0.9
+    # units the untuned stage leaves orientation selective (circular variance < 0.8;
+    # a nearly flat curve has no preference to recover — macaque V1 has such cells)
+    # prefer their own orientation
+    cv = 1 - np.abs((curve * np.exp(2j * np.deg2rad(oris))[:, None]).sum(0)) / curve.sum(0)
+    selective = cv < 0.8
+    assert np.mean(selective) >= 0.75
+    assert np.mean(ori_err[selective] <= 7.5) >= 0.95, np.sort(ori_err[selective])[-5:]
+    assert np.mean(_angle_diff(oris[o], info["orientation"])[selective] <= 15.0) >= 0.9
     assert np.mean(sf_err <= 0.55) >= 0.9, np.sort(sf_err)[-5:]
     assert np.median(sf_err) <= 0.3
 
@@ -309,7 +315,7 @@ def test_complexity_off_makes_units_purely_linear_or_energy():
 
 def test_strided_maps_are_the_gabor_bank_at_the_kept_pixels():
     model = V1Model(SMALL, stride=8, n_units=30, output=False, normalization=False,
-                    surround=False, complexity=False)
+                    surround=False, complexity=False, untuned=False)
     rng = np.random.default_rng(0)
     images = rng.uniform(-1, 1, size=(3, *SMALL.shape)).astype(np.float32)
     lin = model.bank.at(images, model._rows, model._cols)
@@ -320,7 +326,7 @@ def test_strided_maps_are_the_gabor_bank_at_the_kept_pixels():
     assert len(simple["sf"]) == model.n_channels("simple")
     # the second layer on the same stimuli comes from the remembered batch
     again = V1Model(SMALL, stride=8, n_units=30, output=False, normalization=False,
-                    surround=False, complexity=False)
+                    surround=False, complexity=False, untuned=False)
     np.testing.assert_array_equal(again.responses(images, "complex"),
                                   model.responses(images, "complex"))
 

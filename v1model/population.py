@@ -45,7 +45,13 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from stimuli._shared.validation import RngLike, as_rng, check_choice, check_int
+from stimuli._shared.validation import (
+    RngLike,
+    as_rng,
+    check_choice,
+    check_int,
+    check_nonnegative,
+)
 from stimuli.resources import MAX_IMAGES
 from stimuli.table import Table
 
@@ -267,6 +273,7 @@ def sample_v1_population(
     display,
     *,
     complexity: tuple[float, float] = (1.0, 1.0),
+    untuned: float = 0.0,
     rng: RngLike = None,
 ) -> Table:
     """Draw ``n`` V1 units from the published macaque histograms, within what ``display`` shows.
@@ -290,6 +297,13 @@ def sample_v1_population(
       uniform that does not depend on ``(a, b)``, so changing the Beta parameters
       with the same seed moves every unit's complexity smoothly and leaves its other
       parameters unchanged (what :mod:`analysis.population_fit` relies on).
+    * **Untuned weight** — each unit's weight of the orientation-independent
+      component of :class:`v1model.v1.V1Model` (its ``untuned`` stage): exponential
+      with mean ``untuned``, again by inverse CDF from a uniform drawn last, so the
+      mean scales every unit's weight and changes nothing else.  An exponential
+      spread gives most units a small untuned share (sharp tuning) and a few a large
+      one (broad tuning), as the wide circular-variance distribution of macaque V1
+      asks for (Ringach et al. 2002).
 
     Parameters
     ----------
@@ -299,6 +313,8 @@ def sample_v1_population(
         The screen; sets the sf range.
     complexity : (float, float)
         Beta parameters ``(a, b)``, each > 0.  Default (1, 1): uniform.
+    untuned : float
+        Mean of the exponential per-unit untuned weights, >= 0 (dimensionless).
     rng : None, int or numpy.random.Generator
         Source of randomness; the same seed gives the same table, bit for bit.
 
@@ -306,7 +322,8 @@ def sample_v1_population(
     -------
     Table
         ``n`` rows: ``orientation`` (deg), ``sf`` (c/deg), ``nx``, ``ny`` (cycles),
-        ``sigma_x``, ``sigma_y`` (deg), ``phase`` (deg), ``complexity`` ([0, 1]).
+        ``sigma_x``, ``sigma_y`` (deg), ``phase`` (deg), ``complexity`` ([0, 1]),
+        ``untuned`` (>= 0).
 
     Raises
     ------
@@ -319,14 +336,15 @@ def sample_v1_population(
     >>> pop = sample_v1_population(100, Display((64, 64), 16), rng=0)
     >>> bool(pop["sf"].min() >= 0.5 and pop["sf"].max() <= 5.66)
     True
-    >>> pop.names[-1]
-    'complexity'
+    >>> pop.names[-2:]
+    ('complexity', 'untuned')
     """
     n = check_int("n", n, minimum=1)
     if n > MAX_IMAGES:
         raise ValueError(f"n must be at most {MAX_IMAGES} cells, got {n}")
     low, high = display_sf_range(display)
     a, b = _beta_parameters("complexity", complexity)
+    untuned = check_nonnegative("untuned", untuned)
     gen = as_rng(rng)
     counts = np.asarray(ORIENTATION_COUNTS, dtype=float)
     bins = gen.choice(len(counts), size=n, p=counts / counts.sum())
@@ -347,10 +365,11 @@ def sample_v1_population(
     ny = 10.0 ** gen.uniform(log_edges[iy], log_edges[iy + 1])
     phase = gen.uniform(0.0, 360.0, size=n)
     complexity_value = stats.beta.ppf(gen.random(n), a, b)
+    untuned_value = untuned * -np.log1p(-gen.random(n))
     return Table({
         "orientation": orientation, "sf": sf, "nx": nx, "ny": ny,
         "sigma_x": nx / sf, "sigma_y": ny / sf, "phase": phase,
-        "complexity": np.clip(complexity_value, 0.0, 1.0),
+        "complexity": np.clip(complexity_value, 0.0, 1.0), "untuned": untuned_value,
     })
 
 

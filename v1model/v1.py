@@ -33,7 +33,21 @@ documented stages, each of which can be switched off with ``False``:
    the classical receptive field but as broadly tuned as the pool, weighted by
    ``weight``: Cavanaugh, Bair & Movshon 2002's ratio of Gaussians, which gives a
    grating summation field and surround suppression.
-4. **output** — ``spontaneous + gain · response`` in spikes/s
+4. **untuned** — an orientation-independent excitatory component added to each
+   unit's drive before normalisation: ``u_i · U_i`` with ``U_i`` the mean over the
+   pool's 6 orientations of the pool channels' responses at the unit's sf (Gaussian
+   weights of :data:`UNTUNED_SF_WIDTH` octaves around it), each channel's response
+   mixed with the unit's own complexity (rectified linear and energy, so the
+   component modulates like the unit does).  ``U_i`` is ≈ 0.3 for the unit's optimal
+   unit-contrast grating and nearly the same at every orientation, so it raises the
+   flanks and the orthogonal response without moving the preference: broader
+   orientation tuning (higher circular variance, wider bandwidth), as the
+   untuned/broadly tuned excitatory input of many macaque V1 cells does (Ringach,
+   Shapley & Hawken 2002 find circular variance spread over 0–1 with median ≈ 0.6).
+   The per-unit weight ``u_i`` is exponentially distributed with mean ``weight``
+   (:func:`v1model.population.sample_v1_population`), so some units are sharply
+   tuned and a few nearly untuned.  Off: no untuned component.
+5. **output** — ``spontaneous + gain · response`` in spikes/s
    (:func:`v1model.cells.firing_rate`).  Off: the dimensionless normalised response.
 
 The defaults of every stage are the parameters fitted by
@@ -127,8 +141,12 @@ STAGE_KEYS = {
     "normalization": ("sigma", "exponent", "orientation_width", "sf_width"),
     "surround": ("extent", "weight"),
     "complexity": ("a", "b"),
+    "untuned": ("weight",),
     "output": ("spontaneous", "gain"),
 }
+#: Width (octaves, Gaussian σ) of the untuned component's sf weighting around each unit's
+#: own sf: about half the pool channels' spacing, so it follows the unit's sf.
+UNTUNED_SF_WIDTH = 0.5
 _STAGE_CHECKS = {"sigma": check_positive, "exponent": check_positive,
                  "orientation_width": check_positive, "sf_width": check_positive,
                  "extent": check_positive, "weight": check_nonnegative, "a": check_positive,
@@ -253,12 +271,14 @@ class V1Model:
         ``"macaque"``: on by default with the fitted ``sigma``, ``exponent``,
         ``orientation_width`` (deg), ``sf_width`` (octaves); a mapping overrides
         some; False switches the stage off.
-    surround, complexity, output : bool or mapping, optional
+    surround, complexity, output, untuned : bool or mapping, optional
         ``"macaque"`` only, on by default with the fitted values; a mapping overrides
         some, False switches the stage off.  ``surround``: ``extent`` (cycles of the
         pool channel's carrier, the σ of the surround Gaussian) and ``weight``.
         ``complexity``: Beta parameters ``a`` and ``b`` of the energy-pathway
         weight.  ``output``: ``spontaneous`` and ``gain`` in spikes/s.
+        ``untuned``: ``weight``, the mean per-unit weight of the orientation-independent
+        component (dimensionless, >= 0).
     stride : int
         Keep every ``stride``-th map row and column (default 1, full resolution).
     workers : int, optional
@@ -323,6 +343,7 @@ class V1Model:
         surround: bool | Mapping[str, float] | None = None,
         complexity: bool | Mapping[str, float] | None = None,
         output: bool | Mapping[str, float] | None = None,
+        untuned: bool | Mapping[str, float] | None = None,
         stride: int = 1,
         workers: int | None = None,
     ):
@@ -346,7 +367,7 @@ class V1Model:
         else:
             self.source = "population"
         macaque_args = {"n_units": n_units, "rng": rng, "surround": surround,
-                        "complexity": complexity, "output": output}
+                        "complexity": complexity, "output": output, "untuned": untuned}
         if self.source == "macaque":
             given = [k for k, v in grid_args.items() if v is not None]
             given += [k for k, v in (("pool_window", pool_window),
@@ -359,7 +380,7 @@ class V1Model:
                 raise ValueError("population='macaque' has energy complex pathways only: "
                                  "complex_kind='max' needs population='grid' or a table")
             self._init_macaque(n_units, rng, normalization, surround, complexity, output,
-                               workers)
+                               workers, untuned=untuned)
             return
         given = [k for k, v in macaque_args.items() if v is not None]
         if given:
@@ -422,8 +443,10 @@ class V1Model:
 
     # ------------------------------------------------------------------ macaque
     def _init_macaque(self, n_units, rng, normalization, surround, complexity, output,
-                      workers) -> None:
+                      workers, *, untuned=None) -> None:
         fitted = fitted_parameters()
+        # a parameter file without the untuned stage (older fits): the stage is off
+        self.untuned = _stage("untuned", untuned, fitted.get("untuned", {"weight": 0.0}))
         self.normalization = _stage("normalization", normalization, fitted["normalization"])
         self.surround = _stage("surround", surround, fitted["surround"])
         self.complexity = _stage("complexity", complexity, fitted["complexity"])
@@ -432,8 +455,9 @@ class V1Model:
                                  minimum=2)
         self.seed = fitted["seed"] if rng is None else rng
         beta = (fitted["complexity"] if self.complexity is None else self.complexity)
-        units = sample_v1_population(self.n_units, self.display,
-                                     complexity=(beta["a"], beta["b"]), rng=self.seed)
+        units = sample_v1_population(
+            self.n_units, self.display, complexity=(beta["a"], beta["b"]),
+            untuned=0.0 if self.untuned is None else self.untuned["weight"], rng=self.seed)
         exponent = 1.0 if self.normalization is None else self.normalization["exponent"]
         ratio = mixture_modulation_ratio(units["complexity"], exponent)
         is_simple = ratio > 1.0
@@ -471,7 +495,11 @@ class V1Model:
                                else self.normalization)["orientation_width"],
             sf_width=(fitted["normalization"] if self.normalization is None
                       else self.normalization)["sf_width"]).astype(np.float32)
-        needs_pool = self.normalization is not None or self.surround is not None
+        self._untuned_weights = pool_weights(
+            units["orientation"], units["sf"], self._pool["orientation"], self._pool["sf"],
+            orientation_width=np.inf, sf_width=UNTUNED_SF_WIDTH).astype(np.float32)
+        needs_pool = (self.normalization is not None or self.surround is not None
+                      or self.untuned is not None)
         self._pool_bank = self._quadrature_bank(POOL_CYCLES, workers) if needs_pool else None
         self._unit_kernels = _KernelSet(self.bank.kernels, self.display)
         self._pool_kernels = (None if self._pool_bank is None
@@ -549,6 +577,19 @@ class V1Model:
         energy_n = (np.square(lin[:, 0::2]) + np.square(lin[:, 1::2])) ** np.float32(exponent / 2)
         return np.einsum("uj,nj...->nu...", self._pool_weights, energy_n, optimize=True)
 
+    def _untuned_drive(self, lin: np.ndarray) -> np.ndarray:
+        """The untuned component ``u_i · U_i`` (see the module docstring) from the pool
+        channels' linear responses (quadrature pairs interleaved): ``(n, units, ...)``."""
+        relu = np.maximum(lin[:, 0::2], np.float32(0.0))
+        energy_n = np.sqrt(np.square(lin[:, 0::2]) + np.square(lin[:, 1::2]))
+        w = self._untuned_weights
+        rect = np.einsum("uj,nj...->nu...", w, relu, optimize=True)
+        phase_free = np.einsum("uj,nj...->nu...", w, energy_n, optimize=True)
+        shape = (1, -1) + (1,) * (lin.ndim - 2)
+        c = self._units["complexity"].astype(np.float32).reshape(shape)
+        u = self._units["untuned"].astype(np.float32).reshape(shape)
+        return u * ((1 - c) * rect + c * phase_free)
+
     def _macaque_rates(self, images: np.ndarray, rows: Any, cols: Any, *,
                        grid: bool = True, output: bool = True) -> np.ndarray:
         """Responses of every unit (both layers) at ``rows`` × ``cols`` (or pairs).
@@ -560,9 +601,11 @@ class V1Model:
         drive = mix_pathways(units[:, 0::2], units[:, 1::2], self._units["complexity"])
         norm = self.normalization
         exponent = 1.0 if norm is None else norm["exponent"]
-        classical = (None if norm is None else
-                     self._pooled(self._pool_kernels.at(images, rows, cols, grid=grid),
-                                  exponent))
+        pool_lin = (None if norm is None and self.untuned is None
+                    else self._pool_kernels.at(images, rows, cols, grid=grid))
+        if self.untuned is not None:
+            drive = drive + self._untuned_drive(pool_lin)
+        classical = None if norm is None else self._pooled(pool_lin, exponent)
         surround = (None if self.surround is None
                     else self._surround(images, rows, cols, grid, exponent))
         r = normalize(drive, classical=classical, surround=surround,
@@ -677,6 +720,7 @@ class V1Model:
                     "surround": None if self.surround is None else dict(self.surround),
                     "complexity": None if self.complexity is None else dict(self.complexity),
                     "output": None if self.output is None else dict(self.output),
+                    "untuned": None if self.untuned is None else dict(self.untuned),
                     "pool_channels": len(self._pool)}
         return {**common, "pool_window": self.pool_window,
                 "simple_nonlinearity": dict(self.simple_nonlinearity)}

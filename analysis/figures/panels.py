@@ -41,6 +41,19 @@ def _margins(fig, *, left: float = 0.65, right: float = 0.15, bottom: float = 0.
                         top=1 - top / height, wspace=wspace, hspace=hspace)
 
 
+def _room_for_suptitle(fig, fontsize: float) -> None:
+    """Lower the panels' top so every line of the suptitle clears their titles.
+
+    The suptitle sits at the figure's top (``y=0.98``, top-aligned); its height is its
+    line count × the line spacing, and the panels' own titles need ≈ 0.3 in above
+    them.
+    """
+    lines = fig.get_suptitle().count("\n") + 1
+    height = fig.get_size_inches()[1]
+    need = 0.02 * height + lines * fontsize * 1.25 / 72 + 0.35
+    fig.subplots_adjust(top=max(0.3, 1 - need / height))
+
+
 def _small_legend(ax) -> None:
     legend = ax.get_legend()
     if legend is not None:
@@ -99,6 +112,7 @@ def tuning_panels(label: str, units: list[int], rows: list[tuple]):
                  f"each unit's best orientation and sf;\ndirection: drifting gratings)",
                  fontsize=8)
     _margins(fig, hspace=0.85)
+    _room_for_suptitle(fig, 8)
     return fig
 
 
@@ -186,6 +200,7 @@ def rf_mosaic_figure(title: str, maps: np.ndarray, units: list[int], info: dict 
     fig = plot_rf_mosaic(maps, unit_info=info, pixels_per_degree=pixels_per_degree,
                          ncols=min(len(units), 6), units=units).flat[0].figure
     fig.suptitle(title, fontsize=9)
+    _room_for_suptitle(fig, 9)
     return fig
 
 

@@ -22,8 +22,9 @@ from stimuli._shared.io import jsonable
 from v1model.app.registry import get_model
 from v1model.app.report import data_uri, fmt
 
-__all__ = ["CIRCULAR", "HISTOGRAM_PROPERTIES", "PROPERTIES", "Property", "marques_rows",
-           "report_html", "summary"]
+__all__ = ["CIRCULAR", "GROUP_TITLES", "HISTOGRAM_PROPERTIES", "PROPERTIES", "Property",
+           "headline", "heatmap_figure", "marques_rows", "property_groups", "report_html",
+           "summary"]
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,334 @@ def summary(results, scores, cka, figures, battery, not_run, timing, seed, quick
     }
 
 
+# ------------------------------------------------------------------ the answer first
+
+#: Property groups of the report's answer: the recording groups of
+#: :mod:`analysis.properties` (orientation, sf, size, texture), with the two response
+#: properties measured on the orientation protocol (F1/F0 and the peak rate) in a group
+#: of their own, as Marques et al. (2021) group them.
+RESPONSE_PROPERTIES = ("modulation_ratio", "max_dc")
+GROUP_TITLES = {"orientation": "orientation", "sf": "spatial frequency",
+                "size": "surround/size", "response": "response/modulation",
+                "texture": "texture"}
+#: Two means that round to the same two decimals are reported as a tie.
+TIE_DECIMALS = 2
+#: Bootstrap resamples (over properties) of the ranking's interval, and its seed.
+RANKING_BOOT = 2000
+RANKING_SEED = 0
+
+
+def property_groups() -> dict[str, str]:
+    """Each Marques et al. (2021) property's group in the report's answer.
+
+    Returns
+    -------
+    dict of str to str
+        Property name → a key of :data:`GROUP_TITLES` (the extra
+        ``surround_gsf_ratio`` is not one of the 22 and is left out).
+
+    Examples
+    --------
+    >>> groups = property_groups()
+    >>> groups["circular_variance"], groups["modulation_ratio"], groups["peak_sf"]
+    ('orientation', 'response', 'sf')
+    """
+    props = list_properties(include_extra=True)
+    out = {}
+    for name, group, marques in zip(props["name"], props["group"], props["marques2021"],
+                                    strict=True):
+        if bool(marques):
+            out[str(name)] = "response" if str(name) in RESPONSE_PROPERTIES else str(group)
+    return out
+
+
+def _scored(row: Any) -> float | None:
+    """The ceiled score of a summary row, or None (unscored, missing, NaN)."""
+    if not isinstance(row, dict) or not row.get("scored"):
+        return None
+    value = row.get("ceiled")
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if np.isfinite(value) else None
+
+
+def _layer_labels(summary: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    out = []
+    for name, entry in summary.get("models", {}).items():
+        title = entry.get("title", name)
+        for layer, data in entry.get("layers", {}).items():
+            out.append((f"{title} · {layer}", f"{name}:{layer}",
+                        data.get("similarity_to_macaque") or {}))
+    return out
+
+
+def _winners(means: dict[str, float]) -> list[str]:
+    """The labels whose mean, rounded to :data:`TIE_DECIMALS`, is the highest."""
+    if not means:
+        return []
+    rounded = {k: round(v, TIE_DECIMALS) for k, v in means.items()}
+    top = max(rounded.values())
+    return [k for k, v in rounded.items() if v == top]
+
+
+def _names(labels: list[str]) -> str:
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def headline(summary: dict[str, Any]) -> dict[str, Any]:
+    """The report's answer, from the numbers of a Brain-Score ``summary.json``.
+
+    Ranks the layers by their mean ceiled score over every scored Marques et al.
+    (2021) property (published and approximate references; unscored and NaN scores
+    left out), with a 95% interval from :data:`RANKING_BOOT` bootstrap resamples of
+    the layer's scored properties (seed :data:`RANKING_SEED`), and finds the best
+    layer of each property group (:func:`property_groups`).  Means that agree to
+    :data:`TIE_DECIMALS` decimals are ties.
+
+    Parameters
+    ----------
+    summary : dict
+        A ``v1model compare`` summary (``models`` → ``layers`` →
+        ``similarity_to_macaque`` rows with ``scored``, ``ceiled``, ``marques2021``
+        and ``reference.status``).
+
+    Returns
+    -------
+    dict
+        ``ranking``: rows (best first) of ``label``, ``key`` (``model:layer``),
+        ``mean``, ``ci`` ([low, high] or None), ``n`` (properties scored),
+        ``mean_published`` and ``n_published``; ``groups``: group → ``winners``,
+        ``means`` (label → mean over the group's scored properties) and ``n``;
+        ``winners``: the best layers overall; ``sentences``: the answer in words.
+
+    Raises
+    ------
+    TypeError
+        If ``summary`` is not a mapping.
+
+    Examples
+    --------
+    >>> row = {"scored": True, "ceiled": 0.9, "marques2021": True,
+    ...        "reference": {"status": "published"}}
+    >>> s = {"models": {"a": {"title": "A", "layers": {"x": {"similarity_to_macaque": {
+    ...      "peak_sf": row}}}}}}
+    >>> headline(s)["sentences"][0]
+    'Most V1-like overall: A · x (mean ceiled score 0.90 over 1 scored property).'
+    """
+    if not isinstance(summary, dict):
+        raise TypeError(f"summary must be a dict (summary.json), got {type(summary).__name__}")
+    groups = property_groups()
+    layers = _layer_labels(summary)
+    gen = np.random.default_rng(RANKING_SEED)
+    ranking = []
+    for label, key, rows in layers:
+        scores = {p: _scored(r) for p, r in rows.items()
+                  if p in groups and isinstance(r, dict) and r.get("marques2021", True)}
+        scores = {p: v for p, v in scores.items() if v is not None}
+        published = [v for p, v in scores.items()
+                     if (rows[p].get("reference") or {}).get("status") == "published"]
+        vals = np.array(list(scores.values()), dtype=float)
+        if vals.size:
+            boots = vals[gen.integers(0, vals.size, (RANKING_BOOT, vals.size))].mean(axis=1)
+            ci = [float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))]
+        ranking.append({"label": label, "key": key,
+                        "mean": float(vals.mean()) if vals.size else None,
+                        "ci": ci if vals.size else None, "n": int(vals.size),
+                        "mean_published": float(np.mean(published)) if published else None,
+                        "n_published": len(published), "scores": scores})
+    ranking.sort(key=lambda r: (r["mean"] is None, -(r["mean"] or 0.0)))
+    means = {r["label"]: r["mean"] for r in ranking if r["mean"] is not None}
+    winners = _winners(means)
+    sentences = []
+    if not winners:
+        sentences.append("No layer has a scored property: the report cannot say which is "
+                         "most V1-like.")
+    else:
+        best = ranking[0]
+        n = best["n"]
+        what = f"{n} scored propert{'y' if n == 1 else 'ies'}"
+        if len(winners) == 1:
+            sentences.append(f"Most V1-like overall: {winners[0]} (mean ceiled score "
+                             f"{best['mean']:.2f} over {what}).")
+            runner = next((r for r in ranking[1:] if r["mean"] is not None), None)
+            if runner is not None and best["ci"] is not None and runner["ci"] is not None \
+                    and runner["ci"][1] >= best["ci"][0]:
+                sentences.append(f"Its interval overlaps that of the next, {runner['label']} "
+                                 f"({runner['mean']:.2f}): the order of the two is not "
+                                 "resolved by these properties.")
+        else:
+            sentences.append(f"Most V1-like overall, tied at a mean ceiled score of "
+                             f"{best['mean']:.2f}: {_names(winners)}.")
+        pub = {r["label"]: r["mean_published"] for r in ranking
+               if r["mean_published"] is not None}
+        pub_winners = _winners(pub)
+        if pub_winners and set(pub_winners) != set(winners):
+            sentences.append(f"On the published references alone the best is "
+                             f"{_names(pub_winners)} ({pub[pub_winners[0]]:.2f}).")
+    unscored = [r["label"] for r in ranking if r["mean"] is None]
+    if unscored:
+        sentences.append(f"Not scored on any property: {_names(unscored)}.")
+    group_out = {}
+    for group, title in GROUP_TITLES.items():
+        members = [p for p, g in groups.items() if g == group]
+        gmeans = {}
+        for r in ranking:
+            vals = [r["scores"][p] for p in members if p in r["scores"]]
+            if vals:
+                gmeans[r["label"]] = (float(np.mean(vals)), len(vals))
+        gwin = _winners({k: v[0] for k, v in gmeans.items()})
+        group_out[group] = {"title": title, "winners": gwin,
+                            "means": {k: v[0] for k, v in gmeans.items()},
+                            "n": {k: v[1] for k, v in gmeans.items()}}
+        if not gwin:
+            sentences.append(f"{title.capitalize()}: no layer is scored (none of its "
+                             f"{len(members)} properties has a reference scored here).")
+            continue
+        top, k = gmeans[gwin[0]]
+        what = f"{k} propert{'y' if k == 1 else 'ies'}"
+        if len(gwin) == 1:
+            text = f"{title.capitalize()}: {gwin[0]} is most V1-like ({top:.2f} over {what})"
+        else:
+            text = f"{title.capitalize()}: {_names(gwin)} tie ({top:.2f} over {what})"
+        if winners and not set(gwin) & set(winners):
+            text += f", not the best layer overall ({_names(winners)})"
+        sentences.append(text + ".")
+    for r in ranking:
+        r.pop("scores")
+    return {"ranking": ranking, "groups": group_out, "winners": winners,
+            "sentences": sentences}
+
+
+def heatmap_figure(summary: dict[str, Any]):
+    """Property × layer heat map of ceiled scores (the report's one answer figure).
+
+    Rows: the Marques et al. (2021) properties, grouped as :func:`property_groups`;
+    columns: the layers, best first (:func:`headline`).  Cells: the ceiled score,
+    annotated; unscored cells are blank and hatched.  Row labels mark approximate
+    references with * and properties without reference numbers with †.
+
+    Parameters
+    ----------
+    summary : dict
+        As :func:`headline`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError
+        If ``summary`` is not a mapping.
+
+    Examples
+    --------
+    >>> fig = heatmap_figure({"models": {}})
+    >>> fig.axes[0].get_title()
+    'Ceiled similarity to macaque V1'
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    if not isinstance(summary, dict):
+        raise TypeError(f"summary must be a dict (summary.json), got {type(summary).__name__}")
+    groups = property_groups()
+    order = [p for g in GROUP_TITLES for p in groups if groups[p] == g]
+    layers = {key: (label, rows) for label, key, rows in _layer_labels(summary)}
+    cols = [r["key"] for r in headline(summary)["ranking"]]
+    grid = np.full((len(order), len(cols)), np.nan)
+    status = {}
+    for j, key in enumerate(cols):
+        rows = layers[key][1]
+        for i, p in enumerate(order):
+            value = _scored(rows.get(p))
+            grid[i, j] = np.nan if value is None else value
+            ref = (rows.get(p) or {}).get("reference") or {}
+            status.setdefault(p, ref.get("status"))
+    width = 3.2 + 0.95 * max(len(cols), 1)
+    fig = Figure(figsize=(width, 0.32 * len(order) + 2.6))
+    ax = fig.add_axes((2.6 / width, 1.6 / fig.get_figheight(),
+                       1 - 3.5 / width, 1 - 2.1 / fig.get_figheight()))
+    if not cols:
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "no layer to show", ha="center", va="center",
+                transform=ax.transAxes)
+        ax.set_title("Ceiled similarity to macaque V1", fontsize=10)
+        return fig
+    cmap = plt.get_cmap("viridis").with_extremes(bad="white")
+    image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0.0, vmax=1.0,
+                      aspect="auto", interpolation="nearest")
+    for i in range(len(order)):
+        for j in range(len(cols)):
+            if np.isnan(grid[i, j]):
+                ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False,
+                                           hatch="///", edgecolor="0.8", linewidth=0))
+            else:
+                ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                        color="black" if grid[i, j] > 0.6 else "white")
+    ax.set_yticks(range(len(order)),
+                  [p + _mark(status.get(p) or "") for p in order], fontsize=7)
+    ax.set_xticks(range(len(cols)), [layers[k][0].replace(" · ", "\n") for k in cols],
+                  fontsize=7, rotation=45, ha="right", rotation_mode="anchor")
+    for y in np.cumsum([sum(groups[p] == g for p in order) for g in GROUP_TITLES])[:-1]:
+        ax.axhline(y - 0.5, color="black", linewidth=0.8)
+    ax.set_title("Ceiled similarity to macaque V1", fontsize=10)
+    cax = fig.add_axes((1 - 0.75 / width, 1.6 / fig.get_figheight(), 0.15 / width,
+                        1 - 2.1 / fig.get_figheight()))
+    fig.colorbar(image, cax=cax).set_label("ceiled score", fontsize=8)
+    cax.tick_params(labelsize=7)
+    return fig
+
+
+def _answer_html(summary: dict[str, Any]) -> str:
+    """The report's first screen: sentences, the ranking table and the heat map."""
+    from v1model.app.report import figure_png
+
+    e = html.escape
+    head = headline(summary)
+    out = ['<h2 id="answer">Which layer is most V1-like?</h2>', "<ul>"]
+    out += [f"<li>{e(s)}</li>" for s in head["sentences"]]
+    out.append("</ul>")
+    out.append("<table><tr><th>rank</th><th>layer</th><th>mean ceiled score</th>"
+               "<th>95% interval</th><th>properties scored</th>"
+               "<th>mean, published references (n)</th></tr>")
+    for i, r in enumerate(head["ranking"], 1):
+        ci = "–" if r["ci"] is None else f"[{r['ci'][0]:.2f}, {r['ci'][1]:.2f}]"
+        pub = "–" if r["mean_published"] is None else \
+            f"{r['mean_published']:.2f} ({r['n_published']})"
+        out.append(f'<tr><td>{i}</td><td class="name">{e(r["label"])}</td>'
+                   f"<td>{fmt(r['mean'])}</td><td>{ci}</td><td>{r['n']}</td>"
+                   f"<td>{pub}</td></tr>")
+    out.append("</table>")
+    out.append("<p class='note'>" + e(
+        "Mean over the layer's scored Marques et al. (2021) properties (published and "
+        "approximate references; unscored properties left out) of the ceiled Brain-Score "
+        f"score. Interval: 2.5th–97.5th percentiles of the mean over {RANKING_BOOT} "
+        "bootstrap resamples of the layer's scored properties (how much the ranking "
+        "depends on which properties are asked), not of units. Means equal to two "
+        "decimals are reported as ties. The per-property intervals are in the table "
+        "below.") + "</p>")
+    fig = heatmap_figure(summary)
+    png = figure_png(fig, dpi=90)
+    out.append(f'<figure><img alt="answer_heatmap" src="{data_uri(png)}">'
+               "<figcaption>" + e(
+                   "Ceiled score of every Marques property (rows, grouped: orientation, "
+                   "spatial frequency, surround/size, response/modulation, texture) for "
+                   "every layer (columns, best first). * approximate reference; † no "
+                   "reference numbers; hatched cells are not scored.")
+               + "</figcaption></figure>")
+    return "\n".join(out)
+
+
+def _summary_like(results, scores) -> dict[str, Any]:
+    """The part of ``summary.json`` :func:`headline` reads, from the job's results."""
+    return {"models": {name: {"title": mres.entry.title, "layers": {
+        layer: {"similarity_to_macaque": marques_rows(res, scores[(name, layer)])}
+        for layer, res in mres.layers.items()}} for name, mres in results.items()}}
+
+
 # ------------------------------------------------------------------ HTML
 
 _CSS = """
@@ -321,6 +650,8 @@ def report_html(results, scores, cka, figures, battery, not_run, timing, *,
             out.append(f"<li><b>{e(name)}</b>: {e(reason)}</li>")
         out.append("</ul></div>")
 
+    if score == "brainscore":
+        out.append(_answer_html(_summary_like(results, scores)))
     out.extend(_models_table(results))
 
     def section(key: str, title: str, intro: str, per_model: bool) -> None:
