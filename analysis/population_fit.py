@@ -66,7 +66,7 @@ from analysis.response_functions import size_tuning
 from analysis.tuning import orientation_tuning, sf_tuning, tuning_curves
 from stimuli import protocols as P
 from stimuli._shared.io import atomic_open, jsonable
-from stimuli._shared.validation import check_choice, check_int
+from stimuli._shared.validation import as_rng, check_choice, check_count, check_int
 from stimuli.display import Display
 from stimuli.table import Table
 
@@ -114,6 +114,8 @@ BOUNDS = {
 #: Scoring modes of :func:`fit_population`.
 FIT_METHODS = ("brainscore", "ks")
 _STAGES = ("normalization", "surround", "complexity", "output", "untuned")
+#: Most bootstrap resamples per score (as :func:`analysis.reference.similarity_score`).
+MAX_BOOT = 10**6
 #: Nelder–Mead's initial simplex: one step of this fraction of each parameter's range.
 SIMPLEX_STEP = 0.2
 ScoreFunction = Callable[..., Any]
@@ -360,7 +362,8 @@ def brainscore_population_score(model: Any, *, n_boot: int = 50, rng: int = 0,
     """
     from analysis.properties import score_properties
 
-    n_boot = check_int("n_boot", n_boot, minimum=1)
+    n_boot = check_count("n_boot", n_boot, maximum=MAX_BOOT)
+    as_rng(rng)
     _check_model_like(model)
     stim = _stimuli if _stimuli is not None else _Stimuli(model.display, FIT_BATTERY)
     layers: dict[str, dict[str, float]] = {}
@@ -431,7 +434,9 @@ def population_score(model: Any, *, score: ScoreFunction = similarity_score, n_b
     >>> 0.0 <= population_score(model, n_boot=5)["mean"] <= 1.0
     True
     """
-    n_boot = check_int("n_boot", n_boot, minimum=1)
+    # validated before the (seconds-long) measurement, as similarity_score would
+    n_boot = check_count("n_boot", n_boot, maximum=MAX_BOOT)
+    as_rng(rng)
     _check_model_like(model)
     if not callable(score):
         raise TypeError(f"score must be a callable like analysis.similarity_score, got "
