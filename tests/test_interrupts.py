@@ -144,7 +144,7 @@ def test_ctrl_c_during_the_spiking_stage_of_compare(tmp_path):
     try:
         # the spiking layer's first protocol: its progress bar has started moving
         # (its 72 gratings are simulated in one brian2 run of about 2 s)
-        seen = _read_until(proc.stderr, "orientation_tuning -> simple:", timeout=120)
+        seen = _read_until(proc.stderr, "orientation_tuning -> simple, complex:", timeout=120)
         time.sleep(0.8)
         staged = [n for n in os.listdir(out) if n.startswith(".compare.tmp-")]
         assert len(staged) == 1  # the run writes into its own temporary folder
