@@ -13,8 +13,9 @@ et al. 1982**) and sf bandwidth (**Schiller et al. 1976**) are scored against
 the published macaque histograms the way Brain-Score does (**Marques, Schrimpf
 & DiCarlo 2021**), each divided by its ceiling and with a bootstrap interval
 over units.  Two banks of Gabor filters go through the same pipeline as
-controls: one sampled from the macaque distributions (it should score
-V1-like) and one drawn uniformly (it should score lower).
+controls: one sampled from the macaque distributions (it must score V1-like)
+and one drawn uniformly (for comparison: on these four properties a bank of
+Gabors with uniform parameters can score close to the macaque-sampled one).
 """
 
 from analysis.claims import claim_first_layer
@@ -24,8 +25,8 @@ result = claim_first_layer(n_v1=32, n_boot=200, rng=0)
 # %%
 # The verdict is computed from the checks below: the kernels must be well fit
 # by Gabors (the required check), and their parameters distributed like
-# macaque V1's; the two controls must behave as controls, or the verdict is
-# "inconclusive".
+# macaque V1's; the macaque-sampled control must score V1-like, or the verdict
+# is "inconclusive".
 
 print(f"verdict: {result.verdict}")
 print(result.reason)
