@@ -248,3 +248,25 @@ def test_claims_run_on_a_wide_network(wide):
     assert first.numbers["network"]["scores"]["n_units"] == 32
     for result in (pooled, rotation, first):
         json.dumps(result.to_dict())
+
+
+@pytest.mark.slow
+def test_user_model_through_hierarchy_rotation_and_hubel_wiesel(wrapped):
+    from analysis.claims import claim_hierarchy, claim_hubel_wiesel
+    from v1model.spiking import SpikingV1
+
+    hierarchy = claim_hierarchy(wrapped, n_units=2, n_images=400, n_patches=20, n_top=2)
+    assert hierarchy.numbers["CNN"]["layers"] == list(wrapped.layers)
+    rf = hierarchy.numbers["CNN"]["rf_size_deg"]
+    assert rf == sorted(rf) and rf[-1] / rf[0] > 2
+    rotation = claim_rotation(wrapped, n_images=6, n_boot=20, n_shuffles=50, n_noise=500)
+    assert rotation.numbers["layer"] == "code" and rotation.numbers["first_layer"] == "edges"
+    assert "spike-triggered" in rotation.numbers["kernel_source"]
+    assert rotation.verdict == "inconclusive"                     # 16 filters: no power
+    spiking = SpikingV1(Display((32, 32), 16),
+                        v1={"population": "grid", "orientations": [0, 90], "sfs": [2]}, rng=0)
+    hw = claim_hubel_wiesel(wrapped, spiking=spiking, directions=2, duration=0.5)
+    assert set(hw.settings["cnn_layers"]) == set(wrapped.layers)
+    assert hw.numbers["cnn_sfs"] == [1.0, 2.0]                    # Nyquist / 4 and half
+    for result in (hierarchy, rotation, hw):
+        json.dumps(result.to_dict())

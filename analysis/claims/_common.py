@@ -1,6 +1,6 @@
 """Helpers the claim experiments share: seeds, pretrained models, small training
-runs, pooling surgery, tolerance indices and figure panels.  Private to
-:mod:`analysis.claims`.
+runs (claims 5-6), any model's layers and first-layer kernels, per-image tolerance
+data with bootstrap intervals, and figure panels.  Private to :mod:`analysis.claims`.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from matplotlib.ticker import MaxNLocator
 
 from analysis.claims._common import (
     _axes_off,
-    _CachedModel,
     _check_hmax,
     _check_interval,
     _check_layer_name,
@@ -21,7 +20,6 @@ from analysis.claims._common import (
     _is_cnn,
     _layer_kinds,
     _model,
-    _n_channels,
     _seed,
     _show_image,
     _spread,
@@ -29,7 +27,6 @@ from analysis.claims._common import (
 )
 from analysis.claims.verdict import Check, ClaimResult, _result
 from analysis.gabor_fit import fit_gabors
-from analysis.receptive_fields import spike_triggered_covariance
 from analysis.runner import run_protocol
 from stimuli._shared.validation import (
     RngLike,
@@ -52,32 +49,96 @@ def _small_hmax(display: Display, images: np.ndarray, *, n_prototypes: int, rng:
     return model.with_prototypes(prototypes)
 
 
-def _gabor_likeness(model: Any, layer: str, units: np.ndarray, *, n_images: int, window: float,
-                    seed: int) -> dict[str, Any]:
-    """Per unit: the best Gabor-fit R² of its STA and its two leading STC eigenvectors."""
-    cached = _CachedModel(model)
+def _centre_index(model: Any, layer: str, shape: tuple[int, ...]) -> tuple[int, int]:
+    """Map row and column nearest the display centre of a ``(c, rows, cols)`` layer."""
+    try:
+        x, y = model.map_coordinates(layer)
+        return int(np.argmin(np.abs(y))), int(np.argmin(np.abs(x)))
+    except (AttributeError, ValueError):
+        return shape[1] // 2, shape[2] // 2
+
+
+def _centre_responses(model: Any, images: np.ndarray, layers: Sequence[str],
+                      batch_size: int = 250) -> dict[str, np.ndarray]:
+    """Each layer's units at the display centre, ``(n, units)``, to ``images``.
+
+    A :class:`v1model.cnn.CNN` runs each batch through its stages once, keeping every
+    requested layer on the way; any other model answers ``responses`` per layer.  Only
+    the centre position of a map is kept, so thousands of images fit in memory.
+    """
+    out: dict[str, list[np.ndarray]] = {layer: [] for layer in layers}
+    network = getattr(model, "network", None) if _is_cnn(model) else None
+    for start in range(0, len(images), batch_size):
+        batch = np.asarray(images[start:start + batch_size], dtype=np.float32)
+        if network is not None:
+            x = batch[:, None] if len(network.input_shape) == 3 else batch.reshape(len(batch), -1)
+            x = x.astype(network.dtype, copy=False)
+            maps = {}
+            for name, stage in network.stages:
+                for layer_ in stage:
+                    x = layer_.forward(x, training=False, rng=None)
+                if name in out:
+                    maps[name] = x
+                if len(maps) == len(out):
+                    break
+        else:
+            maps = {layer: np.asarray(model.responses(batch, layer)) for layer in layers}
+        for layer, resp in maps.items():
+            resp = np.asarray(resp, dtype=np.float64)
+            if resp.ndim == 4:
+                r, c = _centre_index(model, layer, resp.shape[1:])
+                resp = resp[:, :, r, c]
+            out[layer].append(resp.reshape(len(batch), -1))
+    return {layer: np.concatenate(v) for layer, v in out.items()}
+
+
+def _gabor_likeness(model: Any, layer: str, units: np.ndarray, noise: np.ndarray,
+                    resp: np.ndarray, *, window: float) -> dict[str, Any]:
+    """Per unit: the best Gabor-fit R² of its STA and its two leading STC eigenvectors.
+
+    ``resp`` ``(n, units)`` are the layer's units at the map position nearest the display
+    centre (a dense layer's units as they are) to the white-noise images ``noise``.
+    Each unit's STA and response-weighted covariance minus the stimulus covariance (the
+    definitions of :func:`analysis.receptive_fields.spike_triggered_covariance`,
+    Touryan et al. 2002) are taken in a centred window of its RF size (at least 3
+    pixels, at most ``window`` degrees), and the eigenvectors of the two largest
+    eigenvalues computed (no shuffled null: only their shapes are used).  A unit with a
+    negative or no response to the noise is skipped with the reason.
+    """
+    from scipy.linalg import eigh
+
     info = model.unit_info(layer)
     ppd = float(model.display.pixels_per_degree)
-    smallest = 3.0 / ppd
+    n_images, rows, cols = noise.shape
     r2, best_images, skipped = [], [], []
+    windows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for u in units:
-        size = float(np.clip(info["rf_size"][u], smallest, window))
-        try:
-            stc = spike_triggered_covariance(cached, layer, int(u), n_images=n_images,
-                                             batch_size=min(1000, n_images), size=size,
-                                             rng=seed)
-        except ValueError as exc:   # a unit that never responds to noise
-            skipped.append({"unit": int(u), "reason": str(exc)})
+        rf = float(info["rf_size"][u]) if "rf_size" in info else window
+        side = int(np.clip(round(min(rf, window) * ppd), 3, min(rows, cols)))
+        if side not in windows:
+            r0, c0 = (rows - side) // 2, (cols - side) // 2
+            s = noise[:, r0:r0 + side, c0:c0 + side].reshape(n_images, -1).astype(np.float64)
+            mean = s.mean(axis=0)
+            windows[side] = (s, s.T @ s / n_images - np.outer(mean, mean))
+        s, c_s = windows[side]
+        w = resp[:, int(u)]
+        if np.any(w < 0) or not w.sum() > 0:
+            reason = ("negative responses" if np.any(w < 0)
+                      else "never responded to the noise")
+            skipped.append({"unit": int(u), "reason": f"unit {int(u)} of {layer!r}: {reason}"})
             r2.append(np.nan)
             best_images.append(None)
             continue
-        candidates = np.stack([stc.sta, stc.eigenvectors[0], stc.eigenvectors[1]])
+        sta = w @ s / w.sum()
+        dc = (s * w[:, None]).T @ s / w.sum() - np.outer(sta, sta) - c_s
+        d = dc.shape[0]
+        _, vectors = eigh((dc + dc.T) / 2, subset_by_index=[d - 2, d - 1])
+        candidates = np.stack([sta, vectors[:, 1], vectors[:, 0]]).reshape(3, side, side)
         fits = fit_gabors(candidates, ppd)
         values = np.nan_to_num(np.asarray(fits["r2"], dtype=np.float64), nan=0.0)
         best = int(np.argmax(values))
         r2.append(float(values[best]))
         best_images.append(candidates[best])
-    cached.clear()
     return {"r2": np.asarray(r2), "images": best_images, "skipped": skipped}
 
 
@@ -99,15 +160,21 @@ def _network_layers(model: Any, layers: Sequence[str] | None) -> tuple[str, ...]
 
 
 def _measure_layers(model: Any, names: Sequence[str], *, n_units: int, n_images: int,
-                    window: float, seeds: Sequence[int]) -> tuple[dict, list]:
-    """RF sizes and Gabor-likeness of each layer, and each layer's best example."""
+                    window: float, seed: int) -> tuple[dict, list]:
+    """RF sizes and Gabor-likeness of each layer (one white-noise set for all layers,
+    Gaussian, contrast 1: :func:`stimuli.noise.white_noise`), and each layer's best
+    example."""
+    from stimuli.noise import white_noise
+
+    noise = np.asarray(white_noise(model.display, n_images, kind="gaussian", contrast=1.0,
+                                   rng=seed), dtype=np.float32)
+    centre = _centre_responses(model, noise, names)
     rf, r2_med, per_unit, skipped, ex = [], [], [], [], []
-    for i, layer in enumerate(names):
+    for layer in names:
         info = model.unit_info(layer)
         rf.append(float(np.median(info["rf_size"])) if "rf_size" in info else float("nan"))
-        units = _spread(_n_channels(model, layer), n_units)
-        out = _gabor_likeness(model, layer, units, n_images=n_images, window=window,
-                              seed=seeds[i % len(seeds)])
+        units = _spread(centre[layer].shape[1], n_units)
+        out = _gabor_likeness(model, layer, units, noise, centre[layer], window=window)
         finite = out["r2"][np.isfinite(out["r2"])]
         r2_med.append(float(np.median(finite)) if finite.size else float("nan"))
         per_unit.append(out["r2"])
@@ -181,7 +248,7 @@ def claim_hierarchy(cnn: Any = None, *, hmax: Any = None, n_units: int = 8,
     n_units : int
         Units analysed per layer (spread over its channels).
     n_images : int
-        White-noise images per layer.
+        White-noise images (the same set for every layer of a model).
     window : float
         Largest side of the STA/STC window, degrees.
     n_patches, n_top : int
@@ -231,7 +298,7 @@ def claim_hierarchy(cnn: Any = None, *, hmax: Any = None, n_units: int = 8,
     cnn_layers = _network_layers(cnn, layers)
     whiten = _whiten(cnn)
     patch_seed, source_seed, proto_seed = _seed(gen), _seed(gen), _seed(gen)
-    layer_seeds = [_seed(gen) for _ in range(64)]
+    noise_seed = _seed(gen)
     patches = random_patches(n_patches, display, whiten=whiten, rng=patch_seed)
     default_hmax = hmax is None
     if default_hmax:   # prototypes from other patches than those ranked below
@@ -246,13 +313,13 @@ def claim_hierarchy(cnn: Any = None, *, hmax: Any = None, n_units: int = 8,
         key = None
         if name == "HMAX" and default_hmax:
             key = (tuple(display.shape), float(display.pixels_per_degree), whiten, n_units,
-                   n_images, window, source_seed, proto_seed, tuple(layer_seeds[:len(names)]))
+                   n_images, window, source_seed, proto_seed, noise_seed)
             if key in _HMAX_CACHE:
                 numbers[name], examples[name] = _HMAX_CACHE[key]
                 continue
         numbers[name], examples[name] = _measure_layers(
             model, names, n_units=n_units, n_images=n_images, window=window,
-            seeds=layer_seeds)
+            seed=noise_seed)
         if key is not None:
             if len(_HMAX_CACHE) >= 4:
                 _HMAX_CACHE.pop(next(iter(_HMAX_CACHE)))
