@@ -226,6 +226,8 @@ def stub_claims(monkeypatch):
     monkeypatch.setattr(claims, "CLAIMS", fake)
     monkeypatch.setattr(job, "QUICK", {k: ({"size": 2} if k != "weight_sharing" else {})
                                        for k in fake})
+    monkeypatch.setattr(job, "SHIPPED", {})      # the stubs take no shipped-grid settings
+    monkeypatch.setattr(job, "PER_SEED", {})     # claim 5's stub stands for "runs once"
     return fake
 
 
@@ -582,11 +584,12 @@ def test_without_the_ensemble_module_the_shipped_network_stands_in(monkeypatch):
 def test_a_per_seed_claim_runs_once_per_training_seed(tmp_path, stub_claims, monkeypatch):
     from v1model.app import claims as job
 
-    def grid(*, seed=0, rng=0):
-        checks = [Check("gain", "gain", 1.0 if seed != 1 else 0.0, 0.5)]
-        return verdict._result(5, "weight_sharing", checks, {"seed": seed}, Figure(), {}, 0.0)
+    def grid(*, rng=0):
+        checks = [Check("gain", "gain", 1.0 if rng != 1 else 0.0, 0.5)]
+        return verdict._result(5, "weight_sharing", checks, {"seed": rng}, Figure(), {}, 0.0)
 
     monkeypatch.setitem(claims.CLAIMS, "weight_sharing", grid)
+    monkeypatch.setattr(job, "PER_SEED", {"weight_sharing": "rng"})
     out = job.run_claims_job(str(tmp_path), progress=False, networks=_ensemble())
     summary = json.loads(Path(out["summary"]).read_text(encoding="utf-8"))
     ws = next(c for c in summary["claims"] if c["key"] == "weight_sharing")
@@ -594,7 +597,19 @@ def test_a_per_seed_claim_runs_once_per_training_seed(tmp_path, stub_claims, mon
     assert [r["network"] for r in ws["per_network"]] == ["seed0", "seed1", "seed2"]
     assert [r["numbers"]["seed"] for r in ws["per_network"]] == [0, 1, 2]
     assert ws["aggregate"]["n_supporting"] == 2 and ws["aggregate"]["n_judged"] == 3
-    assert job.PER_SEED["weight_sharing"] == "seed"
+
+
+def test_claim_5_scores_the_shipped_grid_of_each_training_seed():
+    from analysis.claims.weight_sharing import GRID_SEEDS, SHIPPED_GRID
+    from v1model.app import claims as job
+    from v1model.ensemble import ensemble_members
+
+    assert job.PER_SEED["weight_sharing"] == "rng"   # the grid of seed S is rng=S
+    assert job.SHIPPED["weight_sharing"] == {**SHIPPED_GRID, "weights": "shipped"}
+    assert job._overrides("weight_sharing", False, None)["weights"] == "shipped"
+    assert job._overrides("weight_sharing", True, None)["weights"] == "shipped"
+    # every training seed of the shipped networks has a shipped grid
+    assert {m["seed"] for m in ensemble_members()} <= set(GRID_SEEDS)
 
 
 @pytest.mark.slow

@@ -460,9 +460,9 @@ _CLAIM_TEXT = {
                 "Max-pooling makes responses tolerant to small shifts of the input "
                 "(Riesenhuber & Poggio 1999)."),
     "rotation": ("no built-in rotation invariance, but rotated copies of filters",
-                 "Convolution is not rotation invariant; networks become tolerant to "
-                 "rotation only by learning it from rotated examples, and their first layer "
-                 "holds rotated copies of the same filter."),
+                 "Convolution is not rotation invariant: a trained network's deep units "
+                 "tolerate shifts better than rotations, and its first layer holds rotated "
+                 "copies of the same filter."),
     "weight_sharing": ("locality and weight sharing cut parameters",
                        "A convolutional network reaches a multilayer perceptron's accuracy with "
                        "far fewer parameters and fewer training examples."),

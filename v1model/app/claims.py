@@ -63,6 +63,7 @@ import matplotlib
 
 from analysis import claims as claim_experiments
 from analysis.claims.aggregate import AGGREGATE_RULE, aggregate_verdicts
+from analysis.claims.weight_sharing import SHIPPED_GRID
 from stimuli._shared.io import atomic_open
 from stimuli._shared.validation import check_bool, check_int
 from stimuli.display import Display
@@ -70,21 +71,26 @@ from v1model.app.outdir import staged_output
 from v1model.app.registry import build_model, get_model, list_models, load_factory
 from v1model.app.report import figure_png, html_page
 
-__all__ = ["NO_TRAINING", "PER_SEED", "QUICK", "QUICK_BY_ARCH", "run_claims_job"]
+__all__ = ["NO_TRAINING", "PER_SEED", "QUICK", "QUICK_BY_ARCH", "SHIPPED", "run_claims_job"]
 
 #: Settings of ``--quick`` per claim (the full run uses each function's defaults).
 #: Every claim runs once per network, so these set the per-network cost.
 QUICK: dict[str, dict[str, Any]] = {
-    "hierarchy": {"n_units": 4, "n_images": 3000, "n_patches": 500},
+    "hierarchy": {"n_units": 3, "n_images": 2000, "n_patches": 300},
     "first_layer": {"n_v1": 32, "n_boot": 200},
-    "pooling": {"n_images": 16},
-    "rotation": {"n_images": 16},
-    "weight_sharing": {"n_per_class": 150, "downsample": 2,
-                       "cnn_widths": ((4, 8, 16), (8, 16, 32)), "mlp_widths": ((64,), (512,)),
-                       "fractions": (0.25, 1.0)},
+    "pooling": {"n_images": 16, "n_boot": 200},
+    "rotation": {"n_images": 16, "n_boot": 200, "n_shuffles": 1000},
+    "weight_sharing": {},  # the shipped grids (:data:`SHIPPED`) are already the quick grid
     "fc_layers": {},   # fewer components or images weaken the read-outs: a biased comparison
     "hubel_wiesel": {"duration": 1.0, "display_size": 32,
                      "v1": {"orientations": (0.0, 45.0, 90.0, 135.0), "sfs": (2.0,)}},
+}
+
+#: Settings of every run (full and ``--quick``) that make a claim score networks shipped
+#: with the package instead of training them: claim 5 reads the trained CNN/MLP grid of
+#: each training seed (:data:`analysis.claims.weight_sharing.SHIPPED_GRID`).
+SHIPPED: dict[str, dict[str, Any]] = {
+    "weight_sharing": {**SHIPPED_GRID, "weights": "shipped"},
 }
 
 #: Further ``--quick`` settings for the networks of one architecture, on top of
@@ -97,7 +103,7 @@ QUICK_BY_ARCH: dict[str, dict[str, dict[str, Any]]] = {}
 #: (claim → the parameter that takes the seed), e.g. a comparison whose trained grid
 #: ships per seed.  Used when the claim's function has that parameter; each run is
 #: named ``seed<S>``.
-PER_SEED: dict[str, str] = {"weight_sharing": "seed"}
+PER_SEED: dict[str, str] = {"weight_sharing": "rng"}
 
 #: The claims that need no training: they run on any model (``claims --model``).
 NO_TRAINING = ("hierarchy", "first_layer", "pooling", "rotation", "hubel_wiesel")
@@ -418,10 +424,11 @@ def _runs_of(key: str, function: Callable[..., Any], targets: list[dict[str, Any
 
 
 def _overrides(key: str, quick: bool, target: dict[str, Any] | None) -> dict[str, Any]:
-    """The settings ``--quick`` gives claim ``key`` on ``target`` (none for a full run)."""
+    """The settings of claim ``key`` on ``target``: :data:`SHIPPED`, then ``--quick``'s."""
+    out = dict(SHIPPED.get(key, {}))
     if not quick:
-        return {}
-    out = dict(QUICK.get(key, {}))
+        return out
+    out.update(QUICK.get(key, {}))
     if target is not None:
         out.update(QUICK_BY_ARCH.get(target["arch"], {}).get(key, {}))
     return out
