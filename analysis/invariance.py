@@ -75,6 +75,10 @@ def transform_images(images: np.ndarray, display: Any, transform: str, amount: f
     amount = check_real("amount", amount)
     direction = check_real("direction", direction)  # checked even where unused
     if transform == "translate":
+        ppd = getattr(display, "pixels_per_degree", 1.0)  # a bad display: translate says so
+        if isinstance(ppd, float) and not np.isfinite(amount * ppd):
+            raise ValueError(f"amount must be a shift of finitely many pixels, got {amount!r} "
+                             f"degrees × {ppd:g} pixels/degree")
         theta = np.deg2rad(direction)
         dx, dy = amount * np.cos(theta), amount * np.sin(theta)
         # exact zeros keep whole-pixel shifts exact (cos 90° is not exactly 0 in floats)

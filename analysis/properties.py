@@ -741,6 +741,9 @@ def _texture_group(rec: Recording, method: str, rates: FiringRateMap | None,
         per_family = (fam[:, 1] - fam[:, 0]) / (fam[:, 1] + fam[:, 0])
     if method == "ours":
         per_family[(fam[:, 1] + fam[:, 0]) <= 0] = np.nan
+    # a family whose texture and noise rates cancel (x / 0) has no index: it is left out
+    # of the unit's mean, like a 0 / 0 one, instead of making the mean inf or inf − inf
+    per_family[~np.isfinite(per_family)] = np.nan
     usable = np.any(np.isfinite(per_family), axis=1)
     tmi = np.full(n, np.nan)
     tmi[usable] = np.nanmean(per_family[usable], axis=1)

@@ -87,6 +87,9 @@ def translate(
     order = _check_order(order)
     col_px = dx * display.pixels_per_degree
     row_px = -dy * display.pixels_per_degree  # +dy is up: content moves to smaller rows
+    if not (np.isfinite(col_px) and np.isfinite(row_px)):
+        raise ValueError(f"shift must be finite in pixels, got {shift!r} degrees "
+                         f"× {display.pixels_per_degree:g} pixels/degree")
     if _is_whole(row_px) and _is_whole(col_px):
         out = _shift_whole(batch, int(round(row_px)), int(round(col_px)))
     else:
