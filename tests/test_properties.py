@@ -293,6 +293,19 @@ def test_texture_modulation_index_of_known_responses(method):
     np.testing.assert_allclose(value("max_noise", rec, method), 100 * 3.0)
 
 
+def test_families_whose_rates_cancel_are_left_out_of_the_modulation_index():
+    # Brain-Score mode keeps rates below the blank, so texture + noise can be 0 with
+    # texture != noise: x / 0 is no index (before, +inf and -inf families made the mean NaN
+    # with a warning, which took a whole model out of compare)
+    blank = np.array([0.2])                       # 20 spikes/s through LINEAR
+    tex = np.array([0.3, 0.1, 0.5])               # 10, -10, 30 spikes/s above the blank
+    noise = np.array([0.1, 0.3, 0.3])             # -10, 10, 10 spikes/s above the blank
+    rec = texture_recording(tex, noise)
+    res = compute_property("texture_modulation_index", rec, method="brainscore",
+                           rate_map=LINEAR, blank=blank)
+    np.testing.assert_allclose(res.values, [(3 - 1) / (3 + 1)])
+
+
 @pytest.mark.parametrize("method", MODES)
 def test_variance_ratio_without_sample_variance(method):
     rec = texture_recording(np.array([1.0, 2.0, 3.0]), np.ones(3))
