@@ -78,7 +78,8 @@ SKIPPED = {
 FREE_TEXT = {"label", "title", "values_label", "reference_label", "name:Protocol",
              "name:Dataset", "path", "out_dir", "cache_dir", "transform:plot_invariance",
              "units:plot_invariance", "by:plot_tuning_curve", "y_train", "y_test",
-             "row_labels", "col_labels", "identifier", "session_description"}
+             "row_labels", "col_labels", "identifier", "session_description",
+             "class_names:Dataset"}
 
 #: Parameters naming files and folders: a missing file is a FileNotFoundError naming it.
 PATHS = {"path", "out_dir", "cache_dir"}
