@@ -35,7 +35,8 @@ import time
 import numpy as np
 
 from stimuli.display import Display
-from v1model.hmax import HMAX, S1Stage, _pool_positions
+from v1model.hmax import HMAX, S1Stage
+from v1model.hmax.c1 import _pool_positions
 
 
 def reference_c1_torch(images: np.ndarray, s1: S1Stage, pool_sizes, pool_steps, *,

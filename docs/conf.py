@@ -60,7 +60,8 @@ PACKAGES = ("stimuli", "v1model", "analysis")
 MODULE_ORDER = {
     "stimuli": ["display", "gratings", "noise", "natural", "textures", "transforms",
                 "datasets", "protocols", "image_protocols", "table"],
-    "v1model": ["base", "v1", "gabor", "cells", "population", "hmax", "spiking", "cnn",
+    "v1model": ["base", "v1", "gabor", "cells", "population", "hmax.model", "hmax.s1",
+                "hmax.c1", "hmax.s2", "hmax.c2", "hmax.prototypes", "spiking", "cnn",
                 "ensemble", "layers", "mlp", "torch_adapter"],
     "analysis": ["runner", "recording", "tuning", "orientation_metrics", "sf_metrics",
                  "figures.tuning", "modulation",
