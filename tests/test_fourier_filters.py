@@ -160,3 +160,45 @@ def test_strided_rejects_irregular_positions():
         f.at(np.zeros((1, 8, 8)), [0, 1, 3], [0], method="strided")
     with pytest.raises(ValueError, match="method must be one of"):
         f.at(np.zeros((1, 8, 8)), [0], [0], method="bogus")
+
+
+# contiguous blocks for the "block" route: interior, touching two edges, larger than the
+# kernel-free image (kernel wider than the image), a single pixel, an even kernel
+BLOCK_CASES = [
+    ((7, 7), (20, 23), np.arange(5, 12), np.arange(8, 19)),
+    ((9, 9), (17, 19), np.arange(10, 17), np.arange(0, 6)),
+    ((41, 41), (20, 23), np.arange(0, 20), np.arange(3, 20)),
+    ((5, 5), (16, 16), np.array([15]), np.array([0])),
+    ((6, 9), (21, 18), np.arange(0, 4), np.arange(14, 18)),
+]
+
+
+@pytest.mark.parametrize(("kshape", "ishape", "rows", "cols"), BLOCK_CASES,
+                         ids=["interior", "corner", "wide", "pixel", "even"])
+def test_block_route_equals_full_maps(kshape, ishape, rows, cols):
+    rng = np.random.default_rng(9)
+    kernels = rng.normal(size=(4, *kshape))
+    images = rng.normal(size=(5, *ishape))
+    # float64 to round-off; chunks of one image (max_batch_bytes) give the same answer
+    f = FourierFilters(kernels, dtype=np.float64, max_batch_bytes=20000)
+    expected = f(images)[:, :, rows][:, :, :, cols]
+    np.testing.assert_allclose(f.at(images, rows, cols, method="block"), expected, atol=1e-10)
+    # float32 within the documented 1e-5 of the largest response
+    got = FourierFilters(kernels).at(images, rows, cols, method="block")
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, atol=1e-5 * np.abs(expected).max())
+
+
+def test_block_route_rejects_positions_that_are_not_a_block():
+    f = FourierFilters(np.ones((1, 3, 3)))
+    for rows, cols, grid in (([0, 2], [0, 1], True), ([0, 1], [0, 1], False)):
+        with pytest.raises(ValueError, match="method='block' needs"):
+            f.at(np.zeros((1, 8, 8)), rows, cols, grid=grid, method="block")
+
+
+def test_block_route_costs_what_the_block_costs():
+    # a 12 x 12 block with 31-px kernels: a 45-point transform (42 padded), vs 158 for a
+    # 128-px image
+    f = FourierFilters(np.ones((2, 31, 31)))
+    assert f.block_cost(12, 12) < 0.1 * f.block_cost(128, 128)
+    assert f._block_shape(12, 12) == (45, 45)

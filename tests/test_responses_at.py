@@ -191,3 +191,58 @@ def test_hmax_responses_at_rejects_bad_input_by_name(hmax_display):
         model.responses_at(x, "S2", [0], [0])
     with pytest.raises(ValueError, match="stimuli"):
         model.responses_at(np.zeros((1, 40, 40)), "S1", [0], [0])
+
+
+@pytest.mark.parametrize("c1", [{}, {"grid": "serre"}])
+def test_hmax_responses_at_many_one_s1_pass_matches_full_maps(hmax_display, c1):
+    # Serre's six S1 scales pooled in three bands; positions chosen so that S1 is read
+    # from C1's S1 blocks ([7, 8] lies in every band's block around map element 7) or
+    # sampled on its own ([0, 47]: outside them), and at the map border
+    model = HMAX(hmax_display, s1={"sizes": (7, 9, 11, 13, 15, 17)},
+                 c1={"pool_sizes": (6, 8, 10), "pool_steps": (3, 4, 5), **c1})
+    x = np.random.default_rng(2).uniform(-1, 1, (5, 48, 48)).astype(np.float32)
+    full = model.responses_many(x, ["S1", "C1"])
+    for rows, cols in (([7, 8], [8, 7]), ([0, 7], [2, 8]), ([-1], [0])):
+        got = model.responses_at_many(x, ["C1", "S1"], rows, cols)
+        assert list(got) == ["C1", "S1"]
+        for layer in ("S1", "C1"):
+            expected = full[layer][:, :, rows, cols]
+            assert got[layer].shape == expected.shape and got[layer].dtype == np.float32
+            np.testing.assert_allclose(got[layer], expected,
+                                       atol=TOL * np.abs(full[layer]).max(), rtol=0)
+            single = model.responses_at(x, layer, rows, cols)
+            np.testing.assert_allclose(got[layer], single,
+                                       atol=TOL * np.abs(full[layer]).max(), rtol=0)
+
+
+def test_hmax_s1_read_from_the_c1_blocks_when_they_cover_the_positions(hmax_display):
+    # Serre's layout: C1 element (0, 0) of every band pools from pixel (0, 0), so S1 at
+    # pixel (0, 0) comes out of C1's S1 pass; pixel (7, 7) lies in no band-1 window of
+    # element (7, 7) (it starts at pixel 28) and is sampled on its own
+    model = HMAX(hmax_display, s1={"sizes": (7, 9, 11, 13)},
+                 c1={"pool_sizes": (6, 8), "pool_steps": (3, 4), "grid": "serre"})
+    x = np.random.default_rng(3).uniform(-1, 1, (2, 48, 48)).astype(np.float32)
+    full = model.responses_many(x, ["S1", "C1"])
+    calls = []
+    s1 = model.stages[0][1]
+    original = s1.at
+    s1.at = lambda *a, **k: calls.append(1) or original(*a, **k)
+    for where, sampled in ((0, []), (7, [1])):
+        got = model.responses_at_many(x, ["S1", "C1"], [where], [where])
+        assert calls == sampled
+        for layer in ("S1", "C1"):
+            np.testing.assert_allclose(got[layer], full[layer][:, :, [where], [where]],
+                                       atol=TOL * np.abs(full[layer]).max(), rtol=0)
+
+
+def test_hmax_responses_at_many_rejects_bad_layers_by_name(hmax_display):
+    model = HMAX(hmax_display, s1={"sizes": (7, 9)}, c1={"pool_sizes": (6,), "pool_steps": (3,)})
+    x = np.zeros((1, 48, 48), np.float32)
+    with pytest.raises(ValueError, match="distinct"):
+        model.responses_at_many(x, ["S1", "S1"], [0], [0])
+    with pytest.raises(ValueError, match="distinct"):
+        model.responses_at_many(x, [], [0], [0])
+    with pytest.raises(ValueError, match="'S2' cannot be computed at positions alone"):
+        model.responses_at_many(x, ["S1", "S2"], [0], [0])
+    with pytest.raises(IndexError, match="rows"):
+        model.responses_at_many(x, ["S1", "C1"], [40], [0])    # inside S1's map, not C1's

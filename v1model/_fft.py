@@ -29,7 +29,7 @@ _DIRECT_ADVANTAGE = 2.0
 #: decimated grid, in units of one FFT butterfly per point (the ``"strided"`` route).
 _FOLD_COST = 2.0
 #: Routes of :meth:`FourierFilters.at`.
-METHODS = ("auto", "patches", "image", "strided", "fft")
+METHODS = ("auto", "patches", "image", "strided", "block", "fft")
 #: Cached index arrays, placed kernels and strided plans kept per filter stack.
 _CACHE_ENTRIES = 8
 
@@ -145,6 +145,13 @@ class FourierFilters:
             spectrum times the cached kernel spectra, folded onto the decimated grid
             (aliasing = subsampling), and one small inverse FFT per map of
             ``1/s²`` the size — instead of full maps of which 1 pixel in ``s²`` is kept;
+        ``"block"``
+            for a contiguous block of pixels (``rows`` and ``cols`` consecutive): the
+            crop of the image the filters there reach, ``(h + kh − 1) × (w + kw − 1)``,
+            correlated through a circular FFT of that size ("valid" correlation: the
+            wrap-around lands outside the block), work ∝ the block plus the kernel
+            instead of the image plus the kernel; chosen explicitly (``"auto"`` does
+            not take it, so its choices stay as they were);
         ``"fft"``
             full maps through the FFT, read at the pixels.
 
@@ -166,9 +173,10 @@ class FourierFilters:
             ``grid=False`` of equal length, one position per pair.
         grid : bool
             Every combination of ``rows`` and ``cols`` (default), or pairs.
-        method : {"auto", "patches", "image", "strided", "fft"}
+        method : {"auto", "patches", "image", "strided", "block", "fft"}
             Force a route (``"strided"`` needs a grid of arithmetic ``rows`` and
-            ``cols``).  Results agree to the precision above whatever the route.
+            ``cols``, ``"block"`` a grid of consecutive ones).  Results agree to the
+            precision above whatever the route.
 
         Returns
         -------
@@ -178,8 +186,8 @@ class FourierFilters:
         ------
         ValueError
             For bad images (as ``__call__``), empty index arrays, pairs of unequal
-            length, an unknown ``method``, or ``"strided"`` for positions that are not
-            a regular grid.
+            length, an unknown ``method``, ``"strided"`` for positions that are not
+            a regular grid or ``"block"`` for positions that are not a contiguous block.
         IndexError
             If an index is out of range.
 
@@ -195,6 +203,8 @@ class FourierFilters:
         >>> every_third = np.arange(0, 12, 3)
         >>> np.allclose(f.at(x, every_third, every_third, method="strided"),
         ...             f(x)[:, :, ::3, ::3])
+        True
+        >>> np.allclose(f.at(x, range(2, 7), range(9, 12), method="block"), f(x)[:, :, 2:7, 9:12])
         True
         """
         method = check_choice("method", method, METHODS)
@@ -215,6 +225,11 @@ class FourierFilters:
         if method == "strided" and not regular:
             raise ValueError("method='strided' needs grid=True and rows and cols that are "
                              "arithmetic progressions (a regular grid)")
+        if method == "block":
+            if not (regular and strided[1] == 1 and strided_c[1] == 1):
+                raise ValueError("method='block' needs grid=True and consecutive rows and "
+                                 "cols (a contiguous block of pixels)")
+            return self._at_block(images, strided[0], strided[2], strided_c[0], strided_c[2])
         if method == "auto":
             method = self._choose(n_rows, n_cols, int(np.prod(shape)), regular,
                                   (strided, strided_c))
@@ -379,6 +394,53 @@ class FourierFilters:
             folded = np.matmul(aliases, spec)                            # (mr, half, m, k)
             maps = sfft.irfft2(folded.transpose(2, 3, 0, 1), s=(mr, mc), workers=self.workers)
             out[start:start + m] = maps[:, :, :nr, :nc] * (1.0 / (sr * sc))
+        return out
+
+    def block_cost(self, height: int, width: int) -> float:
+        """Weighted operations per image and filter of the ``"block"`` route for an
+        ``height × width`` block, in the units :meth:`at` compares routes in (a patch
+        product of the block costs ``height · width · kh · kw``)."""
+        fr, fc = self._block_shape(height, width)
+        return _DIRECT_ADVANTAGE * fr * fc * float(np.log2(fr * fc))
+
+    def _block_shape(self, height: int, width: int) -> tuple[int, int]:
+        kh, kw = self.kernels.shape[1:]
+        return (sfft.next_fast_len(height + kh - 1, real=True),
+                sfft.next_fast_len(width + kw - 1, real=True))
+
+    def _block_spectra(self, fr: int, fc: int) -> np.ndarray:
+        """Cached conjugate kernel spectra: circular correlation at FFT size ``fr × fc``."""
+        key = ("block", fr, fc)
+        if key not in self._cache:
+            spec = sfft.rfft2(self.kernels, s=(fr, fc), workers=self.workers)
+            self._remember(key, np.conj(spec, out=spec))
+        return self._cache[key]
+
+    def _at_block(self, images: np.ndarray, r0: int, height: int, c0: int,
+                  width: int) -> np.ndarray:
+        n, n_rows, n_cols = images.shape
+        kh, kw = self.kernels.shape[1:]
+        ch, cw = kh // 2, kw // 2
+        fr, fc = self._block_shape(height, width)
+        spec = self._block_spectra(fr, fc)
+        # crop[a, b] = image[r0 - ch + a, c0 - cw + b], mean grey (0) outside the image
+        pr, pc = height + kh - 1, width + kw - 1
+        top, left = r0 - ch, c0 - cw
+        ir0, ir1 = max(top, 0), min(top + pr, n_rows)
+        ic0, ic1 = max(left, 0), min(left + pc, n_cols)
+        out = np.empty((n, self.n_filters, height, width), dtype=self.dtype)
+        per_image = (spec.size * spec.itemsize + fr * fc * self.n_filters * self.dtype.itemsize
+                     + pr * pc * self.dtype.itemsize)
+        chunk = max(1, self.max_batch_bytes // max(per_image, 1))
+        crop = np.zeros((min(chunk, n), pr, pc), dtype=self.dtype)
+        for start in range(0, n, chunk):
+            block = images[start:start + chunk]
+            m = len(block)
+            crop[:m, ir0 - top:ir1 - top, ic0 - left:ic1 - left] = block[:, ir0:ir1, ic0:ic1]
+            fimg = sfft.rfft2(crop[:m], s=(fr, fc), workers=self.workers)
+            # out[i, j] = sum_uv k[u, v] crop[i + u, j + v]: i + u < pr <= fr, no wrap-around
+            full = sfft.irfft2(fimg[:, None] * spec[None], s=(fr, fc), workers=self.workers)
+            out[start:start + m] = full[..., :height, :width]
         return out
 
     def _remember(self, key, value) -> None:

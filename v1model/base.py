@@ -71,7 +71,10 @@ class Model(Protocol):
         ``responses_at_many(stimuli, layers, rows, cols) -> dict`` (layer → the
         array ``responses_at`` returns): the same values as one call per layer, for
         models whose layers share their expensive stages (the V1 model's simple and
-        complex cells share their filters and pools), computed once.  Callers use
+        complex cells share their filters and pools; HMAX's S1 and C1 share the S1
+        normalisation tables, and S1 at positions inside C1's pooling windows is read
+        from the S1 blocks C1 pools), computed once.  ``rows`` and ``cols`` index
+        each layer's own map (for HMAX, S1's pixel grid and C1's pooling grid).  Callers use
         :func:`responses_many` / :func:`responses_at_many` of this module, which
         fall back to one ``responses`` / ``responses_at`` call per layer on the
         same stimuli for models without them; ``analysis.run_protocol_layers`` and

@@ -33,6 +33,19 @@ def _box_sum(table: np.ndarray, size: int, rows: int, cols: int, anchor: int | N
             - table[:, b:b + rows, a:a + cols] + table[:, a:a + rows, a:a + cols])
 
 
+def _box_sum_block(table: np.ndarray, size: int, pad: int, r0: int, r1: int, c0: int,
+                   c1: int) -> np.ndarray:
+    """:func:`_box_sum` (centred windows) at the pixels ``[r0, r1) × [c0, c1)`` only.
+
+    ``table`` is a :func:`_summed_area` table padded by ``pad``; the values are the same
+    elements :func:`_box_sum` returns there, read without the rest of the map.
+    """
+    a = pad - size // 2
+    b = a + size
+    return (table[:, b + r0:b + r1, b + c0:b + c1] - table[:, a + r0:a + r1, b + c0:b + c1]
+            - table[:, b + r0:b + r1, a + c0:a + c1] + table[:, a + r0:a + r1, a + c0:a + c1])
+
+
 def _box_window_sums(table: np.ndarray, size: int, nr: int, nc: int) -> np.ndarray:
     """Sums over the ``nr × nc`` fully-inside ``size × size`` windows (table of pad 0)."""
     return (table[:, size:size + nr, size:size + nc] - table[:, :nr, size:size + nc]

@@ -370,12 +370,12 @@ class HMAX:
 
         Computed at those positions only: S1 through :meth:`S1Stage.at` (filters and
         normalisation windows as sampled-filter products at the pixels), C1 as the
-        maximum of S1 sampled on the pooling windows of the recorded positions
-        alone, filtered in a crop of the images that holds every pixel those filters
-        reach (on large displays a fraction of the full maps' work; on displays
-        barely larger than the windows about the same).  Agrees with
-        :meth:`responses` within ``1e-5`` of the largest response (float32
-        accumulation), tested in ``tests/test_responses_at.py``.
+        maximum of S1 on the pooling windows of the recorded positions alone: per
+        band, S1 on the block of pixels those windows cover, as one patch product
+        or, when cheaper, a circular FFT of the crop its filters reach (never the
+        full maps), normalised from summed-area tables of the whole images computed
+        once per call.  Agrees with :meth:`responses` within ``1e-5`` of the largest
+        response (float32 accumulation), tested in ``tests/test_responses_at.py``.
 
         Parameters
         ----------
@@ -409,25 +409,100 @@ class HMAX:
         True
         """
         layer = check_layer(self, layer)
-        if layer not in self.sampled_layers:
-            raise ValueError(f"layer {layer!r} cannot be computed at positions alone; "
-                             f"responses_at supports {self.sampled_layers}, use responses()")
+        return self.responses_at_many(stimuli, [layer], rows, cols)[layer]
+
+    def responses_at_many(self, stimuli: Any, layers: Sequence[str], rows,
+                          cols) -> dict[str, np.ndarray]:
+        """Several sampled layers at the same map positions from one S1 pass.
+
+        ``{layer: responses_at(stimuli, layer, rows, cols)}`` (the model interface's
+        optional ``responses_at_many``, :class:`v1model.base.Model`): the
+        summed-area tables of the S1 normalisation are built once for all layers,
+        and when S1 and C1 are both asked for, S1 at the positions is read from the
+        S1 blocks C1 pools whenever every position lies inside them (it then costs
+        nothing more); otherwise it is sampled as :meth:`responses_at` samples it.
+        ``rows`` and ``cols`` index each layer's own map (S1's map is the pixel
+        grid, C1's the coarser pooling grid), as in :meth:`responses_at`.  Agrees
+        with :meth:`responses` within ``1e-5`` of the largest response.
+
+        Parameters
+        ----------
+        stimuli : array_like of shape (n, rows, cols)
+            Contrast images of the display's shape.
+        layers : sequence of str
+            Distinct names from :attr:`sampled_layers`.
+        rows, cols : array_like of int
+            Map rows and columns, pairs of equal length, in range for every layer
+            asked for; negative counted from the end.
+
+        Returns
+        -------
+        dict of str to ndarray of shape (n, channels, positions), float32
+
+        Raises
+        ------
+        ValueError
+            If ``layers`` is empty, repeats a name or names a layer not in
+            :attr:`sampled_layers`, the stimuli are bad (as :meth:`responses`) or
+            ``rows`` and ``cols`` differ in length.
+        IndexError
+            If a position is outside a layer's map.
+
+        Examples
+        --------
+        >>> from stimuli.display import Display
+        >>> model = HMAX(Display((48, 48), pixels_per_degree=24))
+        >>> x = np.random.default_rng(0).uniform(-1, 1, (2, 48, 48)).astype(np.float32)
+        >>> both = model.responses_at_many(x, ["S1", "C1"], [5], [5])
+        >>> full = model.responses_many(x, ["S1", "C1"])
+        >>> all(np.allclose(both[k], full[k][:, :, [5], [5]], atol=1e-5) for k in both)
+        True
+        """
+        names = [check_layer(self, layer) for layer in check_strings("layers", layers)]
+        if not names or len(set(names)) != len(names):
+            raise ValueError(f"layers must be a non-empty list of distinct layer names, got "
+                             f"{names}")
+        for name in names:
+            if name not in self.sampled_layers:
+                raise ValueError(f"layer {name!r} cannot be computed at positions alone; "
+                                 f"responses_at supports {self.sampled_layers}, use "
+                                 "responses()")
         images = check_images("stimuli", stimuli, self.display)
         s1 = self.stages[0][1]
         s1.check_images(images, name="stimuli")
-        g = self.grid(layer)
-        rows = check_index("rows", rows, g.shape[0], "map rows")
-        cols = check_index("cols", cols, g.shape[1], "map columns")
-        if len(rows) != len(cols):
-            raise ValueError(f"rows and cols must have equal lengths, got {len(rows)} and "
-                             f"{len(cols)}")
+        where = {}
+        for name in names:
+            g = self.grid(name)
+            r = check_index("rows", rows, g.shape[0], "map rows")
+            c = check_index("cols", cols, g.shape[1], "map columns")
+            if len(r) != len(c):
+                raise ValueError(f"rows and cols must have equal lengths, got {len(r)} and "
+                                 f"{len(c)}")
+            where[name] = (r, c)
         n = len(images)
-        if layer == self.layers[0]:
-            return s1.at(images, rows, cols).reshape(n, -1, len(rows))
-        c1 = self.stages[1][1]
+        out: dict[str, np.ndarray] = {}
+        blocks: dict[int, tuple[int, int, int, int, np.ndarray]] = {}
+        c1_name = self.layers[1] if len(self.layers) > 1 else None
+        if c1_name in names:
+            out[c1_name] = self._c1_at(images, *where[c1_name], blocks)
+        s1_name = self.layers[0]
+        if s1_name in names:
+            r, c = where[s1_name]
+            s1_out = self._s1_from_blocks(blocks, r, c, n) if blocks else None
+            out[s1_name] = (s1.at(images, r, c).reshape(n, -1, len(r)) if s1_out is None
+                            else s1_out)
+        return {name: out[name] for name in names}
+
+    def _c1_at(self, images: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+               blocks: dict) -> np.ndarray:
+        """C1 ``(n, channels, positions)`` at map positions; fills ``blocks`` with each
+        band's raw S1 block ``band -> (r0, r1, c0, c1, s1 (n, group, F, h, w))``."""
+        s1, c1 = self.stages[0][1], self.stages[1][1]
         layout, out_grid = c1._prepare(self.grid(self.layers[0]))
-        n_f = len(s1.orientations)
+        n, n_f = len(images), len(s1.orientations)
         out = np.zeros((n, len(layout), n_f, len(rows)), dtype=np.float32)
+        tables = s1.energy_table(images)               # once for every band
+        height, width = self.display.shape
         for b, lay in enumerate(layout):
             sr, sc, size = lay["starts_r"], lay["starts_c"], lay["size"]
             if sr.size == 0:
@@ -437,26 +512,38 @@ class HMAX:
             here = np.flatnonzero((i >= 0) & (i < len(sr)) & (j >= 0) & (j < len(sc)))
             if here.size == 0:
                 continue
-            # S1 on the union of the recorded windows, one grid per band, filtered in a
-            # crop of the images that holds every pixel the filters there reach
-            height, width = self.display.shape       # Serre's windows may run past the edge
+            # S1 on the union of the recorded windows (Serre's may run past the edge)
             r_lo, r_hi = sr[i[here]].min(), min(sr[i[here]].max() + size, height)
             c_lo, c_hi = sc[j[here]].min(), min(sc[j[here]].max() + size, width)
-            reach = max(s1.sizes[k] for k in lay["group"]) // 2
-            top, left = max(0, r_lo - reach), max(0, c_lo - reach)
-            crop = images[:, top:min(height, r_hi + reach), left:min(width, c_hi + reach)]
-            s1_grid = s1._at(crop, np.arange(r_lo, r_hi) - top, np.arange(c_lo, c_hi) - left,
-                             grid=True, scales=lay["group"])   # (n, group, F, h, w)
+            s1_block = s1._block(images, tables, r_lo, r_hi, c_lo, c_hi, lay["group"])
+            blocks[b] = (r_lo, r_hi, c_lo, c_hi, s1_block)
             if lay["inside"] is not None:
                 inside = lay["inside"][:, r_lo:r_hi, c_lo:c_hi]
-                s1_grid = np.where(inside[None, :, None], s1_grid, np.float32(0.0))
-            s1_max = s1_grid.max(axis=1)                       # (n, F, h, w)
+                s1_block = np.where(inside[None, :, None], s1_block, np.float32(0.0))
+            s1_max = s1_block.max(axis=1)                       # (n, F, h, w)
             for p in here:
                 r0, c0 = sr[i[p]] - r_lo, sc[j[p]] - c_lo
-                window = s1_max[:, :, r0:r0 + size, c0:c0 + size]
-                pooled = window.max(axis=(2, 3))
+                pooled = s1_max[:, :, r0:r0 + size, c0:c0 + size].max(axis=(2, 3))
                 valid = out_grid.valid[b, :, rows[p], cols[p]]
                 out[:, b, :, p] = np.where(valid, pooled, np.float32(0.0))
+        return out.reshape(n, -1, len(rows))
+
+    def _s1_from_blocks(self, blocks: dict, rows: np.ndarray, cols: np.ndarray,
+                        n: int) -> np.ndarray | None:
+        """S1 ``(n, channels, positions)`` read from C1's S1 blocks, or None unless every
+        position lies in the block of every band (every scale)."""
+        s1, c1 = self.stages[0][1], self.stages[1][1]
+        groups = c1.groups(s1.n_scales)
+        if len(blocks) != len(groups):
+            return None
+        for r0, r1, c0, c1_, _ in blocks.values():
+            if not (np.all((rows >= r0) & (rows < r1)) and np.all((cols >= c0) & (cols < c1_))):
+                return None
+        n_o = len(s1.orientations)
+        out = np.empty((n, s1.n_scales, n_o, len(rows)), dtype=np.float32)
+        for b, group in enumerate(groups):
+            r0, _, c0, _, block = blocks[b]
+            out[:, list(group)] = block[:, :, :, rows - r0, cols - c0]
         return out.reshape(n, -1, len(rows))
 
     # ---- prototypes and files -----------------------------------------------------

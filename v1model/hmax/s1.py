@@ -10,7 +10,7 @@ import numpy as np
 from stimuli._shared.validation import check_images, check_int, check_positive, check_range
 from v1model._fft import FourierFilters
 from v1model.hmax._checks import _as_tuple, _check_same_length
-from v1model.hmax._tables import _box_sum, _summed_area
+from v1model.hmax._tables import _box_sum, _box_sum_block, _summed_area
 from v1model.hmax.gabors import SERRE_ORIENTATIONS, SERRE_SIZES, hmax_gabor, serre_gabor_parameters
 from v1model.hmax.grid import Grid
 
@@ -214,6 +214,45 @@ class S1Stage:
         # summed-area differences can be a hair below 0 in blank regions
         norm = np.sqrt(np.maximum(energy, 0.0))
         return np.maximum(norm, self.min_contrast * size).astype(np.float32)
+
+    def _norm_block(self, tables: tuple[np.ndarray, np.ndarray | None], size: int, r0: int,
+                    r1: int, c0: int, c1: int) -> np.ndarray:
+        """:meth:`_norm` at the pixels ``[r0, r1) × [c0, c1)`` only (the same float64 box
+        sums of the same tables, so the same values)."""
+        second, first = tables
+        pad = self.max_size // 2
+        energy = _box_sum_block(second, size, pad, r0, r1, c0, c1)
+        if first is not None:
+            m = self.mean_luminance
+            energy += (2.0 * m * _box_sum_block(first, size, pad, r0, r1, c0, c1)
+                       + (m * size) ** 2)
+        norm = np.sqrt(np.maximum(energy, 0.0))
+        return np.maximum(norm, self.min_contrast * size).astype(np.float32)
+
+    def _block(self, images: np.ndarray, tables: tuple[np.ndarray, np.ndarray | None],
+               r0: int, r1: int, c0: int, c1: int, scales: Sequence[int]) -> np.ndarray:
+        """S1 of ``scales`` on the pixel block ``[r0, r1) × [c0, c1)`` of validated images.
+
+        ``(n, len(scales), orientations, r1 − r0, c1 − c0)``, float32: the filter
+        responses as one patch product of the block's pixels or, when cheaper (large
+        blocks, large filters), the circular FFT of the crop those filters reach
+        (:meth:`FourierFilters.at <v1model._fft.FourierFilters.at>`, routes
+        ``"patches"`` and ``"block"``); the normalisation from ``tables``
+        (:meth:`energy_table` of the whole images) at the block alone.  Agrees with the
+        full maps within ``1e-5`` of the largest response (float32 accumulation).
+        """
+        scales = tuple(scales)
+        n, n_o = len(images), len(self.orientations)
+        h, w = r1 - r0, c1 - c0
+        bank = self._bank(scales)
+        kh, kw = bank.kernels.shape[1:]
+        route = "patches" if h * w * kh * kw <= bank.block_cost(h, w) else "block"
+        lin = bank.at(images, np.arange(r0, r1), np.arange(c0, c1), grid=True, method=route)
+        out = np.abs(lin, out=lin).reshape(n, len(scales), n_o, h, w)
+        for i, s in enumerate(scales):
+            norm = self._norm_block(tables, self.sizes[s], r0, r1, c0, c1)
+            np.divide(out[:, i], norm[:, None], out=out[:, i])
+        return out
 
     def _at_bank(self, scales: tuple[int, ...]) -> tuple[FourierFilters, FourierFilters]:
         """The filters of ``scales`` plus one box per scale (sums ``Σc`` over its window),
