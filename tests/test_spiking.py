@@ -147,6 +147,24 @@ def test_static_images_become_fixed_duration_movies():
     assert model.spike_trains(np.zeros((3, 32, 32)), "complex").duration == pytest.approx(0.25)
 
 
+@pytest.mark.parametrize("v1", [SMALL_V1, None], ids=["grid", "macaque"])
+def test_repeated_frames_are_filtered_once(monkeypatch, v1):
+    # a 4 Hz grating at 60 frames/s repeats every 15 frames: 30 frames, 15 distinct (and
+    # the second movie's contrast makes its frames new); the drive is bit-identical to
+    # filtering every frame
+    model = small_model(v1=v1)
+    movies = grating_movies(n=2, frames=30)
+    every_frame = np.stack([model._distinct_frame_drive(m) for m in movies])
+    seen = []
+    original = model._distinct_frame_drive
+    monkeypatch.setattr(model, "_distinct_frame_drive",
+                        lambda frames: seen.append(len(frames)) or original(frames))
+    drive = model.drive(movies)
+    assert seen == [30]
+    np.testing.assert_array_equal(drive, every_frame)
+    assert np.abs(drive).max() > 0
+
+
 def test_layers_share_one_run(monkeypatch):
     model = small_model()
     assert model.last_spikes is None

@@ -742,7 +742,26 @@ class SpikingV1:
         return values
 
     def _frame_drive(self, frames: np.ndarray) -> np.ndarray:
-        """``(n_frames, n_driven)`` drive, read at the map positions of the V1 model."""
+        """``(n_frames, n_driven)`` drive, read at the map positions of the V1 model.
+
+        Each distinct frame is filtered once: a frame's drive depends on that frame
+        alone, and movies repeat frames (a drifting grating every temporal period), so
+        repeats are copied from their first occurrence (bit-identical: the distinct
+        frames go through in their original order).
+        """
+        seen: dict[bytes, int] = {}
+        inverse = np.empty(len(frames), dtype=np.intp)
+        keep = []                                   # first occurrence of each distinct frame
+        for i, frame in enumerate(frames):
+            k = seen.setdefault(frame.tobytes(), len(keep))
+            if k == len(keep):
+                keep.append(i)
+            inverse[i] = k
+        if len(keep) == len(frames):
+            return self._distinct_frame_drive(frames)
+        return self._distinct_frame_drive(frames[keep])[inverse]
+
+    def _distinct_frame_drive(self, frames: np.ndarray) -> np.ndarray:
         if self._n_driven is not None:
             # the macaque front end at the neurons' pixels: normalised responses (the
             # output stage's spikes/s are the LIF neurons' job)
