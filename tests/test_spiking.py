@@ -389,6 +389,42 @@ def test_rates_are_plausible(drifting):
 
 
 # ---------------------------------------------------------------- targets
+def test_brians_garbage_collection_skips_the_old_heap(monkeypatch):
+    # brian2 runs a full gc.collect() before every run; the heap that existed before is
+    # frozen for the run (only the run's own objects are scanned) and unfrozen after,
+    # also when the run fails
+    import gc
+
+    import brian2
+
+    seen = []
+    original = brian2.Network.run
+
+    def run(self, *args, **kwargs):
+        seen.append(gc.get_freeze_count())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(brian2.Network, "run", run)
+    model = small_model()
+    model.simulate(np.zeros((1, 6, model.n_driven)))
+    assert seen[0] > 1000 and gc.get_freeze_count() == 0
+
+    def fail(self, *args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(brian2.Network, "run", fail)
+    with pytest.raises(RuntimeError, match="boom"):
+        model.simulate(np.ones((1, 6, model.n_driven)))
+    assert gc.get_freeze_count() == 0
+    gc.disable()
+    try:
+        monkeypatch.setattr(brian2.Network, "run", run)
+        model.simulate(np.full((1, 6, model.n_driven), 0.5))
+        assert seen[-1] == 0                    # a caller managing the collector: untouched
+    finally:
+        gc.enable()
+
+
 def test_brian2_globals_are_restored():
     from brian2 import get_device, prefs
     from brian2.devices.device import runtime_device
@@ -480,3 +516,19 @@ def test_quantities_of_the_wrong_dimension_are_refused_by_name(name, value, kind
         SpikingV1(Display((16, 16), pixels_per_degree=8.0),
                   v1={"population": "grid", "orientations": [0.0], "sfs": [2.0]},
                   **{name: value(brian2)})
+
+
+def test_importing_the_package_does_not_load_brian2():
+    # brian2 (and sympy under it) cost about a second to import: only a simulation loads it
+    import subprocess
+    import sys
+
+    code = ("import sys, v1model, v1model.spiking; "
+            "from v1model import SpikingV1; "
+            "from stimuli.display import Display; "
+            "SpikingV1(Display((32, 32), 16), v1={'population': 'grid', 'orientations': [0], "
+            "'sfs': [2]}); "
+            "print('brian2' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
