@@ -438,9 +438,13 @@ class FourierFilters:
             m = len(block)
             crop[:m, ir0 - top:ir1 - top, ic0 - left:ic1 - left] = block[:, ir0:ir1, ic0:ic1]
             fimg = sfft.rfft2(crop[:m], s=(fr, fc), workers=self.workers)
-            # out[i, j] = sum_uv k[u, v] crop[i + u, j + v]: i + u < pr <= fr, no wrap-around
-            full = sfft.irfft2(fimg[:, None] * spec[None], s=(fr, fc), workers=self.workers)
-            out[start:start + m] = full[..., :height, :width]
+            # out[i, j] = sum_uv k[u, v] crop[i + u, j + v]: i + u < pr <= fr, no wrap-around.
+            # The inverse is pruned: rows first (complex), then the real transform of the
+            # block's rows only
+            rows = sfft.ifft(fimg[:, None] * spec[None], n=fr, axis=-2,
+                             workers=self.workers)[..., :height, :]
+            out[start:start + m] = sfft.irfft(rows, n=fc, axis=-1,
+                                              workers=self.workers)[..., :width]
         return out
 
     def _remember(self, key, value) -> None:
