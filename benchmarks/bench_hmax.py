@@ -70,6 +70,11 @@ def reference_c1_torch(images: np.ndarray, s1: S1Stage, pool_sizes, pool_steps, 
             size = s1.sizes[s]
             energy = F.avg_pool2d(sq, size, stride=1, padding=size // 2,
                                   count_include_pad=True) * (size * size)
+            # S1 normalises by the luminance m + c (beyond the image: mean grey, c = 0)
+            lum = s1.mean_luminance
+            energy = energy + 2 * lum * F.avg_pool2d(x, size, stride=1, padding=size // 2,
+                                                     count_include_pad=True) * (size * size)
+            energy = energy + (lum * size) ** 2
             norm = energy.clamp_min(0).sqrt().clamp_min(s1.min_contrast * size)
             band.append(per_scale[s] / norm)
         m = torch.maximum(band[0], band[1])
@@ -95,7 +100,11 @@ def reference_c1_scipy(images: np.ndarray, s1: S1Stage, pool_sizes, pool_steps):
                 np.stack([np.abs(correlate(img, k, mode="constant")) for k in ker])
                 for img in images.astype(np.float64)
             ])
-            energy = np.stack([uniform_filter(img ** 2, size, mode="constant") * size * size
+            # S1 normalises by the luminance m + c (beyond the image: mean grey, c = 0)
+            lum = s1.mean_luminance
+            energy = np.stack([(uniform_filter(img ** 2, size, mode="constant")
+                                + 2 * lum * uniform_filter(img, size, mode="constant"))
+                               * size * size + (lum * size) ** 2
                                for img in images.astype(np.float64)])
             norm = np.maximum(np.sqrt(np.maximum(energy, 0)), s1.min_contrast * size)
             band.append(resp / norm[:, None])
