@@ -494,3 +494,20 @@ def test_prototypes_file_roundtrip(model_with_prototypes, tmp_path):
     model_with_prototypes[0].save(tmp_path / "model.npz")
     with pytest.raises(ValueError, match="not a 'hmax-prototypes'"):
         load_prototypes(tmp_path / "model.npz")
+
+
+@pytest.mark.parametrize(("rows", "cols"), [
+    (np.arange(20, 30), np.arange(0, 12)),          # a block at the left edge
+    ([-3, -2, -1], [40, 41]),                        # a block in the corner, negative rows
+    ([5], [33]),                                     # one pixel as a grid
+    ([0, 10, 47], [2, 3, 30]),                       # not a block: the FFT / patch routes
+])
+def test_s1_at_on_a_grid_equals_the_full_maps(textures, rows, cols):
+    s1 = S1Stage(sizes=(7, 9, 17, 37), orientations=(0, 45, 90, 135))
+    x = np.ascontiguousarray(textures[:, :48, :48])
+    full = s1(x)
+    got = s1.at(x, rows, cols, grid=True)
+    expected = full[:, :, :, np.asarray(rows)][:, :, :, :, np.asarray(cols)]
+    assert got.shape == expected.shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, atol=1e-5 * float(np.abs(full).max()), rtol=0)
+    assert float(np.abs(expected).max()) > 0.01
