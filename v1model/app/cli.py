@@ -201,13 +201,17 @@ _BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @contextlib.contextmanager
-def _figure_pool(blas_threads: int | None = None, *,
-                 stop_on_error: bool = False) -> Iterator[Executor | None]:
-    """Two worker processes for figures and fits (none on a single core).
+def _figure_pool(blas_threads: int | None = None, *, stop_on_error: bool = False,
+                 preload: Sequence[str] = ()) -> Iterator[Executor | None]:
+    """Two worker processes for models, figures and fits (none on a single core).
 
     Started with ``spawn``: fresh interpreters, since forking a process that holds
-    threads (BLAS, brian2) is unsafe.  ``blas_threads`` limits each worker's BLAS
-    threads (two workers with two BLAS threads each would fight over two cores).
+    threads (BLAS, brian2) is unsafe.  With ``preload`` (module names) they are
+    forked instead from a ``forkserver`` process — a fresh, single-threaded
+    interpreter that imports those modules once — so the two workers do not each
+    pay the imports (a second or more of CPU each).  ``blas_threads`` limits each
+    worker's BLAS threads (two workers with two BLAS threads each would fight over
+    two cores).
     Shut down, waiting for its tasks, on exit; with ``stop_on_error`` an exception
     (Ctrl-C) stops the workers at once instead (their tasks take minutes, and their
     results would be thrown away).
@@ -224,8 +228,13 @@ def _figure_pool(blas_threads: int | None = None, *,
     try:
         if blas_threads is not None:    # read by the workers' numpy when it loads
             os.environ.update({k: str(blas_threads) for k in _BLAS_THREADS})
+        if preload:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(list(preload))
+        else:
+            context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(max_workers=2, initializer=ignore_interrupts,
-                                   mp_context=multiprocessing.get_context("spawn"))
+                                   mp_context=context)
         for _ in range(2):
             pool.submit(int)  # each submit to a pool without idle workers starts one
     finally:
@@ -249,7 +258,10 @@ def _figure_pool(blas_threads: int | None = None, *,
 def _cmd_compare(args: argparse.Namespace) -> int:
 
     out = _prepare_out(args.out)
-    with _figure_pool() as executor:
+    # the two workers run the registered models (longest first) and draw the figures:
+    # one BLAS thread each, forked from a server that has imported the job once
+    with _figure_pool(blas_threads=1, stop_on_error=True,
+                      preload=("v1model.app.compare",)) as executor:
         models = None
         if args.models is not None or args.model:
             models = list(args.models or []) + [m for m in args.model

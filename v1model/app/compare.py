@@ -67,12 +67,15 @@ one, everything runs in the calling process, in turn.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import multiprocessing
 import os
+import pickle
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -309,38 +312,60 @@ def _compare_into(folder: str, selection: dict[str, tuple[str, ...]], not_run: d
     timing: dict[str, dict[str, float]] = {}
 
     natural = _natural_patches(battery, seed)
+    runs: dict[str, dict[str, Any]] = {}
+    tuning_figures: dict[str, list[tuple[FigureJob, Future]]] = {}
+    order = [name for name in selection if name not in not_run]
+    # registered models run on the executor's workers (longest first), the others here
+    in_workers = ([] if executor is None else
+                  sorted((n for n in order if n not in outside and _sendable(get_model(n))),
+                         key=lambda n: -_EXPECTED_COST.get(n, _DEFAULT_COST)))
+    parallel = _Clock()
+    pending = {executor.submit(_battery_job, _for_worker(get_model(name)), selection[name],
+                               battery, natural, quick=quick, progress=progress, seed=seed):
+               name for name in in_workers}
+    for name in in_workers:
+        log.info(f"[{get_model(name).title}] running in a worker process")
+
+    def arrived(name: str, run: dict[str, Any]) -> None:
+        runs[name] = run
+        if name in in_workers and "timing" in run:
+            log.info(f"[{get_model(name).title}] done in its worker "
+                     f"({run['timing']['wall_s']:.1f} s)")
+        if "layers" in run:   # tuning figures are drawn while the other models run
+            tuning_figures[name] = draw_all(executor, _tuning_figure_jobs(run["layers"],
+                                                                          battery))
+
+    for name in order:
+        if name not in in_workers:
+            entry = outside.get(name) or get_model(name)
+            arrived(name, _run_model(name, entry, selection[name], battery, natural,
+                                     built.get(name), quick=quick, progress=progress, seed=seed,
+                                     log=log, executor=executor))
+    for future in as_completed(pending):
+        name = pending[future]
+        try:
+            run = future.result()
+        except Exception as exc:  # noqa: BLE001 - a worker that died: reported, the rest goes on
+            run = {"skipped": f"its worker process failed: {_reason(exc)}"}
+        arrived(name, run)
+    parallel_time = parallel.read()
+
+    # results, figures and skipped models in the order of the selection, whatever the
+    # order in which they finished
     results: dict[str, _ModelResult] = {}
     figures: list[tuple[FigureJob, Future]] = []
-    for name, chosen in selection.items():
-        if name in not_run:
+    for name in order:
+        run = runs[name]
+        if "skipped" in run:
+            skipped[name] = run["skipped"]
             continue
         entry = outside.get(name) or get_model(name)
-        clock = _Clock()
-        log.info(f"[{entry.title}] building the model")
-        try:
-            model = (built[name] if name in outside else
-                     build_model(name, entry.display or battery.display(), seed=seed,
-                                 **battery.model_options(name)))
-            _check_runnable(name, entry, model, chosen, battery, full=name not in _BUILT_IN)
-        except Exception as exc:  # noqa: BLE001 - reported, and the battery goes on
-            skipped[name] = _reason(exc)
-            continue
-        steps = entry.quick_steps if quick else entry.steps
-        log.info(f"[{entry.title}] layers {', '.join(chosen)}: {', '.join(steps)}")
-        try:
-            layer_results = _run_battery(model, entry, chosen, steps, battery, natural,
-                                         progress, log, executor)
-        except Exception as exc:  # noqa: BLE001 - reported, and the battery goes on
-            skipped[name] = f"the battery failed on it: {_reason(exc)}"
-            continue
-        # tuning figures are drawn (and RF maps fitted) while the next model runs
-        figures += draw_all(executor, _tuning_figure_jobs(layer_results, battery))
-        params = getattr(model, "params", None)
-        timing[f"model:{name}"] = clock.read()
-        results[name] = _ModelResult(
-            entry, layer_results, model.display,
-            params if isinstance(params, dict) else {"repr": repr(model)},
-            timing[f"model:{name}"]["wall_s"], steps)
+        timing[f"model:{name}"] = run["timing"]
+        results[name] = _ModelResult(entry, run["layers"], run["display"], run["params"],
+                                     run["timing"]["wall_s"], run["steps"])
+        figures += tuning_figures[name]
+    if in_workers:
+        timing["models_in_parallel"] = parallel_time
     for name, reason in skipped.items():
         log.warn(f"model {name!r} SKIPPED: {reason}")
     if not results:
@@ -374,6 +399,93 @@ def _compare_into(folder: str, selection: dict[str, tuple[str, ...]], not_run: d
                                     skipped), seed=seed, quick=quick, score=score)
     written["seconds"] = total.read()["wall_s"]
     return written
+
+
+#: Rough relative cost of the built-in models' batteries: the executor's workers take
+#: the longest first, so the last model to finish is a short one.
+_EXPECTED_COST = {"spiking": 4.0, "v1": 3.0, "hmax": 2.0, "cnn": 1.0}
+_DEFAULT_COST = 2.0
+
+
+def _run_model(name: str, entry: RegisteredModel, chosen: Sequence[str], battery: Battery,
+               natural: np.ndarray, model: Any, *, quick: bool, progress: bool, seed: int,
+               log: _Log, executor: Executor | None) -> dict[str, Any]:
+    """Build (unless ``model`` is given) and run one model through the battery.
+
+    Returns ``{"layers", "display", "params", "steps", "timing"}``, or ``{"skipped":
+    reason}`` when the model cannot be built or checked, or the battery fails on it.
+    """
+    clock = _Clock()
+    log.info(f"[{entry.title}] building the model")
+    try:
+        if model is None:
+            model = _build_registered(name, entry, battery, seed)
+        _check_runnable(name, entry, model, chosen, battery, full=name not in _BUILT_IN)
+    except Exception as exc:  # noqa: BLE001 - reported, and the battery goes on
+        return {"skipped": _reason(exc)}
+    steps = entry.quick_steps if quick else entry.steps
+    log.info(f"[{entry.title}] layers {', '.join(chosen)}: {', '.join(steps)}")
+    try:
+        layer_results = _run_battery(model, entry, chosen, steps, battery, natural,
+                                     progress, log, executor)
+    except Exception as exc:  # noqa: BLE001 - reported, and the battery goes on
+        return {"skipped": f"the battery failed on it: {_reason(exc)}"}
+    params = getattr(model, "params", None)
+    return {"layers": layer_results, "display": model.display,
+            "params": params if isinstance(params, dict) else {"repr": repr(model)},
+            "steps": steps, "timing": clock.read()}
+
+
+def _build_registered(name: str, entry: RegisteredModel, battery: Battery, seed: int) -> Any:
+    """Registered model ``name`` on the battery's display (or its own) with its options."""
+    display = entry.display or battery.display()
+    options = battery.model_options(name)
+    try:
+        registered = get_model(name)
+    except ValueError:
+        registered = None
+    if registered == entry:
+        return build_model(name, display, seed=seed, **options)
+    # a worker process whose registry differs from the parent's (an entry registered
+    # or replaced at run time): the entry sent along is the one that counts
+    return entry.factory(display, seed=seed, **options)
+
+
+def _for_worker(entry: RegisteredModel) -> RegisteredModel:
+    """The entry as sent to a worker (availability was checked here, and need not pickle)."""
+    return dataclasses.replace(entry, available=None)
+
+
+def _sendable(entry: RegisteredModel) -> bool:
+    """Whether the entry can go to a worker process (its factory and kernels pickle)."""
+    try:
+        pickle.dumps(_for_worker(entry))
+    except Exception:  # noqa: BLE001 - any pickling failure: the model runs here instead
+        return False
+    return True
+
+
+def _battery_job(entry: RegisteredModel, chosen: Sequence[str], battery: Battery,
+                 natural: np.ndarray, *, quick: bool, progress: bool,
+                 seed: int) -> dict[str, Any]:
+    """One registered model through the battery in a worker process (see :func:`_run_model`).
+
+    The receptive fields are fitted here, and the result holds only picklable data;
+    its ``timing`` is this process's wall and CPU time for the model.
+    """
+    if multiprocessing.parent_process() is not None:
+        # tqdm (stage messages, disabled bars) would create a multiprocessing lock here,
+        # which a worker stopped by Ctrl-C leaves behind ("leaked semaphore" warnings at
+        # exit); a worker's messages need no lock across processes
+        from tqdm import std as tqdm_std
+        if not hasattr(tqdm_std.TqdmDefaultWriteLock, "mp_lock"):
+            tqdm_std.TqdmDefaultWriteLock.mp_lock = None
+    # no progress bars from several processes at once; stage messages still go to stderr
+    run = _run_model(entry.name, entry, chosen, battery, natural, None, quick=quick,
+                     progress=False, seed=seed, log=_Log(progress), executor=None)
+    for res in run.get("layers", {}).values():
+        _finish_receptive_fields(res)
+    return run
 
 
 def compare_models(models: Any, out: str, *, quick: bool = False,

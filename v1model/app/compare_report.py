@@ -720,10 +720,16 @@ def report_html(results, scores, cka, figures, battery, not_run, timing, *,
                    + e("no selected model has a map of positions to translate.") + "</p>")
     section("cka", "Representational similarity between layers (CKA)", "", False)
     out.append("<h2>Timing</h2><p class='note'>"
-               + e("Figures are drawn and receptive fields fitted in worker processes while "
-                   "later models run. model:* rows: the main process; figures_after_models: "
-                   "wall time from the last model to the last figure, CPU time of drawing every "
-                   "figure; total: CPU of the main process and the workers.")
+               + e("Registered models run in worker processes, two at a time, longest "
+                   "first (models given as objects run in the main process); figures are drawn "
+                   "and receptive fields fitted in the same workers while later models run. "
+                   "model:* rows: wall and CPU time of each model in the process that ran it "
+                   "(receptive-field fits included when it ran in a worker); "
+                   "models_in_parallel: wall time from the start of the models to the last "
+                   "model's results, and the main process's CPU over it; "
+                   "figures_after_models: wall time from the last model to the last figure, "
+                   "CPU time of drawing every figure; total: CPU of the main process and the "
+                   "workers.")
                + "</p><table><tr><th>stage</th><th>wall (s)</th><th>CPU (s)</th></tr>")
     for key, value in timing.items():
         out.append(f'<tr><td class="name">{e(key)}</td><td>{value["wall_s"]:.1f}</td>'
