@@ -395,6 +395,12 @@ def _compare_into(folder: str, selection: dict[str, tuple[str, ...]], not_run: d
             fh.write(fig["png"])
         written["figures"].append(path)
     timing["total"] = total.read()
+    if executor is not None:
+        # the workers' CPU is not this process's: add what they report (the models run
+        # there and every figure; not their start-up)
+        timing["total"]["cpu_s"] += (
+            sum(timing[f"model:{name}"]["cpu_s"] for name in in_workers if name in results)
+            + timing["figures_after_models"]["cpu_s"])
     _write_report(folder, written, (results, scores, cka, figures, battery, not_run, timing,
                                     skipped), seed=seed, quick=quick, score=score)
     written["seconds"] = total.read()["wall_s"]

@@ -728,8 +728,9 @@ def report_html(results, scores, cka, figures, battery, not_run, timing, *,
                    "models_in_parallel: wall time from the start of the models to the last "
                    "model's results, and the main process's CPU over it; "
                    "figures_after_models: wall time from the last model to the last figure, "
-                   "CPU time of drawing every figure; total: CPU of the main process and the "
-                   "workers.")
+                   "CPU time of drawing every figure; total: CPU of the main process plus, with "
+                   "worker processes, the CPU they report for the models and figures (their "
+                   "start-up not included).")
                + "</p><table><tr><th>stage</th><th>wall (s)</th><th>CPU (s)</th></tr>")
     for key, value in timing.items():
         out.append(f'<tr><td class="name">{e(key)}</td><td>{value["wall_s"]:.1f}</td>'
