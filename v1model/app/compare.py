@@ -314,6 +314,7 @@ def _compare_into(folder: str, selection: dict[str, tuple[str, ...]], not_run: d
     natural = _natural_patches(battery, seed)
     runs: dict[str, dict[str, Any]] = {}
     tuning_figures: dict[str, list[tuple[FigureJob, Future]]] = {}
+    scored: dict[tuple[str, str], dict] = {}
     order = [name for name in selection if name not in not_run]
     # registered models run on the executor's workers (longest first), the others here
     in_workers = ([] if executor is None else
@@ -328,12 +329,16 @@ def _compare_into(folder: str, selection: dict[str, tuple[str, ...]], not_run: d
 
     def arrived(name: str, run: dict[str, Any]) -> None:
         runs[name] = run
-        if name in in_workers and "timing" in run:
+        if "layers" not in run:
+            return
+        # tuning figures are drawn while the other models run
+        tuning_figures[name] = draw_all(executor, _tuning_figure_jobs(run["layers"], battery))
+        if name in in_workers:
             log.info(f"[{get_model(name).title}] done in its worker "
                      f"({run['timing']['wall_s']:.1f} s)")
-        if "layers" in run:   # tuning figures are drawn while the other models run
-            tuning_figures[name] = draw_all(executor, _tuning_figure_jobs(run["layers"],
-                                                                          battery))
+            if len(runs) < len(in_workers):   # scored here while the workers go on
+                for layer, res in run["layers"].items():
+                    scored[(name, layer)] = _layer_scores(res, battery, seed, score)
 
     for name in order:
         if name not in in_workers:
@@ -379,12 +384,16 @@ def _compare_into(folder: str, selection: dict[str, tuple[str, ...]], not_run: d
             _finish_receptive_fields(res)
             _write_layer(res, dirs, written)
         figures += draw_all(executor, _rf_figure_jobs(mres.layers, battery))
-    scores = _scores(results, battery, seed, score)
+    scores = _scores(results, battery, seed, score, done=scored)
     cka = _cka(results)
     timing["fits_scores_and_cka"] = clock.read()
 
     clock = _Clock()
     log.info("drawing figures")
+    # the answer's heat map too, rather than here once every figure is in
+    answer = (submit(executor, compare_report.answer_heatmap_png,
+                     summary=compare_report._summary_like(results, scores))
+              if score == "brainscore" else None)
     figures += draw_all(executor, _summary_figure_jobs(results, scores, cka, battery, score))
     figures = collect(figures)
     timing["figures_after_models"] = clock.read()
@@ -402,7 +411,8 @@ def _compare_into(folder: str, selection: dict[str, tuple[str, ...]], not_run: d
             sum(timing[f"model:{name}"]["cpu_s"] for name in in_workers if name in results)
             + timing["figures_after_models"]["cpu_s"])
     _write_report(folder, written, (results, scores, cka, figures, battery, not_run, timing,
-                                    skipped), seed=seed, quick=quick, score=score)
+                                    skipped), seed=seed, quick=quick, score=score,
+                  answer_png=None if answer is None else answer.result())
     written["seconds"] = total.read()["wall_s"]
     return written
 
@@ -565,7 +575,7 @@ def compare_models(models: Any, out: str, *, quick: bool = False,
 
 
 def _write_report(folder: str, written: dict[str, Any], parts: tuple, *, seed: int,
-                  quick: bool, score: str) -> None:
+                  quick: bool, score: str, answer_png: bytes | None = None) -> None:
     """Write ``summary.json`` and ``report.html``; add their paths to ``written``."""
     results, scores, cka, figures, battery, not_run, timing, skipped = parts
     summary = compare_report.summary(results, scores, cka, figures, battery, not_run, timing,
@@ -576,7 +586,8 @@ def _write_report(folder: str, written: dict[str, Any], parts: tuple, *, seed: i
         json.dump(summary, fh, indent=1, allow_nan=False)
     report_path = os.path.join(folder, "report.html")
     with atomic_open(report_path) as fh:
-        fh.write(compare_report.report_html(*parts[:-1], score=score, skipped=skipped))
+        fh.write(compare_report.report_html(*parts[:-1], score=score, skipped=skipped,
+                                            answer_png=answer_png))
     written.update(report=report_path, summary=summary_path)
 
 
@@ -962,36 +973,43 @@ def _write_layer(res: _LayerResult, dirs: dict[str, str], written: dict[str, Any
 # ------------------------------------------------------------------ scores and CKA
 
 def _scores(results: dict[str, _ModelResult], battery: Battery, seed: int,
-            method: str = "brainscore") -> dict:
+            method: str = "brainscore", done: dict | None = None) -> dict:
     """Each layer's scores against macaque V1.
 
     ``"brainscore"``: ``{(model, layer): {property: row of score_properties}}`` (one
     dict per computed Marques property; empty when none was computed).  ``"ks"``:
     ``{(model, layer): {reference: SimilarityScore or None}}`` over :data:`PROPERTIES`.
+    Layers already in ``done`` (scored while other models ran) are taken from it:
+    each layer's scores depend on that layer and the seed only.
     """
 
     out: dict = {}
     for name, mres in results.items():
         for layer, res in mres.layers.items():
-            if method == "brainscore":
-                row_of: dict[str, dict[str, Any]] = {}
-                if res.marques is not None:
-                    tab = score_properties(res.marques, method="brainscore",
-                                           n_boot=battery.n_boot, rng=seed)
-                    row_of = {str(tab["property"][i]): tab.row(i) for i in range(len(tab))}
-                out[(name, layer)] = row_of
-                continue
-            row = {}
-            for prop in PROPERTIES:
-                vals = res.values.get(prop.reference)
-                if vals is None or len(vals) == 0:
-                    row[prop.reference] = None
-                    continue
-                row[prop.reference] = similarity_score(np.asarray(vals, dtype=np.float64),
-                                                       prop.reference, n_boot=battery.n_boot,
-                                                       rng=seed)
-            out[(name, layer)] = row
+            key = (name, layer)
+            out[key] = (done[key] if done is not None and key in done
+                        else _layer_scores(res, battery, seed, method))
     return out
+
+
+def _layer_scores(res: _LayerResult, battery: Battery, seed: int, method: str) -> dict:
+    """One layer's scores (see :func:`_scores`)."""
+    if method == "brainscore":
+        row_of: dict[str, dict[str, Any]] = {}
+        if res.marques is not None:
+            tab = score_properties(res.marques, method="brainscore", n_boot=battery.n_boot,
+                                   rng=seed)
+            row_of = {str(tab["property"][i]): tab.row(i) for i in range(len(tab))}
+        return row_of
+    row = {}
+    for prop in PROPERTIES:
+        vals = res.values.get(prop.reference)
+        if vals is None or len(vals) == 0:
+            row[prop.reference] = None
+            continue
+        row[prop.reference] = similarity_score(np.asarray(vals, dtype=np.float64),
+                                               prop.reference, n_boot=battery.n_boot, rng=seed)
+    return row
 
 
 def _cka(results: dict[str, _ModelResult]) -> dict[str, Any]:
