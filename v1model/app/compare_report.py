@@ -23,8 +23,8 @@ from v1model.app.registry import get_model
 from v1model.app.report import data_uri, fmt
 
 __all__ = ["CIRCULAR", "GROUP_TITLES", "HISTOGRAM_PROPERTIES", "PROPERTIES", "Property",
-           "answer_heatmap_png", "headline", "heatmap_figure", "marques_rows", "property_groups", "report_html",
-           "summary"]
+           "answer_heatmap_png", "headline", "heatmap_figure", "marques_rows", "property_groups",
+           "report_html", "summary"]
 
 
 @dataclass(frozen=True)
