@@ -60,9 +60,17 @@ reference's provenance; properties whose reference has no numbers are computed a
 listed, not scored.  ``score="ks"`` gives the package's older ``1 − KS`` of ten
 properties against the ``"macaque_v1"`` references instead.
 
-Figures are drawn, and receptive fields fitted, on a :class:`concurrent.futures.Executor`
-passed in (the command line passes a process pool) while the next model runs; without
-one, everything runs in the calling process, in turn.
+With a :class:`concurrent.futures.Executor` passed in (the command line passes a pool
+of two worker processes), the registered models go through the battery on its workers,
+side by side and longest first (each worker builds the model from its registry entry
+and battery options, runs the battery and the analyses, fits the receptive fields and
+sends back the per-layer results); models given as objects or ``module:callable``
+specs, and entries that cannot be sent to another process, run in the calling process.
+The tuning figures of a model are drawn on the executor as soon as its results arrive,
+and the other figures once every model is in.  Results, report and summary are in the
+order of the selection whatever the order in which the models finish, and a model that
+fails on a worker is skipped with the reason it would have here.  Without an executor,
+everything runs in the calling process, in turn.
 """
 
 from __future__ import annotations
@@ -217,9 +225,12 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
     seed : int
         Seed of the natural-image patches, the spiking layer's noise and the bootstrap.
     executor : concurrent.futures.Executor, optional
-        Where figures are drawn and receptive fields fitted while the next model
-        runs (the command line passes a process pool).  None: here, in turn.  The
-        numbers do not depend on it.
+        Where the registered models run, side by side (longest first), and the
+        figures are drawn (the command line passes a pool of two processes, one
+        BLAS thread each).  None: here, in turn.  The numbers do not depend on it,
+        unless its workers use another number of BLAS threads than this process:
+        float32 BLAS sums then round differently (relative differences ~1e-7 in
+        medians and CKA of the V1 model and HMAX; the scores are the same).
     score : {"brainscore", "ks"}
         ``"brainscore"`` (default): the 22 Marques et al. (2021) properties with
         Brain-Score's definitions against the published histograms — raw score,
@@ -542,7 +553,8 @@ def compare_models(models: Any, out: str, *, quick: bool = False,
     seed : int
         Seed of every random draw.
     executor : concurrent.futures.Executor, optional
-        Where figures are drawn and fits run; None: in this process.
+        Where registered models run and figures are drawn (see
+        :func:`run_compare_job`); None: in this process.
 
     Returns
     -------
@@ -1022,12 +1034,12 @@ def _cka(results: dict[str, _ModelResult]) -> dict[str, Any]:
 # ------------------------------------------------------------------ figures
 #
 # Figures are described in the main process as jobs of plain data (FigureJob) and drawn
-# by module-level _draw_* functions in worker processes when there are two or more cores
-# (so is the Gabor fitting of receptive fields): a model's figures and fits are done while
-# the next model runs, and the rest in parallel at the end.  Drawing (text layout, mostly)
-# and fitting are about half of the quick run's CPU.
+# by module-level panel functions on the executor's workers when there is one: a model's
+# tuning figures as soon as its results arrive (while the other models run), and the rest
+# in parallel at the end.  Drawing (text layout, mostly) is about half of the quick run's
+# CPU.
 
-#: Worker processes drawing figures and fitting Gabors (0: all in this process).
+#: Rows of the tuning-curve figures: (battery step, tuning variable).
 _CURVE_ROWS = (("orientation", "orientation"), ("sf", "sf"), ("size", "radius"),
                ("drifting", "direction"))
 
