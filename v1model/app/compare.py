@@ -468,10 +468,10 @@ def _build_registered(name: str, entry: RegisteredModel, battery: Battery, seed:
     display = entry.display or battery.display()
     options = battery.model_options(name)
     try:
-        registered = get_model(name)
+        registered = _for_worker(get_model(name))
     except ValueError:
         registered = None
-    if registered == entry:
+    if registered == _for_worker(entry):
         return build_model(name, display, seed=seed, **options)
     # a worker process whose registry differs from the parent's (an entry registered
     # or replaced at run time): the entry sent along is the one that counts
