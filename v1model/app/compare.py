@@ -347,7 +347,7 @@ def _compare_into(folder: str, selection: dict[str, tuple[str, ...]], not_run: d
         if name in in_workers:
             log.info(f"[{get_model(name).title}] done in its worker "
                      f"({run['timing']['wall_s']:.1f} s)")
-            if len(runs) < len(in_workers):   # scored here while the workers go on
+            if any(n not in runs for n in in_workers):   # scored while the workers go on
                 for layer, res in run["layers"].items():
                     scored[(name, layer)] = _layer_scores(res, battery, seed, score)
 
