@@ -142,10 +142,11 @@ def test_ctrl_c_during_the_spiking_stage_of_compare(tmp_path):
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
     try:
-        # the spiking layer's first protocol: its progress bar has started moving
-        # (its 72 gratings are simulated in one brian2 run of about 2 s)
-        seen = _read_until(proc.stderr, "orientation_tuning -> simple, complex:", timeout=120)
-        time.sleep(0.8)
+        # the model runs in a worker process (no progress bars there): the worker says
+        # it starts the battery, whose first protocol (72 gratings) is one brian2 run of
+        # about 2 s after the network is built
+        seen = _read_until(proc.stderr, "[Spiking V1] layers simple, complex:", timeout=120)
+        time.sleep(1.5)
         staged = [n for n in os.listdir(out) if n.startswith(".compare.tmp-")]
         assert len(staged) == 1  # the run writes into its own temporary folder
         os.killpg(proc.pid, signal.SIGINT)

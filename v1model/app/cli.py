@@ -34,6 +34,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from stimuli.display import Display
 from stimuli.protocols import list_protocols
 from stimuli.resources import MAX_DISPLAY_SIDE, MAX_IMAGES
+from v1model import _forkserver
 from v1model.app.claims import run_claims_job
 from v1model.app.compare import SCORE_METHODS, run_compare_job
 from v1model.app.gallery import write_stimulus_gallery
@@ -197,17 +198,21 @@ def _print_written(title: str, written: dict) -> None:
 
 
 #: Environment variables that set the thread count of numpy's BLAS (and OpenMP).
-_BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+_BLAS_THREADS = _forkserver.BLAS_THREADS
 
 
 @contextlib.contextmanager
-def _figure_pool(blas_threads: int | None = None, *,
-                 stop_on_error: bool = False) -> Iterator[Executor | None]:
-    """Two worker processes for figures and fits (none on a single core).
+def _figure_pool(blas_threads: int | None = None, *, stop_on_error: bool = False,
+                 preload: Sequence[str] = ()) -> Iterator[Executor | None]:
+    """Two worker processes for models, figures and fits (none on a single core).
 
     Started with ``spawn``: fresh interpreters, since forking a process that holds
-    threads (BLAS, brian2) is unsafe.  ``blas_threads`` limits each worker's BLAS
-    threads (two workers with two BLAS threads each would fight over two cores).
+    threads (BLAS, brian2) is unsafe.  With ``preload`` (module names) they are
+    forked instead from a ``forkserver`` process — a fresh, single-threaded
+    interpreter that imports those modules once — so the two workers do not each
+    pay the imports (a second or more of CPU each).  ``blas_threads`` limits each
+    worker's BLAS threads (two workers with two BLAS threads each would fight over
+    two cores).
     Shut down, waiting for its tasks, on exit; with ``stop_on_error`` an exception
     (Ctrl-C) stops the workers at once instead (their tasks take minutes, and their
     results would be thrown away).
@@ -219,22 +224,31 @@ def _figure_pool(blas_threads: int | None = None, *,
     # process handles it, cancels what is queued and waits for the figures being drawn.
     # They are started here with SIGINT ignored, which they inherit, so that a Ctrl-C
     # while they import (seconds) does not print their tracebacks either.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    saved = {k: os.environ.get(k) for k in _BLAS_THREADS}
-    try:
-        if blas_threads is not None:    # read by the workers' numpy when it loads
-            os.environ.update({k: str(blas_threads) for k in _BLAS_THREADS})
+    if preload:
+        # the server the workers fork from (started already by ``python -m v1model
+        # compare``): its environment and signal handling are the workers'
+        _forkserver.start(preload, blas_threads=blas_threads)
         pool = ProcessPoolExecutor(max_workers=2, initializer=ignore_interrupts,
-                                   mp_context=multiprocessing.get_context("spawn"))
+                                   mp_context=multiprocessing.get_context("forkserver"))
         for _ in range(2):
             pool.submit(int)  # each submit to a pool without idle workers starts one
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    else:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        saved = {k: os.environ.get(k) for k in _BLAS_THREADS}
+        try:
+            if blas_threads is not None:    # read by the workers' numpy when it loads
+                os.environ.update({k: str(blas_threads) for k in _BLAS_THREADS})
+            pool = ProcessPoolExecutor(max_workers=2, initializer=ignore_interrupts,
+                                       mp_context=multiprocessing.get_context("spawn"))
+            for _ in range(2):
+                pool.submit(int)  # each submit to a pool without idle workers starts one
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
     try:
         yield pool
     except BaseException:
@@ -249,7 +263,10 @@ def _figure_pool(blas_threads: int | None = None, *,
 def _cmd_compare(args: argparse.Namespace) -> int:
 
     out = _prepare_out(args.out)
-    with _figure_pool() as executor:
+    # the two workers run the registered models (longest first) and draw the figures:
+    # one BLAS thread each, forked from a server that has imported the job once
+    with _figure_pool(blas_threads=1, stop_on_error=True,
+                      preload=_forkserver.COMPARE_PRELOAD) as executor:
         models = None
         if args.models is not None or args.model:
             models = list(args.models or []) + [m for m in args.model

@@ -60,19 +60,30 @@ reference's provenance; properties whose reference has no numbers are computed a
 listed, not scored.  ``score="ks"`` gives the package's older ``1 − KS`` of ten
 properties against the ``"macaque_v1"`` references instead.
 
-Figures are drawn, and receptive fields fitted, on a :class:`concurrent.futures.Executor`
-passed in (the command line passes a process pool) while the next model runs; without
-one, everything runs in the calling process, in turn.
+With a :class:`concurrent.futures.Executor` passed in (the command line passes a pool
+of two worker processes), the registered models go through the battery on its workers,
+side by side and longest first (each worker builds the model from its registry entry
+and battery options, runs the battery and the analyses, fits the receptive fields and
+sends back the per-layer results); models given as objects or ``module:callable``
+specs, and entries that cannot be sent to another process, run in the calling process.
+The tuning figures of a model are drawn on the executor as soon as its results arrive,
+and the other figures once every model is in.  Results, report and summary are in the
+order of the selection whatever the order in which the models finish, and a model that
+fails on a worker is skipped with the reason it would have here.  Without an executor,
+everything runs in the calling process, in turn.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import multiprocessing
 import os
+import pickle
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -214,9 +225,12 @@ def run_compare_job(out_dir: str, *, quick: bool = False, models: Sequence[str] 
     seed : int
         Seed of the natural-image patches, the spiking layer's noise and the bootstrap.
     executor : concurrent.futures.Executor, optional
-        Where figures are drawn and receptive fields fitted while the next model
-        runs (the command line passes a process pool).  None: here, in turn.  The
-        numbers do not depend on it.
+        Where the registered models run, side by side (longest first), and the
+        figures are drawn (the command line passes a pool of two processes, one
+        BLAS thread each).  None: here, in turn.  The numbers do not depend on it,
+        unless its workers use another number of BLAS threads than this process:
+        float32 BLAS sums then round differently (relative differences ~1e-7 in
+        medians and CKA of the V1 model and HMAX; the scores are the same).
     score : {"brainscore", "ks"}
         ``"brainscore"`` (default): the 22 Marques et al. (2021) properties with
         Brain-Score's definitions against the published histograms — raw score,
@@ -309,38 +323,65 @@ def _compare_into(folder: str, selection: dict[str, tuple[str, ...]], not_run: d
     timing: dict[str, dict[str, float]] = {}
 
     natural = _natural_patches(battery, seed)
+    runs: dict[str, dict[str, Any]] = {}
+    tuning_figures: dict[str, list[tuple[FigureJob, Future]]] = {}
+    scored: dict[tuple[str, str], dict] = {}
+    order = [name for name in selection if name not in not_run]
+    # registered models run on the executor's workers (longest first), the others here
+    in_workers = ([] if executor is None else
+                  sorted((n for n in order if n not in outside and _sendable(get_model(n))),
+                         key=lambda n: -_EXPECTED_COST.get(n, _DEFAULT_COST)))
+    parallel = _Clock()
+    pending = {executor.submit(_battery_job, _for_worker(get_model(name)), selection[name],
+                               battery, natural, quick=quick, progress=progress, seed=seed):
+               name for name in in_workers}
+    for name in in_workers:
+        log.info(f"[{get_model(name).title}] running in a worker process")
+
+    def arrived(name: str, run: dict[str, Any]) -> None:
+        runs[name] = run
+        if "layers" not in run:
+            return
+        # tuning figures are drawn while the other models run
+        tuning_figures[name] = draw_all(executor, _tuning_figure_jobs(run["layers"], battery))
+        if name in in_workers:
+            log.info(f"[{get_model(name).title}] done in its worker "
+                     f"({run['timing']['wall_s']:.1f} s)")
+            if any(n not in runs for n in in_workers):   # scored while the workers go on
+                for layer, res in run["layers"].items():
+                    scored[(name, layer)] = _layer_scores(res, battery, seed, score)
+
+    for name in order:
+        if name not in in_workers:
+            entry = outside.get(name) or get_model(name)
+            arrived(name, _run_model(name, entry, selection[name], battery, natural,
+                                     built.get(name), quick=quick, progress=progress, seed=seed,
+                                     log=log, executor=executor))
+    for future in as_completed(pending):
+        name = pending[future]
+        try:
+            run = future.result()
+        except Exception as exc:  # noqa: BLE001 - a worker that died: reported, the rest goes on
+            run = {"skipped": f"its worker process failed: {_reason(exc)}"}
+        arrived(name, run)
+    parallel_time = parallel.read()
+
+    # results, figures and skipped models in the order of the selection, whatever the
+    # order in which they finished
     results: dict[str, _ModelResult] = {}
     figures: list[tuple[FigureJob, Future]] = []
-    for name, chosen in selection.items():
-        if name in not_run:
+    for name in order:
+        run = runs[name]
+        if "skipped" in run:
+            skipped[name] = run["skipped"]
             continue
         entry = outside.get(name) or get_model(name)
-        clock = _Clock()
-        log.info(f"[{entry.title}] building the model")
-        try:
-            model = (built[name] if name in outside else
-                     build_model(name, entry.display or battery.display(), seed=seed,
-                                 **battery.model_options(name)))
-            _check_runnable(name, entry, model, chosen, battery, full=name not in _BUILT_IN)
-        except Exception as exc:  # noqa: BLE001 - reported, and the battery goes on
-            skipped[name] = _reason(exc)
-            continue
-        steps = entry.quick_steps if quick else entry.steps
-        log.info(f"[{entry.title}] layers {', '.join(chosen)}: {', '.join(steps)}")
-        try:
-            layer_results = _run_battery(model, entry, chosen, steps, battery, natural,
-                                         progress, log, executor)
-        except Exception as exc:  # noqa: BLE001 - reported, and the battery goes on
-            skipped[name] = f"the battery failed on it: {_reason(exc)}"
-            continue
-        # tuning figures are drawn (and RF maps fitted) while the next model runs
-        figures += draw_all(executor, _tuning_figure_jobs(layer_results, battery))
-        params = getattr(model, "params", None)
-        timing[f"model:{name}"] = clock.read()
-        results[name] = _ModelResult(
-            entry, layer_results, model.display,
-            params if isinstance(params, dict) else {"repr": repr(model)},
-            timing[f"model:{name}"]["wall_s"], steps)
+        timing[f"model:{name}"] = run["timing"]
+        results[name] = _ModelResult(entry, run["layers"], run["display"], run["params"],
+                                     run["timing"]["wall_s"], run["steps"])
+        figures += tuning_figures[name]
+    if in_workers:
+        timing["models_in_parallel"] = parallel_time
     for name, reason in skipped.items():
         log.warn(f"model {name!r} SKIPPED: {reason}")
     if not results:
@@ -354,12 +395,16 @@ def _compare_into(folder: str, selection: dict[str, tuple[str, ...]], not_run: d
             _finish_receptive_fields(res)
             _write_layer(res, dirs, written)
         figures += draw_all(executor, _rf_figure_jobs(mres.layers, battery))
-    scores = _scores(results, battery, seed, score)
+    scores = _scores(results, battery, seed, score, done=scored)
     cka = _cka(results)
     timing["fits_scores_and_cka"] = clock.read()
 
     clock = _Clock()
     log.info("drawing figures")
+    # the answer's heat map too, rather than here once every figure is in
+    answer = (submit(executor, compare_report.answer_heatmap_png,
+                     summary=compare_report._summary_like(results, scores))
+              if score == "brainscore" else None)
     figures += draw_all(executor, _summary_figure_jobs(results, scores, cka, battery, score))
     figures = collect(figures)
     timing["figures_after_models"] = clock.read()
@@ -370,10 +415,104 @@ def _compare_into(folder: str, selection: dict[str, tuple[str, ...]], not_run: d
             fh.write(fig["png"])
         written["figures"].append(path)
     timing["total"] = total.read()
+    if executor is not None:
+        # the workers' CPU is not this process's: add what they report (the models run
+        # there and every figure; not their start-up)
+        timing["total"]["cpu_s"] += (
+            sum(timing[f"model:{name}"]["cpu_s"] for name in in_workers if name in results)
+            + timing["figures_after_models"]["cpu_s"])
     _write_report(folder, written, (results, scores, cka, figures, battery, not_run, timing,
-                                    skipped), seed=seed, quick=quick, score=score)
+                                    skipped), seed=seed, quick=quick, score=score,
+                  answer_png=None if answer is None else answer.result())
     written["seconds"] = total.read()["wall_s"]
     return written
+
+
+#: Rough relative cost of the built-in models' batteries: the executor's workers take
+#: the longest first, so the last model to finish is a short one.
+_EXPECTED_COST = {"spiking": 4.0, "v1": 3.0, "hmax": 2.0, "cnn": 1.0}
+_DEFAULT_COST = 2.0
+
+
+def _run_model(name: str, entry: RegisteredModel, chosen: Sequence[str], battery: Battery,
+               natural: np.ndarray, model: Any, *, quick: bool, progress: bool, seed: int,
+               log: _Log, executor: Executor | None) -> dict[str, Any]:
+    """Build (unless ``model`` is given) and run one model through the battery.
+
+    Returns ``{"layers", "display", "params", "steps", "timing"}``, or ``{"skipped":
+    reason}`` when the model cannot be built or checked, or the battery fails on it.
+    """
+    clock = _Clock()
+    log.info(f"[{entry.title}] building the model")
+    try:
+        if model is None:
+            model = _build_registered(name, entry, battery, seed)
+        _check_runnable(name, entry, model, chosen, battery, full=name not in _BUILT_IN)
+    except Exception as exc:  # noqa: BLE001 - reported, and the battery goes on
+        return {"skipped": _reason(exc)}
+    steps = entry.quick_steps if quick else entry.steps
+    log.info(f"[{entry.title}] layers {', '.join(chosen)}: {', '.join(steps)}")
+    try:
+        layer_results = _run_battery(model, entry, chosen, steps, battery, natural,
+                                     progress, log, executor)
+    except Exception as exc:  # noqa: BLE001 - reported, and the battery goes on
+        return {"skipped": f"the battery failed on it: {_reason(exc)}"}
+    params = getattr(model, "params", None)
+    return {"layers": layer_results, "display": model.display,
+            "params": params if isinstance(params, dict) else {"repr": repr(model)},
+            "steps": steps, "timing": clock.read()}
+
+
+def _build_registered(name: str, entry: RegisteredModel, battery: Battery, seed: int) -> Any:
+    """Registered model ``name`` on the battery's display (or its own) with its options."""
+    display = entry.display or battery.display()
+    options = battery.model_options(name)
+    try:
+        registered = _for_worker(get_model(name))
+    except ValueError:
+        registered = None
+    if registered == _for_worker(entry):
+        return build_model(name, display, seed=seed, **options)
+    # a worker process whose registry differs from the parent's (an entry registered
+    # or replaced at run time): the entry sent along is the one that counts
+    return entry.factory(display, seed=seed, **options)
+
+
+def _for_worker(entry: RegisteredModel) -> RegisteredModel:
+    """The entry as sent to a worker (availability was checked here, and need not pickle)."""
+    return dataclasses.replace(entry, available=None)
+
+
+def _sendable(entry: RegisteredModel) -> bool:
+    """Whether the entry can go to a worker process (its factory and kernels pickle)."""
+    try:
+        pickle.dumps(_for_worker(entry))
+    except Exception:  # noqa: BLE001 - any pickling failure: the model runs here instead
+        return False
+    return True
+
+
+def _battery_job(entry: RegisteredModel, chosen: Sequence[str], battery: Battery,
+                 natural: np.ndarray, *, quick: bool, progress: bool,
+                 seed: int) -> dict[str, Any]:
+    """One registered model through the battery in a worker process (see :func:`_run_model`).
+
+    The receptive fields are fitted here, and the result holds only picklable data;
+    its ``timing`` is this process's wall and CPU time for the model.
+    """
+    if multiprocessing.parent_process() is not None:
+        # tqdm (stage messages, disabled bars) would create a multiprocessing lock here,
+        # which a worker stopped by Ctrl-C leaves behind ("leaked semaphore" warnings at
+        # exit); a worker's messages need no lock across processes
+        from tqdm import std as tqdm_std
+        if not hasattr(tqdm_std.TqdmDefaultWriteLock, "mp_lock"):
+            tqdm_std.TqdmDefaultWriteLock.mp_lock = None
+    # no progress bars from several processes at once; stage messages still go to stderr
+    run = _run_model(entry.name, entry, chosen, battery, natural, None, quick=quick,
+                     progress=False, seed=seed, log=_Log(progress), executor=None)
+    for res in run.get("layers", {}).values():
+        _finish_receptive_fields(res)
+    return run
 
 
 def compare_models(models: Any, out: str, *, quick: bool = False,
@@ -414,7 +553,8 @@ def compare_models(models: Any, out: str, *, quick: bool = False,
     seed : int
         Seed of every random draw.
     executor : concurrent.futures.Executor, optional
-        Where figures are drawn and fits run; None: in this process.
+        Where registered models run and figures are drawn (see
+        :func:`run_compare_job`); None: in this process.
 
     Returns
     -------
@@ -447,7 +587,7 @@ def compare_models(models: Any, out: str, *, quick: bool = False,
 
 
 def _write_report(folder: str, written: dict[str, Any], parts: tuple, *, seed: int,
-                  quick: bool, score: str) -> None:
+                  quick: bool, score: str, answer_png: bytes | None = None) -> None:
     """Write ``summary.json`` and ``report.html``; add their paths to ``written``."""
     results, scores, cka, figures, battery, not_run, timing, skipped = parts
     summary = compare_report.summary(results, scores, cka, figures, battery, not_run, timing,
@@ -458,7 +598,8 @@ def _write_report(folder: str, written: dict[str, Any], parts: tuple, *, seed: i
         json.dump(summary, fh, indent=1, allow_nan=False)
     report_path = os.path.join(folder, "report.html")
     with atomic_open(report_path) as fh:
-        fh.write(compare_report.report_html(*parts[:-1], score=score, skipped=skipped))
+        fh.write(compare_report.report_html(*parts[:-1], score=score, skipped=skipped,
+                                            answer_png=answer_png))
     written.update(report=report_path, summary=summary_path)
 
 
@@ -844,36 +985,43 @@ def _write_layer(res: _LayerResult, dirs: dict[str, str], written: dict[str, Any
 # ------------------------------------------------------------------ scores and CKA
 
 def _scores(results: dict[str, _ModelResult], battery: Battery, seed: int,
-            method: str = "brainscore") -> dict:
+            method: str = "brainscore", done: dict | None = None) -> dict:
     """Each layer's scores against macaque V1.
 
     ``"brainscore"``: ``{(model, layer): {property: row of score_properties}}`` (one
     dict per computed Marques property; empty when none was computed).  ``"ks"``:
     ``{(model, layer): {reference: SimilarityScore or None}}`` over :data:`PROPERTIES`.
+    Layers already in ``done`` (scored while other models ran) are taken from it:
+    each layer's scores depend on that layer and the seed only.
     """
 
     out: dict = {}
     for name, mres in results.items():
         for layer, res in mres.layers.items():
-            if method == "brainscore":
-                row_of: dict[str, dict[str, Any]] = {}
-                if res.marques is not None:
-                    tab = score_properties(res.marques, method="brainscore",
-                                           n_boot=battery.n_boot, rng=seed)
-                    row_of = {str(tab["property"][i]): tab.row(i) for i in range(len(tab))}
-                out[(name, layer)] = row_of
-                continue
-            row = {}
-            for prop in PROPERTIES:
-                vals = res.values.get(prop.reference)
-                if vals is None or len(vals) == 0:
-                    row[prop.reference] = None
-                    continue
-                row[prop.reference] = similarity_score(np.asarray(vals, dtype=np.float64),
-                                                       prop.reference, n_boot=battery.n_boot,
-                                                       rng=seed)
-            out[(name, layer)] = row
+            key = (name, layer)
+            out[key] = (done[key] if done is not None and key in done
+                        else _layer_scores(res, battery, seed, method))
     return out
+
+
+def _layer_scores(res: _LayerResult, battery: Battery, seed: int, method: str) -> dict:
+    """One layer's scores (see :func:`_scores`)."""
+    if method == "brainscore":
+        row_of: dict[str, dict[str, Any]] = {}
+        if res.marques is not None:
+            tab = score_properties(res.marques, method="brainscore", n_boot=battery.n_boot,
+                                   rng=seed)
+            row_of = {str(tab["property"][i]): tab.row(i) for i in range(len(tab))}
+        return row_of
+    row = {}
+    for prop in PROPERTIES:
+        vals = res.values.get(prop.reference)
+        if vals is None or len(vals) == 0:
+            row[prop.reference] = None
+            continue
+        row[prop.reference] = similarity_score(np.asarray(vals, dtype=np.float64),
+                                               prop.reference, n_boot=battery.n_boot, rng=seed)
+    return row
 
 
 def _cka(results: dict[str, _ModelResult]) -> dict[str, Any]:
@@ -886,12 +1034,12 @@ def _cka(results: dict[str, _ModelResult]) -> dict[str, Any]:
 # ------------------------------------------------------------------ figures
 #
 # Figures are described in the main process as jobs of plain data (FigureJob) and drawn
-# by module-level _draw_* functions in worker processes when there are two or more cores
-# (so is the Gabor fitting of receptive fields): a model's figures and fits are done while
-# the next model runs, and the rest in parallel at the end.  Drawing (text layout, mostly)
-# and fitting are about half of the quick run's CPU.
+# by module-level panel functions on the executor's workers when there is one: a model's
+# tuning figures as soon as its results arrive (while the other models run), and the rest
+# in parallel at the end.  Drawing (text layout, mostly) is about half of the quick run's
+# CPU.
 
-#: Worker processes drawing figures and fitting Gabors (0: all in this process).
+#: Rows of the tuning-curve figures: (battery step, tuning variable).
 _CURVE_ROWS = (("orientation", "orientation"), ("sf", "sf"), ("size", "radius"),
                ("drifting", "direction"))
 

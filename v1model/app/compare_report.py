@@ -23,8 +23,8 @@ from v1model.app.registry import get_model
 from v1model.app.report import data_uri, fmt
 
 __all__ = ["CIRCULAR", "GROUP_TITLES", "HISTOGRAM_PROPERTIES", "PROPERTIES", "Property",
-           "headline", "heatmap_figure", "marques_rows", "property_groups", "report_html",
-           "summary"]
+           "answer_heatmap_png", "headline", "heatmap_figure", "marques_rows", "property_groups",
+           "report_html", "summary"]
 
 
 @dataclass(frozen=True)
@@ -529,10 +529,41 @@ def heatmap_figure(summary: dict[str, Any]):
     return fig
 
 
-def _answer_html(summary: dict[str, Any]) -> str:
-    """The report's first screen: sentences, the ranking table and the heat map."""
+def answer_heatmap_png(summary: dict[str, Any]) -> bytes:
+    """The answer's heat map (:func:`heatmap_figure`) as PNG bytes, drawn with Agg.
+
+    A module-level function of plain data, so a worker process can draw it while
+    this one writes the rest of the report.
+
+    Parameters
+    ----------
+    summary : dict
+        ``summary.json``, or the part of it :func:`headline` reads.
+
+    Returns
+    -------
+    bytes
+        The PNG, at 90 dpi.
+
+    Examples
+    --------
+    >>> answer_heatmap_png({"models": {}})[:4]
+    b'\x89PNG'
+    """
+    import matplotlib
+
     from v1model.app.report import figure_png
 
+    matplotlib.use("Agg")
+    return figure_png(heatmap_figure(summary), dpi=90)
+
+
+def _answer_html(summary: dict[str, Any], png: bytes | None = None) -> str:
+    """The report's first screen: sentences, the ranking table and the heat map.
+
+    ``png``: the heat map already drawn (:func:`answer_heatmap_png` of the same
+    ``summary``); drawn here when None.
+    """
     e = html.escape
     head = headline(summary)
     out = ['<h2 id="answer">Which layer is most V1-like?</h2>', "<ul>"]
@@ -557,8 +588,8 @@ def _answer_html(summary: dict[str, Any]) -> str:
         "depends on which properties are asked), not of units. Means equal to two "
         "decimals are reported as ties. The per-property intervals are in the table "
         "below.") + "</p>")
-    fig = heatmap_figure(summary)
-    png = figure_png(fig, dpi=90)
+    if png is None:
+        png = answer_heatmap_png(summary)
     out.append(f'<figure><img alt="answer_heatmap" src="{data_uri(png)}">'
                "<figcaption>" + e(
                    "Ceiled score of every Marques property (rows, grouped: orientation, "
@@ -623,8 +654,12 @@ def _models_table(results) -> list[str]:
 
 
 def report_html(results, scores, cka, figures, battery, not_run, timing, *,
-                score: str = "brainscore", skipped=None) -> str:
-    """The self-contained ``report.html`` (figures embedded) of a compare run."""
+                score: str = "brainscore", skipped=None, answer_png: bytes | None = None) -> str:
+    """The self-contained ``report.html`` (figures embedded) of a compare run.
+
+    ``answer_png``: the answer's heat map, if already drawn
+    (:func:`answer_heatmap_png` of ``_summary_like(results, scores)``).
+    """
     e = html.escape
     by_section: dict[str, list[dict]] = {}
     for fig in figures:
@@ -651,7 +686,7 @@ def report_html(results, scores, cka, figures, battery, not_run, timing, *,
         out.append("</ul></div>")
 
     if score == "brainscore":
-        out.append(_answer_html(_summary_like(results, scores)))
+        out.append(_answer_html(_summary_like(results, scores), answer_png))
     out.extend(_models_table(results))
 
     def section(key: str, title: str, intro: str, per_model: bool) -> None:
@@ -720,10 +755,17 @@ def report_html(results, scores, cka, figures, battery, not_run, timing, *,
                    + e("no selected model has a map of positions to translate.") + "</p>")
     section("cka", "Representational similarity between layers (CKA)", "", False)
     out.append("<h2>Timing</h2><p class='note'>"
-               + e("Figures are drawn and receptive fields fitted in worker processes while "
-                   "later models run. model:* rows: the main process; figures_after_models: "
-                   "wall time from the last model to the last figure, CPU time of drawing every "
-                   "figure; total: CPU of the main process and the workers.")
+               + e("Registered models run in worker processes, two at a time, longest "
+                   "first (models given as objects run in the main process); figures are drawn "
+                   "and receptive fields fitted in the same workers while later models run. "
+                   "model:* rows: wall and CPU time of each model in the process that ran it "
+                   "(receptive-field fits included when it ran in a worker); "
+                   "models_in_parallel: wall time from the start of the models to the last "
+                   "model's results, and the main process's CPU over it; "
+                   "figures_after_models: wall time from the last model to the last figure, "
+                   "CPU time of drawing every figure; total: CPU of the main process plus, with "
+                   "worker processes, the CPU they report for the models and figures (their "
+                   "start-up not included).")
                + "</p><table><tr><th>stage</th><th>wall (s)</th><th>CPU (s)</th></tr>")
     for key, value in timing.items():
         out.append(f'<tr><td class="name">{e(key)}</td><td>{value["wall_s"]:.1f}</td>'
