@@ -132,13 +132,15 @@ def histogram_panels(reference: str, label: str, panels: list[tuple], *,
     collection : str
         Reference collection (``"macaque_v1"``, or ``"marques2021"``: the published
         histograms, drawn in their own bins).  An approximate reference is marked
-        "approx." in each legend.
+        "approx." in the figure's legend.
     score_name : str
         How the panel titles name the score (e.g. ``"ceiled"``).
 
     Returns
     -------
     matplotlib.figure.Figure
+        One panel per layer, titled with the layer, its number of units (and any
+        outside the reference's bins) and its score; one legend for the figure.
 
     Examples
     --------
@@ -149,10 +151,11 @@ def histogram_panels(reference: str, label: str, panels: list[tuple], *,
     >>> fig = histogram_panels("peak_sf", "peak sf (c/deg)", [("toy", [1.0, 2.0, 4.0], 0.7)],
     ...                        collection="marques2021", score_name="ceiled")
     >>> fig.axes[0].get_title()
-    'toy: ceiled = 0.70'
+    'toy: ceiled = 0.70\\nn=3'
     """
     ref = reference_distribution(reference, collection=collection)
     fig, axes = _panels(len(panels))
+    shared = None
     for ax, (name, values, score) in zip(axes, panels, strict=True):
         if values is None:
             _empty(ax, f"{name}\nnot measured")
@@ -163,12 +166,25 @@ def histogram_panels(reference: str, label: str, panels: list[tuple], *,
                                     values_label=name)
             if reference == "modulation_ratio":
                 ax.axvline(1.0, color="0.5", linestyle=":", linewidth=1)
-            _small_legend(ax)
+            # every panel's legend would say the same but for the layer's n: the n (and
+            # any values outside the bins) go into the title, one legend serves the figure
+            legend = ax.get_legend()
+            counted, reference_label = (t.get_text() for t in legend.get_texts())
+            shared = shared or (legend.legend_handles, reference_label)
+            legend.remove()
+            ax.locator_params(nbins=4)
             # y given: matplotlib then skips its search for tick labels above the axes
             # (a third of the drawing time), which proportions never have
-            ax.set_title(name if score is None else f"{name}: {score_name} = {score:.2f}",
-                         fontsize=8, y=1.0)
-    _margins(fig, top=0.3)
+            units = counted[len(name):].strip().strip("()")
+            head = name if score is None else f"{name}: {score_name} = {score:.2f}"
+            ax.set_title(f"{head}\n{units}", fontsize=8, y=1.0)
+    if shared is None:
+        _margins(fig, top=0.3)
+        return fig
+    handles, reference_label = shared
+    fig.legend(handles, ["model units (the panel's layer)", reference_label],
+               loc="upper center", ncol=2, fontsize=7, frameon=False)
+    _margins(fig, top=0.7, hspace=0.95)
     return fig
 
 
