@@ -102,7 +102,8 @@ def tuning_panels(label: str, units: list[int], rows: list[tuple]):
             ax = axes[i, j]
             data = (values, mean) if sem is None else (values, mean, sem)
             plot_tuning_curve(data, j, by=by, show_fit=by in ("orientation", "sf"), ax=ax)
-            ax.set_title(f"unit {unit} · {by}", fontsize=8)
+            # y given: no search for tick labels above the axes (there are none)
+            ax.set_title(f"unit {unit} · {by}", fontsize=8, y=1.0)
             ax.tick_params(labelsize=7)
             ax.xaxis.label.set_size(8)
             ax.yaxis.label.set_size(7)
