@@ -55,6 +55,22 @@ def test_curve_from_tuning_curves_output_and_fit_overlay():
     assert len(fit_line) == 1
 
 
+def test_a_fitted_peak_between_coarse_samples_is_not_drawn():
+    # six orientations 30 deg apart; two neighbours strong, the rest weak: a von Mises
+    # bump narrower than the step between them fits as well as any curve, at a height
+    # (thousands) the samples do not measure
+    theta = np.arange(0.0, 180.0, 30.0)
+    ax = plot_tuning_curve((theta, np.array([80.0, 70.0, 2.0, 3.0, 2.0, 2.0])), show_fit=True)
+    assert [line.get_label() for line in ax.get_lines()] == ["mean response"]
+    assert [t.get_text() for t in ax.texts] == [
+        "von Mises fit: peak between samples (not drawn)"]
+    # a peak the samples bracket closely is drawn
+    ax = plot_tuning_curve((theta, np.array([40.0, 100.0, 10.0, 2.0, 2.0, 2.0])),
+                           show_fit=True)
+    assert [line.get_label() for line in ax.get_lines()] == ["mean response", "von Mises fit"]
+    assert not ax.texts
+
+
 def test_polar_orientation_curve_is_mirrored_and_closed():
     curve = von_mises(THETA, mu=30.0, kappa=2.0, amplitude=1.0)
     ax = plot_tuning_curve((THETA, curve), polar=True)
