@@ -59,7 +59,8 @@ def main() -> None:
     for name, res in (("train", result.train), ("held-out", result.test)):
         for layer, row in res["layers"].items():
             print(f"{name:8s} {layer:8s} " + " ".join(f"{k}={v:.2f}" for k, v in row.items()))
-        print(f"{name:8s} pooled F1/F0 {res['modulation_ratio']:.2f}; medians "
+        print(f"{name:8s} pooled F1/F0 {res['modulation_ratio']:.2f}, bimodality "
+              f"{res['f1f0_bimodality']:.2f}; medians "
               + json.dumps({k: {kk: None if vv is None else round(vv, 3)
                                 for kk, vv in v.items()} for k, v in res["medians"].items()}))
     if args.write:

@@ -151,9 +151,11 @@ def test_summary_has_units_medians_and_scores_with_intervals(tiny_run):
     assert simple["medians"]["ringach_nx"] == pytest.approx(np.median(own["nx"]), abs=0.1)
     # the untuned stage adds a round input summed over the pool's orientations (its
     # rectified linear part has a signed ON - OFF map), which shortens the measured
-    # maps along the bars: ny is recovered shorter than the kernels' own
+    # maps along the bars, while the signed (push-pull) linear pathway, rectified after
+    # the sum, keeps each unit's whole ON - OFF kernel in its map: ny is recovered
+    # within -0.15 / +0.1 cycles of the kernels' own
     assert np.median(own["ny"]) - 0.15 <= simple["medians"]["ringach_ny"] <= \
-        np.median(own["ny"]) + 0.05
+        np.median(own["ny"]) + 0.1
     # full-wave rectified HMAX S1 units have no ON - OFF map: its own kernels are fitted
     assert summary["models"]["hmax"]["layers"]["S1"]["receptive_fields"]["fit_source"] == \
         "kernels"

@@ -11,6 +11,8 @@ from analysis.population_fit import (
     FIT_BATTERY,
     LAYER_PROPERTIES,
     brainscore_population_score,
+    f1f0_bimodality,
+    f1f0_valley_depth,
     fit_population,
     population_score,
     save_fit,
@@ -42,7 +44,11 @@ def test_population_score_uses_the_given_scoring_function():
 
     model = V1Model(TINY, n_units=24, stride=32)
     result = population_score(model, score=fake, n_boot=3)
-    assert result["mean"] == pytest.approx(0.5)
+    # the scores of the properties, plus the bimodality of the pooled F1/F0
+    pooled = np.concatenate([v["modulation_ratio"] for v in result["values"].values()])
+    assert result["f1f0_bimodality"] == f1f0_bimodality(pooled)
+    n = 2 * len(LAYER_PROPERTIES) + 1
+    assert result["mean"] == pytest.approx((0.5 * n + result["f1f0_bimodality"]) / (n + 1))
     # every layer property for both layers, F1/F0 per layer and pooled
     assert sorted(set(calls)) == sorted([*LAYER_PROPERTIES, "modulation_ratio"])
     assert calls.count("modulation_ratio") == 3
@@ -111,3 +117,25 @@ def test_the_shipped_parameters_reproduce_the_recorded_training_score():
     assert res["mean"] == pytest.approx(fit["train_score"], abs=0.01)
     for layer, row in fit["train"]["layers"].items():
         assert res["layers"][layer]["mean"] == pytest.approx(row["mean"], abs=0.02)
+
+
+def test_valley_depth_tells_a_bimodal_f1_f0_from_a_unimodal_or_flat_one():
+    rng = np.random.default_rng(3)
+    # Skottun et al.'s shape: complex mode ≈ 0.35, simple mode ≈ 1.5, split at 1
+    bimodal = np.r_[rng.normal(0.35, 0.2, 2000), rng.normal(1.5, 0.25, 2000)].clip(0, 2)
+    assert f1f0_valley_depth(bimodal) == pytest.approx(0.67, abs=0.06)
+    assert f1f0_bimodality(bimodal) > 0.9
+    unimodal = rng.normal(1.0, 0.35, 4000).clip(0, 2)
+    flat = rng.uniform(0, 1.75, 4000)                 # the earlier default's F1/F0
+    one_class = rng.normal(0.35, 0.2, 4000).clip(0, 2)
+    for sample in (unimodal, flat, one_class):
+        assert f1f0_valley_depth(sample) < 0.15
+        assert f1f0_bimodality(sample) < 0.25
+    # two modes split away from 1 (a dip at 1.6) are not Skottun's bimodality
+    shifted = np.r_[rng.normal(1.0, 0.2, 2000), rng.normal(1.9, 0.05, 2000)].clip(0, 2)
+    assert f1f0_bimodality(shifted) < 0.25
+    assert f1f0_bimodality([]) == 0.0
+    with pytest.raises(ValueError, match="values must be"):
+        f1f0_valley_depth([0.5, np.nan])
+    with pytest.raises(ValueError, match="values must be"):
+        f1f0_valley_depth([])

@@ -11,14 +11,23 @@ De Valois 1982b peak sf within :func:`v1model.population.display_sf_range`,
 Ringach 2002 nx–ny, uniform phase) and passes each unit's Gabor responses through
 documented stages, each of which can be switched off with ``False``:
 
-1. **complexity** — a per-unit mix of a half-wave rectified linear pathway and an
-   energy pathway (:func:`v1model.cells.mix_pathways`; Mechler & Ringach 2002),
-   the weight Beta-distributed across the population.  A unit whose mix gives
-   F1/F0 > 1 for its optimal grating (:func:`v1model.cells.mixture_modulation_ratio`,
-   Skottun et al. 1991's criterion) belongs to the ``"simple"`` layer, the others to
-   ``"complex"``: the proportion follows from the Beta distribution and is in
-   :attr:`V1Model.params`.  Off: each unit is purely linear (simple) or purely
-   energy (complex), same classes.
+1. **complexity** — a per-unit sum of a push-pull linear pathway and an energy
+   pathway, rectified *after* the sum (Mechler & Ringach 2002's continuum):
+   ``d = [b + (1 − c)·L + c·sqrt(L² + Q²) + untuned]₊`` with ``L``, ``Q`` the unit's
+   filter and its quadrature partner, ``c`` the unit's complexity (Beta-distributed
+   across the population) and ``b`` the baseline of the output stage (below).  The
+   linear pathway is signed: at the anti-preferred phase it pulls the sum down, and
+   the rectification acts as a threshold on it, so a unit with a moderate energy
+   weight is still strongly modulated.  That output nonlinearity (rectification,
+   then the exponent of the normalisation stage) is what turns a unimodal
+   distribution of ``c`` into the bimodal F1/F0 of Skottun et al. (1991): the F1/F0
+   of a unit changes steeply with ``c`` near the split at 1 and flattens towards
+   its two ends (π/2 and more for ``c = 0``, 0 for ``c = 1``), so units pile up in
+   two modes (:func:`mixed_unit_modulation_ratio`).  A unit whose F1/F0 for its
+   optimal grating exceeds 1 (Skottun et al.'s criterion) belongs to the
+   ``"simple"`` layer, the others to ``"complex"``: the proportion follows from the
+   Beta distribution and is in :attr:`V1Model.params`.  Off: each unit is purely
+   linear (simple) or purely energy (complex), same classes.
 2. **normalization** — the drive raised to ``exponent`` and divided by a pool of
    energies of a fixed bank of quadrature pairs (6 orientations × sfs at most an
    octave apart from the lowest to the highest sf of the units), weighted around
@@ -44,12 +53,25 @@ documented stages, each of which can be switched off with ``False``:
    orientation tuning (higher circular variance, wider bandwidth), as the
    untuned/broadly tuned excitatory input of many macaque V1 cells does (Ringach,
    Shapley & Hawken 2002 find circular variance spread over 0–1 with median ≈ 0.6).
+   The component also joins the classical normalisation pool (its phase-free part,
+   ``(u_i · Ū_i)ⁿ`` with ``Ū_i`` the same mean of channel energies): the untuned
+   input is activity of the neighbourhood like any other, and without it a unit
+   whose tuned pool divides its preferred orientation far more than the orthogonal
+   one would respond most to the orthogonal orientation once the untuned drive
+   dominates.  With it ``r(pref) ≥ r(orth)`` for any weight (``(a + b)ⁿ ≥ aⁿ + bⁿ``
+   for ``n ≥ 1``), and a large weight flattens the curve instead of flipping it.
    The per-unit weight ``u_i`` is exponentially distributed with mean ``weight``
    (:func:`v1model.population.sample_v1_population`), so some units are sharply
    tuned and a few nearly untuned.  Off: no untuned component.
-5. **output** — ``spontaneous + gain · response`` in spikes/s
-   (:func:`v1model.cells.firing_rate`).  Off: the dimensionless normalised response.
-
+5. **output** — responses in spikes/s: ``gain · response``, with the maintained
+   discharge ``spontaneous`` (the response to a mean-grey screen) produced by a
+   baseline drive ``b`` added *before* the rectification of stage 1 (the membrane
+   potential of a spontaneously active cell sits above threshold), ``b`` chosen so
+   the blank response is exactly ``spontaneous``.  So a simple unit's response to
+   the anti-preferred phase falls below its maintained rate, as in macaque simple
+   cells, instead of a constant being added to every response (which would fill
+   the F0 of every unit and pull every simple unit's F1/F0 towards 1).  Off: the
+   dimensionless normalised response, no baseline.
 The defaults of every stage are the parameters fitted by
 :func:`analysis.population_fit.fit_population` and shipped in
 ``v1model/data/v1_population.json`` (with the training and held-out scores).
@@ -108,11 +130,8 @@ from v1model.base import check_layer
 from v1model.cells import (
     divisive_normalization,
     energy,
-    firing_rate,
     half_wave,
     max_pool,
-    mix_pathways,
-    mixture_modulation_ratio,
     normalize,
     pool_weights,
     window_pixels,
@@ -225,6 +244,58 @@ def _settings(name: str, value: Any, defaults: dict[str, float]) -> dict[str, fl
     return out
 
 
+def mixed_unit_modulation_ratio(complexity: Any, exponent: float = 1.0,
+                                baseline: float = 0.0) -> np.ndarray:
+    """F1/F0 of a default-population unit for its optimal grating, from its complexity.
+
+    The response over the grating's phase ψ of :class:`V1Model`'s stage 1 followed
+    by the normalisation exponent: ``r(ψ) = [b + (1 − c)·cos ψ + c]₊ⁿ`` (a unit-contrast
+    optimal grating; the pools are the same at every phase of it, so they do not
+    change the ratio).  Skottun et al. (1991)'s split at 1 sorts the units into the
+    two layers.  Because the linear pathway is signed and the rectification comes
+    after the sum, the ratio stays high (above 1) up to ``c`` ≈ 0.5 and falls
+    steeply after: a unimodal or flat distribution of ``c`` gives a bimodal F1/F0
+    (Mechler & Ringach 2002).
+
+    Parameters
+    ----------
+    complexity : array_like
+        Energy-pathway weights ``c`` in [0, 1].
+    exponent : float
+        ``n`` > 0, the normalisation exponent (1 without normalisation).
+    baseline : float
+        ``b`` >= 0, the baseline drive that gives the spontaneous rate (contrast units).
+
+    Returns
+    -------
+    ndarray
+        Same shape as ``complexity``: π/2 for ``c = 0, n = 1, b = 0`` (a half-wave
+        rectified sinusoid), 1 for ``c = 0.5, n = 1, b = 0``, 0 for ``c = 1``.
+
+    Raises
+    ------
+    ValueError
+        If a complexity lies outside [0, 1], the exponent is not positive or the
+        baseline is negative.
+
+    Examples
+    --------
+    >>> mixed_unit_modulation_ratio([0.0, 0.5, 1.0]).round(4).tolist()
+    [1.5708, 1.0, 0.0]
+    """
+    c = np.asarray(complexity, dtype=np.float64)
+    if not np.all(np.isfinite(c)) or np.any((c < 0) | (c > 1)):
+        raise ValueError("complexity must hold values in [0, 1]")
+    exponent = check_positive("exponent", exponent)
+    baseline = check_nonnegative("baseline", baseline)
+    psi = np.linspace(0.0, 2 * np.pi, 360, endpoint=False)
+    r = np.maximum(baseline + (1 - c[..., None]) * np.cos(psi) + c[..., None], 0.0) ** exponent
+    f0 = r.mean(axis=-1)
+    f1 = 2 * np.abs((r * np.exp(1j * psi)).mean(axis=-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(f0 > 0, f1 / np.where(f0 > 0, f0, 1.0), 0.0)
+
+
 class V1Model:
     """A macaque-like V1 population (default) or a Hubel–Wiesel filter grid, on a display.
 
@@ -276,7 +347,8 @@ class V1Model:
         some, False switches the stage off.  ``surround``: ``extent`` (cycles of the
         pool channel's carrier, the σ of the surround Gaussian) and ``weight``.
         ``complexity``: Beta parameters ``a`` and ``b`` of the energy-pathway
-        weight.  ``output``: ``spontaneous`` and ``gain`` in spikes/s.
+        weight.  ``output``: ``spontaneous`` (the blank-screen rate, made by a
+        baseline drive before the rectification) and ``gain``, in spikes/s.
         ``untuned``: ``weight``, the mean per-unit weight of the orientation-independent
         component (dimensionless, >= 0).
     stride : int
@@ -459,11 +531,12 @@ class V1Model:
             self.n_units, self.display, complexity=(beta["a"], beta["b"]),
             untuned=0.0 if self.untuned is None else self.untuned["weight"], rng=self.seed)
         exponent = 1.0 if self.normalization is None else self.normalization["exponent"]
-        ratio = mixture_modulation_ratio(units["complexity"], exponent)
+        self._baseline = self._baseline_drive()
+        ratio = mixed_unit_modulation_ratio(units["complexity"], exponent, self._baseline)
         is_simple = ratio > 1.0
         if self.complexity is None:   # no continuum: each unit purely linear or energy
             units = units.with_columns(complexity=np.where(is_simple, 0.0, 1.0))
-            ratio = mixture_modulation_ratio(units["complexity"], exponent)
+            ratio = mixed_unit_modulation_ratio(units["complexity"], exponent, self._baseline)
         units = units.with_columns(modulation_ratio=ratio)
         self._units = units
         self._layer_units = {"simple": np.flatnonzero(is_simple),
@@ -507,6 +580,19 @@ class V1Model:
         self._surround_lattices = [] if self.surround is None else self._lattices()
         self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self._cache_bytes = 0
+
+    def _baseline_drive(self) -> float:
+        """The baseline ``b`` of the drive that makes the blank response ``spontaneous``.
+
+        At a mean-grey screen every pool is empty, so the rate is ``gain · K · bⁿ`` with
+        ``K = (1 + σⁿ) / σⁿ`` with a classical pool and 1 without
+        (:func:`v1model.cells.normalize`); 0 with the output stage off."""
+        if self.output is None or self.output["spontaneous"] == 0:
+            return 0.0
+        norm = self.normalization
+        n = 1.0 if norm is None else norm["exponent"]
+        k = 1.0 if norm is None else (1.0 + norm["sigma"] ** n) / norm["sigma"] ** n
+        return float((self.output["spontaneous"] / (self.output["gain"] * k)) ** (1.0 / n))
 
     def _quadrature_bank(self, cycles: float, workers: int | None) -> GaborBank:
         """Quadrature pairs (phases 0, 90°, interleaved) of the pool channels, round
@@ -577,9 +663,11 @@ class V1Model:
         energy_n = (np.square(lin[:, 0::2]) + np.square(lin[:, 1::2])) ** np.float32(exponent / 2)
         return np.einsum("uj,nj...->nu...", self._pool_weights, energy_n, optimize=True)
 
-    def _untuned_drive(self, lin: np.ndarray) -> np.ndarray:
+    def _untuned_drive(self, lin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The untuned component ``u_i · U_i`` (see the module docstring) from the pool
-        channels' linear responses (quadrature pairs interleaved): ``(n, units, ...)``."""
+        channels' linear responses (quadrature pairs interleaved), and its phase-free
+        part ``u_i · Ū_i`` (channel energies only) that joins the classical pool: both
+        ``(n, units, ...)``."""
         relu = np.maximum(lin[:, 0::2], np.float32(0.0))
         energy_n = np.sqrt(np.square(lin[:, 0::2]) + np.square(lin[:, 1::2]))
         w = self._untuned_weights
@@ -588,7 +676,7 @@ class V1Model:
         shape = (1, -1) + (1,) * (lin.ndim - 2)
         c = self._units["complexity"].astype(np.float32).reshape(shape)
         u = self._units["untuned"].astype(np.float32).reshape(shape)
-        return u * ((1 - c) * rect + c * phase_free)
+        return u * ((1 - c) * rect + c * phase_free), u * phase_free
 
     def _macaque_rates(self, images: np.ndarray, rows: Any, cols: Any, *,
                        grid: bool = True, output: bool = True) -> np.ndarray:
@@ -598,21 +686,36 @@ class V1Model:
         ``(n, n_units, len(rows))``, float32, in spikes/s with the output stage on.
         """
         units = self._unit_kernels.at(images, rows, cols, grid=grid)
-        drive = mix_pathways(units[:, 0::2], units[:, 1::2], self._units["complexity"])
+        lin, quad = units[:, 0::2], units[:, 1::2]
+        shape = (1, -1) + (1,) * (lin.ndim - 2)
+        c = self._units["complexity"].astype(np.float32).reshape(shape)
+        # push-pull linear + energy pathways, summed before the rectification (stage 1);
+        # the baseline only with the output stage (the spontaneous rate)
+        base = np.float32(self._baseline if output else 0.0)
+        drive = (1 - c) * lin + c * np.sqrt(np.square(lin) + np.square(quad)) + base
         norm = self.normalization
         exponent = 1.0 if norm is None else norm["exponent"]
         pool_lin = (None if norm is None and self.untuned is None
                     else self._pool_kernels.at(images, rows, cols, grid=grid))
+        untuned_pool = None
         if self.untuned is not None:
-            drive = drive + self._untuned_drive(pool_lin)
+            extra, untuned_pool = self._untuned_drive(pool_lin)
+            drive = drive + extra
+        drive = np.maximum(drive, np.float32(0.0))
         classical = None if norm is None else self._pooled(pool_lin, exponent)
+        if classical is not None and untuned_pool is not None:
+            # the untuned input is activity of the neighbourhood too: it joins the pool
+            # (phase-free), so it cannot make a unit prefer the orientation its tuned
+            # pool leaves undivided (the orthogonal one)
+            classical = classical + untuned_pool ** np.float32(exponent)
         surround = (None if self.surround is None
                     else self._surround(images, rows, cols, grid, exponent))
         r = normalize(drive, classical=classical, surround=surround,
                       sigma=1.0 if norm is None else norm["sigma"], exponent=exponent,
                       surround_weight=0.0 if self.surround is None else self.surround["weight"])
         if output and self.output is not None:
-            r = firing_rate(r, **self.output)
+            # the spontaneous rate is already in r, through the baseline drive
+            r = np.float32(self.output["gain"]) * r
         if grid:
             r = r.reshape(*r.shape[:2], len(rows), len(cols))
         return r.astype(np.float32, copy=False)
@@ -1030,8 +1133,9 @@ class V1Model:
             cells only in grids and tables (their complex cells have none) and for every
             unit of the macaque population, which also has ``complexity`` (the
             energy-pathway weight) and ``modulation_ratio`` (the F1/F0 its pathway mix
-            gives, > 1 in the simple layer); ``pool_window`` (deg, the window side
-            rounded to whole pixels) for max-pooling complex cells.  ``rf_size`` is
+            gives, :func:`mixed_unit_modulation_ratio`, > 1 in the simple layer);
+            ``pool_window`` (deg, the window side rounded to whole pixels) for
+            max-pooling complex cells.  ``rf_size`` is
             the envelope's ±2σ extent along its longer axis, ``4 max(σx, σy)``, plus
             the pooling window for max-pooling cells.  RF centres are the map
             positions of :meth:`map_coordinates`.
