@@ -47,6 +47,9 @@ def table(summary: dict, *, raw: bool = False) -> str:
     layers = [(f"{m}:{layer}", data["similarity_to_macaque"])
               for m, entry in summary["models"].items()
               for layer, data in entry["layers"].items()]
+    # models whose layers divide one population, scored pooled as Brain-Score would
+    layers += [(f"{m}:{'+'.join(p['layers'])} (pooled)", p["properties"])
+               for m, p in summary.get("population_scores", {}).items()]
     names = list(layers[0][1])
     lines = ["| property | reference | " + " | ".join(label for label, _ in layers) + " |",
              "|---|---|" + "---|" * len(layers)]

@@ -364,10 +364,32 @@ def test_benchmark_table_lists_every_property_and_layer(tiny_run):
     summary = tiny_run[2]
     lines = module.table(summary).splitlines()
     n_layers = sum(len(e["layers"]) for e in summary["models"].values())
-    assert len(lines) == 2 + 23 + 2 and lines[0].count("|") == n_layers + 3
+    n_pooled = len(summary["population_scores"])    # one more column per pooled model
+    assert len(lines) == 2 + 23 + 2 and lines[0].count("|") == n_layers + n_pooled + 3
+    assert lines[0].endswith("| v1:simple+complex (pooled) |")
     row = next(line for line in lines if line.startswith("| preferred_orientation |"))
     ceiled = summary["models"]["v1"]["layers"]["simple"]["similarity_to_macaque"][
         "preferred_orientation"]["ceiled"]
     assert row.split(" | ")[2] == f"{ceiled:.2f}"
     with pytest.raises(ValueError, match="no Brain-Score scores"):
         module.table(dict(summary, score_method="ks"))
+
+
+def test_one_population_model_is_also_scored_pooled(tiny_run):
+    # the V1 model divides one population into simple and complex by F1/F0: pooled, its
+    # F1/F0 holds both modes, which each layer alone cannot, and it scores higher there
+    _, _, summary, _ = tiny_run
+    pooled = summary["population_scores"]
+    assert list(pooled) == ["v1"]       # spiking did not run; HMAX and the CNN are stages
+    assert pooled["v1"]["layers"] == ["simple", "complex"]
+    layers = summary["models"]["v1"]["layers"]
+    n = {name: layers[name]["similarity_to_macaque"]["modulation_ratio"]["n_units"]
+         for name in ("simple", "complex")}
+    row = pooled["v1"]["properties"]["modulation_ratio"]
+    assert row["n_units"] == n["simple"] + n["complex"]
+    per_layer = [layers[name]["similarity_to_macaque"]["modulation_ratio"]["ceiled"]
+                 for name in ("simple", "complex")]
+    assert row["ceiled"] > max(per_layer)
+    medians = [layers[name]["similarity_to_macaque"]["modulation_ratio"]["median"]
+               for name in ("simple", "complex")]
+    assert medians[0] > 1.0 > medians[1]   # each layer one side of Skottun's split

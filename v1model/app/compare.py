@@ -396,6 +396,7 @@ def _compare_into(folder: str, selection: dict[str, tuple[str, ...]], not_run: d
             _write_layer(res, dirs, written)
         figures += draw_all(executor, _rf_figure_jobs(mres.layers, battery))
     scores = _scores(results, battery, seed, score, done=scored)
+    pooled = _pooled_scores(results, battery, seed, score)
     cka = _cka(results)
     timing["fits_scores_and_cka"] = clock.read()
 
@@ -405,7 +406,8 @@ def _compare_into(folder: str, selection: dict[str, tuple[str, ...]], not_run: d
     answer = (submit(executor, compare_report.answer_heatmap_png,
                      summary=compare_report._summary_like(results, scores))
               if score == "brainscore" else None)
-    figures += draw_all(executor, _summary_figure_jobs(results, scores, cka, battery, score))
+    figures += draw_all(executor, _summary_figure_jobs(results, scores, cka, battery, score,
+                                                       pooled))
     figures = collect(figures)
     timing["figures_after_models"] = clock.read()
     timing["figures_after_models"]["cpu_s"] = sum(f["cpu_s"] for f in figures)
@@ -423,7 +425,7 @@ def _compare_into(folder: str, selection: dict[str, tuple[str, ...]], not_run: d
             + timing["figures_after_models"]["cpu_s"])
     _write_report(folder, written, (results, scores, cka, figures, battery, not_run, timing,
                                     skipped), seed=seed, quick=quick, score=score,
-                  answer_png=None if answer is None else answer.result())
+                  answer_png=None if answer is None else answer.result(), pooled=pooled)
     written["seconds"] = total.read()["wall_s"]
     return written
 
@@ -587,12 +589,17 @@ def compare_models(models: Any, out: str, *, quick: bool = False,
 
 
 def _write_report(folder: str, written: dict[str, Any], parts: tuple, *, seed: int,
-                  quick: bool, score: str, answer_png: bytes | None = None) -> None:
+                  quick: bool, score: str, answer_png: bytes | None = None,
+                  pooled: dict | None = None) -> None:
     """Write ``summary.json`` and ``report.html``; add their paths to ``written``."""
     results, scores, cka, figures, battery, not_run, timing, skipped = parts
     summary = compare_report.summary(results, scores, cka, figures, battery, not_run, timing,
                                      seed, quick, folder, written, score=score,
                                      skipped=skipped)
+    summary["population_scores"] = {
+        name: {"title": results[name].entry.title, "layers": list(p["layers"]),
+               "properties": compare_report.marques_rows(p["result"], p["rows"])}
+        for name, p in (pooled or {}).items()}
     summary_path = os.path.join(folder, "summary.json")
     with atomic_open(summary_path) as fh:
         json.dump(summary, fh, indent=1, allow_nan=False)
@@ -1024,6 +1031,46 @@ def _layer_scores(res: _LayerResult, battery: Battery, seed: int, method: str) -
     return row
 
 
+#: Registered models whose layers divide one population by response class: the V1
+#: model (and the spiking layer it drives) assigns each unit to ``simple`` or ``complex``
+#: by its F1/F0.  Brain-Score scores a model's V1 as one population, whose F1/F0 is
+#: bimodal where each layer alone holds one mode, so these are also scored pooled.
+ONE_POPULATION = {"v1": ("simple", "complex"), "spiking": ("simple", "complex")}
+
+
+def _pooled_scores(results: dict[str, _ModelResult], battery: Battery, seed: int,
+                   method: str) -> dict[str, dict[str, Any]]:
+    """Brain-Score rows of each :data:`ONE_POPULATION` model with its layers pooled.
+
+    Model name → ``layers``, ``rows`` (property → row of ``score_properties``) and
+    ``result`` (a stand-in layer holding the pooled ``marques`` table; units of later
+    layers numbered after the earlier ones).  Only in ``"brainscore"`` mode, and only
+    where every one of the model's pooled layers ran with its Marques properties.
+    """
+    if method != "brainscore":
+        return {}
+    out = {}
+    for name, layers in ONE_POPULATION.items():
+        parts = [results[name].layers.get(layer) if name in results else None
+                 for layer in layers]
+        if any(res is None or res.marques is None for res in parts):
+            continue
+        columns: dict[str, list] = {key: [] for key in parts[0].marques.names}
+        offset = 0
+        for res in parts:
+            for key in columns:
+                values = np.asarray(res.marques[key])
+                columns[key].append(values + offset if key == "unit" else values)
+            offset += res.n_units
+        table = Table({key: np.concatenate(values) for key, values in columns.items()})
+        tab = score_properties(table, method="brainscore", n_boot=battery.n_boot, rng=seed)
+        stand_in = _LayerResult(name, "+".join(layers), results[name].entry.title)
+        stand_in.marques, stand_in.n_units = table, offset
+        out[name] = {"layers": layers, "result": stand_in,
+                     "rows": {str(tab["property"][i]): tab.row(i) for i in range(len(tab))}}
+    return out
+
+
 def _cka(results: dict[str, _ModelResult]) -> dict[str, Any]:
 
     reps = {res.label: res.natural for mres in results.values()
@@ -1143,8 +1190,13 @@ def _marques_histogram_jobs(layers: list[_LayerResult], scores: dict) -> list[Fi
 
 
 def _summary_figure_jobs(results: dict[str, _ModelResult], scores: dict, cka: dict,
-                         battery: Battery, method: str = "brainscore") -> list[FigureJob]:
-    """Figures across models: property histograms, nx–ny, F1/F0, invariance, CKA."""
+                         battery: Battery, method: str = "brainscore",
+                         pooled: dict | None = None) -> list[FigureJob]:
+    """Figures across models: property histograms, nx–ny, F1/F0, invariance, CKA.
+
+    The F1/F0 figure also shows each model of ``pooled`` (:func:`_pooled_scores`) with
+    its layers pooled, titled with the pooled population's ceiled Brain-Score score.
+    """
     layers = [res for mres in results.values() for res in mres.layers.values()]
     jobs = _marques_histogram_jobs(layers, scores) if method == "brainscore" else []
     for prop in HISTOGRAM_PROPERTIES if method == "ks" else ():
@@ -1169,11 +1221,23 @@ def _summary_figure_jobs(results: dict[str, _ModelResult], scores: dict, cka: di
     for res in layers:
         over = "time" if "time" in res.f1f0_method else "phase"
         panels.append((f"{res.label} (over {over})", res.values.get("modulation_ratio"), None))
+    for name, p in (pooled or {}).items():
+        parts = [results[name].layers[layer].values.get("modulation_ratio")
+                 for layer in p["layers"]]
+        if any(v is None for v in parts):
+            continue
+        row = p["rows"].get("modulation_ratio") or {}
+        ceiled = row.get("ceiled")
+        panels.append((f"{results[name].entry.title} · {' + '.join(p['layers'])} (pooled)",
+                       np.concatenate(parts),
+                       None if ceiled is None or not np.isfinite(ceiled) else float(ceiled)))
     jobs.append(FigureJob(
         "f1_f0", "f1f0", "F1/F0 at each unit's preferred condition (> 1 simple, < 1 complex; "
-        "Skottun et al. 1991) against an assumed bimodal macaque distribution.", None,
+        "Skottun et al. 1991) against an assumed bimodal macaque distribution; models whose "
+        "layers divide one population by F1/F0 also pooled (the population Brain-Score "
+        "scores; its ceiled modulation_ratio score in the title).", None,
         histogram_panels, {"reference": "modulation_ratio", "label": "F1/F0",
-                           "panels": panels}))
+                           "panels": panels, "score_name": "ceiled"}))
     with_curves = [(m.entry.title, {layer: r.invariance for layer, r in m.layers.items()
                                     if r.invariance is not None})
                    for m in results.values()

@@ -599,8 +599,11 @@ def _cnn_kernels(model: Any, layer: str) -> tuple[list[np.ndarray], float]:
 register_model(
     "v1", _build_v1, title="V1 model", requires=("v1model.v1",),
     layers=("simple", "complex"), rf_layers=("simple",),
-    note="Default filter grid: 12 orientations × 1, 2, 4 c/deg × 4 phases, energy "
-         "complex cells.")
+    note="The default population fitted to macaque V1 (v1model/data/v1_population.json): "
+         "orientation, peak SF and RF shape from the published histograms, a push-pull "
+         "sum of linear and energy pathways rectified after the sum, divisive "
+         "normalisation and surround suppression; each unit is in the simple or the "
+         "complex layer by its F1/F0, and the two are also scored pooled.")
 register_model(
     "hmax", _build_hmax, title="HMAX", requires=("v1model.hmax",),
     layers=("S1", "C1"), rf_layers=("S1",), kernels=_hmax_kernels,
