@@ -7,8 +7,9 @@ modules and their dependencies).
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from v1model._lazy import lazy_attribute
 
 #: Public name -> the submodule that defines it.
 _LAZY = {
@@ -226,18 +227,7 @@ def __getattr__(name: str) -> Any:
     Submodules not imported yet are found too (``import analysis;
     analysis.tuning``), as they were when this package imported them all.
     """
-    module = _LAZY.get(name)
-    if module is None:
-        if not name.startswith("_"):
-            try:
-                return importlib.import_module(f"analysis.{name}")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"analysis.{name}":
-                    raise
-        raise AttributeError(f"module 'analysis' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return lazy_attribute(__name__, _LAZY, globals(), name)
 
 
 def __dir__() -> list[str]:

@@ -8,8 +8,9 @@ training code or scipy.stats.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from v1model._lazy import lazy_attribute
 
 #: Public name -> the submodule that defines it.
 _LAZY = {
@@ -107,18 +108,7 @@ def __getattr__(name: str) -> Any:
     Submodules not imported yet are found too (``import v1model; v1model.cells``),
     as they were when this package imported them all.
     """
-    module = _LAZY.get(name)
-    if module is None:
-        if not name.startswith("_"):
-            try:
-                return importlib.import_module(f"v1model.{name}")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"v1model.{name}":
-                    raise
-        raise AttributeError(f"module 'v1model' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return lazy_attribute(__name__, _LAZY, globals(), name)
 
 
 def __dir__() -> list[str]:

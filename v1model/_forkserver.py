@@ -10,17 +10,40 @@ Only the standard library is imported here, so the start costs nothing.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.forkserver
 import os
 import signal
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 #: Environment variables that set the thread count of numpy's BLAS (and OpenMP).
 BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 #: What the ``compare`` workers import before they are forked.
 COMPARE_PRELOAD = ("v1model.app.compare",)
+
+
+@contextlib.contextmanager
+def child_environment(blas_threads: int | None) -> Iterator[None]:
+    """While child processes start: Ctrl-C ignored, ``blas_threads`` BLAS threads.
+
+    A child inherits both (its numpy reads the thread count when it loads); this
+    process gets its own handler and environment back on exit.
+    """
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    saved = {k: os.environ.get(k) for k in BLAS_THREADS}
+    try:
+        if blas_threads is not None:
+            os.environ.update({k: str(blas_threads) for k in BLAS_THREADS})
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def start(preload: Sequence[str], *, blas_threads: int | None = None) -> None:
@@ -33,16 +56,5 @@ def start(preload: Sequence[str], *, blas_threads: int | None = None) -> None:
     """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(preload))
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    saved = {k: os.environ.get(k) for k in BLAS_THREADS}
-    try:
-        if blas_threads is not None:
-            os.environ.update({k: str(blas_threads) for k in BLAS_THREADS})
+    with child_environment(blas_threads):
         multiprocessing.forkserver.ensure_running()
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v

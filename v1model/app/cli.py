@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import multiprocessing
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -197,9 +196,6 @@ def _print_written(title: str, written: dict) -> None:
             print(f"  {key}: {value}")
 
 
-#: Environment variables that set the thread count of numpy's BLAS (and OpenMP).
-_BLAS_THREADS = _forkserver.BLAS_THREADS
-
 
 @contextlib.contextmanager
 def _figure_pool(blas_threads: int | None = None, *, stop_on_error: bool = False,
@@ -233,22 +229,11 @@ def _figure_pool(blas_threads: int | None = None, *, stop_on_error: bool = False
         for _ in range(2):
             pool.submit(int)  # each submit to a pool without idle workers starts one
     else:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        saved = {k: os.environ.get(k) for k in _BLAS_THREADS}
-        try:
-            if blas_threads is not None:    # read by the workers' numpy when it loads
-                os.environ.update({k: str(blas_threads) for k in _BLAS_THREADS})
+        with _forkserver.child_environment(blas_threads):
             pool = ProcessPoolExecutor(max_workers=2, initializer=ignore_interrupts,
                                        mp_context=multiprocessing.get_context("spawn"))
             for _ in range(2):
                 pool.submit(int)  # each submit to a pool without idle workers starts one
-        finally:
-            signal.signal(signal.SIGINT, previous)
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
     try:
         yield pool
     except BaseException:
