@@ -36,6 +36,7 @@ import numpy as np
 from scipy.optimize import least_squares
 from tqdm.auto import tqdm
 
+from analysis._fitting import batch_least_squares
 from stimuli._shared.validation import (
     check_array,
     check_bool,
@@ -341,27 +342,63 @@ def _failure(message: str, units: str, ppd: float | None, r2: float = np.nan) ->
                     message=message, units=units, pixels_per_degree=ppd)
 
 
-def _fit_one(image: np.ndarray, ppd: float | None, min_r2: float, max_nfev: int) -> GaborFit:
-    units = "px" if ppd is None else "deg"
+def _prepare(image: np.ndarray) -> tuple[str | None, np.ndarray, float, float]:
+    """``(reason no fit is possible or None, map scaled to unit peak deviation, scale, SS_tot)``."""
     if image.size <= N_PARAMETERS:
-        return _failure(f"image has {image.size} pixels; a Gabor fit needs more than "
-                        f"{N_PARAMETERS}", units, ppd)
+        return (f"image has {image.size} pixels; a Gabor fit needs more than {N_PARAMETERS}",
+                image, 1.0, np.nan)
     data = np.asarray(image, dtype=np.float64)
     deviation = data - data.mean()
     scale = float(np.abs(deviation).max())
     if scale == 0.0 or scale <= 1e-12 * float(np.abs(data).max()):
-        return _failure("image is flat (no variation to fit)", units, ppd)
+        return "image is flat (no variation to fit)", data, 1.0, np.nan
     data = data / scale
-    ss_tot = float(((data - data.mean()) ** 2).sum())
+    return None, data, scale, float(((data - data.mean()) ** 2).sum())
 
+
+def _start_in_bounds(p0: np.ndarray, shape: tuple[int, int]):
+    """A start moved just inside its box, and the box ``(p0, lower, upper)``."""
+    lower, upper = _bounds(shape, p0[3])
+    margin = 1e-6 * (1.0 + np.abs(p0))
+    return np.minimum(np.maximum(p0, lower + margin), upper - margin), lower, upper
+
+
+def _result(p, r2: float, converged: bool, why: str, scale: float, ppd: float | None,
+            min_r2: float) -> GaborFit:
+    """The fit in the caller's units from optimiser parameters on the unit-scaled map."""
+    units = "px" if ppd is None else "deg"
+    amp, x0, y0, theta, f, phi, sx, sy, c = _canonical(p)
+    amp, c = amp * scale, c * scale
+    to_deg = 1.0 if ppd is None else 1.0 / ppd
+    if not converged:
+        success, message = False, f"optimiser did not converge: {why}"
+    elif r2 < min_r2:
+        success, message = False, f"r2 {r2:.3f} is below min_r2 {min_r2}: no Gabor-like structure"
+    else:
+        success, message = True, "ok"
+    return GaborFit(x=x0 * to_deg, y=y0 * to_deg, orientation=theta, sf=f / to_deg, phase=phi,
+                    sigma_x=sx * to_deg, sigma_y=sy * to_deg, nx=sx * f, ny=sy * f,
+                    amplitude=amp, offset=c, r2=r2, success=success, message=message,
+                    units=units, pixels_per_degree=ppd)
+
+
+def _fit_one_trf(image: np.ndarray, ppd: float | None, min_r2: float,
+                 max_nfev: int) -> GaborFit:
+    """Reference path: one map, scipy's trust-region reflective per start.
+
+    The same starts, basin test, early exit and result rules as :func:`_fit_stack`;
+    kept for the benchmark and the tests that compare the batched fit with it.
+    """
+    units = "px" if ppd is None else "deg"
+    reason, data, scale, ss_tot = _prepare(image)
+    if reason is not None:
+        return _failure(reason, units, ppd)
     problem = _Problem(data)
     best = None
     for p0 in _initial_guesses(data):
         if best is not None and _same_basin(p0, best[0].x):
             continue
-        lower, upper = _bounds(data.shape, p0[3])
-        margin = 1e-6 * (1.0 + np.abs(p0))
-        p0 = np.minimum(np.maximum(p0, lower + margin), upper - margin)
+        p0, lower, upper = _start_in_bounds(p0, data.shape)
         jac = problem.jacobian if problem.analytic_jacobian else "2-point"
         result = least_squares(problem.residuals, p0, jac=jac,
                                bounds=(lower, upper), method="trf", x_scale="jac",
@@ -372,19 +409,110 @@ def _fit_one(image: np.ndarray, ppd: float | None, min_r2: float, max_nfev: int)
         if result.status > 0 and r2 >= _GOOD_R2:
             break
     result, r2 = best
-    amp, x0, y0, theta, f, phi, sx, sy, c = _canonical(result.x)
-    amp, c = amp * scale, c * scale
-    to_deg = 1.0 if ppd is None else 1.0 / ppd
-    if result.status <= 0:
-        success, message = False, f"optimiser did not converge: {result.message}"
-    elif r2 < min_r2:
-        success, message = False, f"r2 {r2:.3f} is below min_r2 {min_r2}: no Gabor-like structure"
-    else:
-        success, message = True, "ok"
-    return GaborFit(x=x0 * to_deg, y=y0 * to_deg, orientation=theta, sf=f / to_deg, phase=phi,
-                    sigma_x=sx * to_deg, sigma_y=sy * to_deg, nx=sx * f, ny=sy * f,
-                    amplitude=amp, offset=c, r2=r2, success=success, message=message,
-                    units=units, pixels_per_degree=ppd)
+    return _result(result.x, r2, result.status > 0, result.message, scale, ppd, min_r2)
+
+
+def _batch_terms(xy: np.ndarray, p: np.ndarray):
+    amp, x0, y0, theta, f, phi, sx, sy, c = (p[:, i, None] for i in range(N_PARAMETERS))
+    dx, dy = xy[0] - x0, xy[1] - y0
+    ct, st = np.cos(theta), np.sin(theta)
+    xp = dx * ct + dy * st
+    yp = -dx * st + dy * ct
+    env = np.exp(-0.5 * (xp * xp / (sx * sx) + yp * yp / (sy * sy)))
+    arg = 2 * np.pi * f * xp + phi
+    return xp, yp, ct, st, env, np.cos(arg), np.sin(arg)
+
+
+def _batch_model(xy: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The Gabor at pixel coordinates ``xy (2, n)`` for parameters ``p (m, 9)`` → ``(m, n)``."""
+    _, _, _, _, env, cos, _ = _batch_terms(xy, p)
+    return p[:, 0, None] * env * cos + p[:, 8, None]
+
+
+def _batch_jacobian(xy: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Derivative of :func:`_batch_model` with respect to each parameter, ``(m, n, 9)``."""
+    amp, f, sx, sy = p[:, 0, None], p[:, 4, None], p[:, 6, None], p[:, 7, None]
+    xp, yp, ct, st, env, cos, sin = _batch_terms(xy, p)
+    ec = env * cos
+    aec = amp * ec
+    d_xp = amp * env * (-xp / (sx * sx) * cos - 2 * np.pi * f * sin)
+    d_yp = -aec * yp / (sy * sy)
+    jac = np.empty(xp.shape + (N_PARAMETERS,))
+    jac[..., 0] = ec
+    jac[..., 1] = -ct * d_xp + st * d_yp          # x0
+    jac[..., 2] = -st * d_xp - ct * d_yp          # y0
+    jac[..., 3] = yp * d_xp - xp * d_yp           # θ
+    jac[..., 4] = -amp * env * sin * 2 * np.pi * xp
+    jac[..., 5] = -amp * env * sin                # φ
+    jac[..., 6] = aec * xp * xp / (sx ** 3)
+    jac[..., 7] = aec * yp * yp / (sy ** 3)
+    jac[..., 8] = 1.0
+    return jac
+
+
+#: Relative decrease of the residual sum of squares below which a batched fit has
+#: converged (the counterpart of scipy's ``ftol``).
+_RTOL = 1e-8
+_XTOL = 1e-8
+
+
+def _fit_stack(stack: np.ndarray, ppd: float | None, min_r2: float, max_nfev: int,
+               progress: bool = False) -> list[GaborFit]:
+    """Fit every map of ``stack (n, rows, cols)`` with one batched Levenberg–Marquardt
+    per start (:func:`analysis._fitting.batch_least_squares`).
+
+    Start ``s`` runs, all maps at once, for the maps that have an ``s``-th start,
+    whose best fit so far is not yet good (converged with R² >= ``_GOOD_R2``) and
+    whose start is not in that fit's basin: the rules of a loop over starts per
+    map.  Each iteration evaluates the residuals and the Jacobian once, so
+    ``max_nfev`` is the number of iterations per start.
+    """
+    units = "px" if ppd is None else "deg"
+    n, rows, cols = stack.shape
+    fits: list[GaborFit | None] = [None] * n
+    todo, data, scales, ss_tot, starts = [], [], [], [], []
+    for i, image in enumerate(tqdm(stack, desc="Gabor starts", unit="map", disable=not progress,
+                                   leave=False)):
+        reason, d, scale, ss = _prepare(image)
+        if reason is not None:
+            fits[i] = _failure(reason, units, ppd)
+            continue
+        todo.append(i)
+        data.append(d.ravel())
+        scales.append(scale)
+        ss_tot.append(ss)
+        starts.append(_initial_guesses(d))
+    if todo:
+        x, y = _pixel_grid((rows, cols))
+        xy = np.stack([x.ravel(), y.ravel()])
+        data_arr, ss_arr = np.array(data), np.array(ss_tot)
+        m = len(todo)
+        best_p = np.full((m, N_PARAMETERS), np.nan)
+        best_r2 = np.full(m, -np.inf)
+        best_ok = np.zeros(m, dtype=bool)
+        tried = np.zeros(m, dtype=bool)
+        for s in range(max(len(st) for st in starts)):
+            good = best_ok & (best_r2 >= _GOOD_R2)
+            run = [j for j in range(m) if len(starts[j]) > s and not good[j]
+                   and not (tried[j] and _same_basin(starts[j][s], best_p[j]))]
+            if not run:
+                continue
+            boxes = [_start_in_bounds(starts[j][s], (rows, cols)) for j in run]
+            p, sse, ok = batch_least_squares(
+                _batch_model, _batch_jacobian, xy, data_arr[run],
+                np.array([b[0] for b in boxes]), lower=np.array([b[1] for b in boxes]),
+                upper=np.array([b[2] for b in boxes]), max_iter=max_nfev, rtol=_RTOL, xtol=_XTOL)
+            r2 = 1.0 - sse / ss_arr[run]
+            # a converged fit first, then the higher R² (an earlier start on ties)
+            take = ~tried[run] | (ok & ~best_ok[run]) | ((ok == best_ok[run]) & (r2 > best_r2[run]))
+            sel = np.asarray(run)[take]
+            best_p[sel], best_r2[sel], best_ok[sel] = p[take], r2[take], ok[take]
+            tried[run] = True
+        why = f"no convergence within max_nfev={max_nfev} iterations"
+        for j, i in enumerate(todo):
+            fits[i] = _result(best_p[j], float(best_r2[j]), bool(best_ok[j]), why, scales[j],
+                              ppd, min_r2)
+    return fits
 
 
 def _check_common(pixels_per_degree, min_r2, max_nfev) -> tuple[float | None, float, int]:
@@ -445,7 +573,7 @@ def fit_gabor(image, pixels_per_degree: float | None = None, *, min_r2: float = 
     """
     image = check_array("image", image, ndim=2, shape_doc="(rows, cols)", dtype=np.float64)
     ppd, min_r2, max_nfev = _check_common(pixels_per_degree, min_r2, max_nfev)
-    return _fit_one(image, ppd, min_r2, max_nfev)
+    return _fit_stack(image[None], ppd, min_r2, max_nfev)[0]
 
 
 def fit_gabors(stack, pixels_per_degree: float | None = None, *, min_r2: float = 0.5,
@@ -486,9 +614,7 @@ def fit_gabors(stack, pixels_per_degree: float | None = None, *, min_r2: float =
     """
     stack = check_array("stack", stack, ndim=3, shape_doc="(n, rows, cols)", dtype=np.float64)
     ppd, min_r2, max_nfev = _check_common(pixels_per_degree, min_r2, max_nfev)
-    maps = tqdm(stack, desc="Gabor fits", unit="map", disable=not check_bool("progress", progress),
-                leave=False)
-    fits = [_fit_one(img, ppd, min_r2, max_nfev) for img in maps]
+    fits = _fit_stack(stack, ppd, min_r2, max_nfev, check_bool("progress", progress))
     columns: dict[str, np.ndarray] = {
         name: np.array([getattr(fit, name) for fit in fits], dtype=np.float64) for name in _FIELDS
     }
