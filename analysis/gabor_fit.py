@@ -453,9 +453,10 @@ def _batch_jacobian(xy: np.ndarray, p: np.ndarray) -> np.ndarray:
     return jac
 
 
-#: Relative decrease of the residual sum of squares below which a batched fit has
-#: converged (the counterpart of scipy's ``ftol``).
+#: A batched fit has converged when an accepted step lowers the residual sum of
+#: squares by less than this fraction (scipy's ``ftol``) ...
 _RTOL = 1e-8
+#: ... or moves the parameters by less than this relative amount (scipy's ``xtol``).
 _XTOL = 1e-8
 
 
@@ -474,8 +475,8 @@ def _fit_stack(stack: np.ndarray, ppd: float | None, min_r2: float, max_nfev: in
     n, rows, cols = stack.shape
     fits: list[GaborFit | None] = [None] * n
     todo, data, scales, ss_tot, starts = [], [], [], [], []
-    for i, image in enumerate(tqdm(stack, desc="Gabor starts", unit="map", disable=not progress,
-                                   leave=False)):
+    for i, image in enumerate(tqdm(stack, desc="Gabor fits (starts)", unit="map",
+                                   disable=not progress, leave=False)):
         reason, d, scale, ss = _prepare(image)
         if reason is not None:
             fits[i] = _failure(reason, units, ppd)
@@ -598,7 +599,8 @@ def fit_gabors(stack, pixels_per_degree: float | None = None, *, min_r2: float =
     min_r2, max_nfev
         As in :func:`fit_gabor`.
     progress : bool
-        Show a progress bar (maps fitted) on stderr.
+        Show a progress bar on stderr over the maps as their starts are computed
+        (the fits themselves then run for all maps at once).
 
     Returns
     -------
