@@ -415,7 +415,8 @@ def _fit_one_trf(image: np.ndarray, ppd: float | None, min_r2: float,
     return _result(result.x, r2, result.status > 0, result.message, scale, ppd, min_r2)
 
 
-def _batch_terms(xy: np.ndarray, p: np.ndarray):
+def _batch_terms(xy: np.ndarray, p: np.ndarray, with_sin: bool = True):
+    """Rotated coordinates, envelope and carrier of the Gabors ``p (m, 9)`` at ``xy``."""
     amp, x0, y0, theta, f, phi, sx, sy, c = (p[:, i, None] for i in range(N_PARAMETERS))
     dx, dy = xy[0] - x0, xy[1] - y0
     ct, st = np.cos(theta), np.sin(theta)
@@ -423,12 +424,12 @@ def _batch_terms(xy: np.ndarray, p: np.ndarray):
     yp = -dx * st + dy * ct
     env = np.exp(-0.5 * (xp * xp / (sx * sx) + yp * yp / (sy * sy)))
     arg = 2 * np.pi * f * xp + phi
-    return xp, yp, ct, st, env, np.cos(arg), np.sin(arg)
+    return xp, yp, ct, st, env, np.cos(arg), np.sin(arg) if with_sin else None
 
 
 def _batch_model(xy: np.ndarray, p: np.ndarray) -> np.ndarray:
     """The Gabor at pixel coordinates ``xy (2, n)`` for parameters ``p (m, 9)`` → ``(m, n)``."""
-    _, _, _, _, env, cos, _ = _batch_terms(xy, p)
+    _, _, _, _, env, cos, _ = _batch_terms(xy, p, with_sin=False)
     return p[:, 0, None] * env * cos + p[:, 8, None]
 
 
