@@ -359,10 +359,23 @@ def _prepare(image: np.ndarray) -> tuple[str | None, np.ndarray, float, float]:
     return None, data, scale, float(((data - data.mean()) ** 2).sum())
 
 
+#: Starting frequencies are kept this far below the sampling limit 0.5 c/px.
+_NYQUIST_START = 0.5 * (1.0 - 2e-3)
+
+
 def _start_in_bounds(p0: np.ndarray, shape: tuple[int, int]):
-    """A start moved just inside its box, and the box ``(p0, lower, upper)``."""
+    """A start moved just inside its box, and the box ``(p0, lower, upper)``.
+
+    A spectral peak can sit exactly at the sampling limit (0.5 c/px).  There, with
+    an axis-aligned carrier on the pixel grid, the derivatives with respect to the
+    frequency and orientation vanish by symmetry: a saddle that a least-squares
+    optimiser either stops at (reporting a wrong fit) or leaves only slowly.  Such
+    a start is moved just below the limit.
+    """
     lower, upper = _bounds(shape, p0[3])
     margin = 1e-6 * (1.0 + np.abs(p0))
+    p0 = np.array(p0, dtype=np.float64)
+    p0[4] = min(p0[4], _NYQUIST_START)
     return np.minimum(np.maximum(p0, lower + margin), upper - margin), lower, upper
 
 
