@@ -38,6 +38,7 @@ def batch_least_squares(
     max_iter: int = 200,
     rtol: float = 1e-10,
     xtol: float = 0.0,
+    reflect: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Levenberg–Marquardt on many independent curves sharing the sample points ``x``.
 
@@ -67,6 +68,10 @@ def batch_least_squares(
         A curve also stops when an accepted step is shorter than
         ``xtol * (xtol + |p|)`` (Euclidean norms; scipy's ``xtol`` rule).  The
         default 0 switches this rule off.
+    reflect : bool
+        If True, a step that crosses a bound is mirrored back into the box (as in
+        scipy's trust-region-reflective method) rather than stopped at the bound,
+        so that a long first step does not pin a parameter to its bound.
 
     Returns
     -------
@@ -109,7 +114,13 @@ def batch_least_squares(
         damp = lam[idx, None] * (diag + ridge) + frozen
         system = jtj + damp[:, :, None] * eye
         step = np.linalg.solve(system, grad[:, :, None])[:, :, 0]
-        trial = np.clip(pa + step, lo, hi)
+        trial = pa + step
+        if reflect:
+            # a step through a bound is mirrored back into the box (as in a
+            # trust-region-reflective method) instead of stopping at the bound
+            trial = np.where(trial < lo, 2 * lo - trial, trial)
+            trial = np.where(trial > hi, 2 * hi - trial, trial)
+        trial = np.clip(trial, lo, hi)
         trial_resid = y[idx] - model(x, trial)
         trial_sse = np.einsum("mn,mn->m", trial_resid, trial_resid)
         better = np.isfinite(trial_sse) & (trial_sse < sse[idx])

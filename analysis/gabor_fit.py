@@ -519,7 +519,8 @@ def _fit_stack(stack: np.ndarray, ppd: float | None, min_r2: float, max_nfev: in
             p, sse, ok = batch_least_squares(
                 _batch_model, _batch_jacobian, xy, data_arr[run],
                 np.array([b[0] for b in boxes]), lower=np.array([b[1] for b in boxes]),
-                upper=np.array([b[2] for b in boxes]), max_iter=max_nfev, rtol=_RTOL, xtol=_XTOL)
+                upper=np.array([b[2] for b in boxes]), max_iter=max_nfev, rtol=_RTOL, xtol=_XTOL,
+                reflect=True)
             r2 = 1.0 - sse / ss_arr[run]
             # a converged fit first, then the higher R² (an earlier start on ties)
             take = ~tried[run] | (ok & ~best_ok[run]) | ((ok == best_ok[run]) & (r2 > best_r2[run]))

@@ -136,3 +136,22 @@ def test_xtol_stops_on_a_short_step_and_is_off_by_default():
     assert not neither[2].any()       # ... where without it none has stopped yet
     # a step of 1e-3 relative costs at most ~1e-3 of the optimum's residual
     assert np.all(loose[1] <= default[1] * 1.01 + 1e-6)
+
+
+def test_reflected_steps_stay_in_the_box_and_reach_the_same_interior_optimum():
+    """reflect=True mirrors steps that cross a bound; interior optima are unchanged."""
+    rng = np.random.default_rng(9)
+    x = np.deg2rad(np.arange(0.0, 180.0, 22.5))
+    mu = rng.uniform(0, np.pi, 20)
+    y = 0.2 + np.exp(3.0 * (np.cos(2 * (x - mu[:, None])) - 1)) + rng.normal(0, 0.02, (20, 8))
+    p0 = np.stack([np.zeros(20), np.ones(20), mu + 0.2, np.full(20, 0.5)], axis=1)
+    model, jac = _fitting.von_mises_model, _fitting.von_mises_jacobian
+    lower, upper = _fitting.VON_MISES_LOWER, _fitting.VON_MISES_UPPER
+    plain = _fitting.batch_least_squares(model, jac, x, y, p0, lower=lower, upper=upper)
+    mirrored = _fitting.batch_least_squares(model, jac, x, y, p0, lower=lower, upper=upper,
+                                            reflect=True)
+    assert np.all((mirrored[0] >= lower) & (mirrored[0] <= upper))
+    assert mirrored[2].all() and plain[2].all()
+    np.testing.assert_allclose(mirrored[1], plain[1], rtol=1e-6)
+    np.testing.assert_allclose(np.mod(mirrored[0][:, 2], np.pi), np.mod(plain[0][:, 2], np.pi),
+                               atol=1e-4)
