@@ -37,6 +37,8 @@ def batch_least_squares(
     upper: np.ndarray,
     max_iter: int = 200,
     rtol: float = 1e-10,
+    xtol: float = 0.0,
+    reflect: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Levenberg–Marquardt on many independent curves sharing the sample points ``x``.
 
@@ -47,18 +49,29 @@ def batch_least_squares(
     jacobian : callable
         ``jacobian(x, p)`` returns ``(m, n, k)``, the derivative of the model
         with respect to each parameter.
-    x : ndarray of shape (n,)
+    x : ndarray
+        The sample points, shape ``(n,)`` (or e.g. ``(2, n)`` for a 2-D grid),
+        passed unchanged to ``model`` and ``jacobian``.
     y : ndarray of shape (m, n)
         The curves, float64.
     p0 : ndarray of shape (m, k)
         Starting parameters.
-    lower, upper : ndarray of shape (k,)
-        Box bounds (``±inf`` for none); steps are projected onto the box.
+    lower, upper : ndarray of shape (k,) or (m, k)
+        Box bounds (``±inf`` for none), shared by all curves or one row per
+        curve; steps are projected onto the box.
     max_iter : int
         Iterations per curve.
     rtol : float
         A curve stops when an accepted step lowers its sum of squares by less
         than this fraction.
+    xtol : float
+        A curve also stops when an accepted step is shorter than
+        ``xtol * (xtol + |p|)`` (Euclidean norms; scipy's ``xtol`` rule).  The
+        default 0 switches this rule off.
+    reflect : bool
+        If True, a step that crosses a bound is mirrored back into the box (as in
+        scipy's trust-region-reflective method) rather than stopped at the bound,
+        so that a long first step does not pin a parameter to its bound.
 
     Returns
     -------
@@ -68,7 +81,10 @@ def batch_least_squares(
     converged : ndarray of bool, shape (m,)
         False where ``max_iter`` ran out before the stopping rule held.
     """
-    p = np.clip(np.array(p0, dtype=np.float64), lower, upper)
+    p = np.array(p0, dtype=np.float64)
+    lower = np.broadcast_to(np.asarray(lower, dtype=np.float64), p.shape)
+    upper = np.broadcast_to(np.asarray(upper, dtype=np.float64), p.shape)
+    p = np.clip(p, lower, upper)
     m, k = p.shape
     resid = y - model(x, p)
     sse = np.einsum("mn,mn->m", resid, resid)
@@ -81,13 +97,13 @@ def batch_least_squares(
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        pa, ra = p[idx], resid[idx]
+        pa, ra, lo, hi = p[idx], resid[idx], lower[idx], upper[idx]
         jac = jacobian(x, pa)
         grad = (ra[:, None, :] @ jac)[:, 0, :]
         # Parameters on a bound that the descent direction pushes outward are held
         # fixed for this step (an active set); merely clipping the joint step
         # instead makes convergence at a bound crawl.
-        frozen = ((pa <= lower) & (grad < 0)) | ((pa >= upper) & (grad > 0))
+        frozen = ((pa <= lo) & (grad < 0)) | ((pa >= hi) & (grad > 0))
         jac = jac * ~frozen[:, None, :]
         grad = np.where(frozen, 0.0, grad)
         jtj = jac.transpose(0, 2, 1) @ jac
@@ -98,7 +114,13 @@ def batch_least_squares(
         damp = lam[idx, None] * (diag + ridge) + frozen
         system = jtj + damp[:, :, None] * eye
         step = np.linalg.solve(system, grad[:, :, None])[:, :, 0]
-        trial = np.clip(pa + step, lower, upper)
+        trial = pa + step
+        if reflect:
+            # a step through a bound is mirrored back into the box (as in a
+            # trust-region-reflective method) instead of stopping at the bound
+            trial = np.where(trial < lo, 2 * lo - trial, trial)
+            trial = np.where(trial > hi, 2 * hi - trial, trial)
+        trial = np.clip(trial, lo, hi)
         trial_resid = y[idx] - model(x, trial)
         trial_sse = np.einsum("mn,mn->m", trial_resid, trial_resid)
         better = np.isfinite(trial_sse) & (trial_sse < sse[idx])
@@ -108,8 +130,10 @@ def batch_least_squares(
         resid[accepted] = trial_resid[better]
         sse[accepted] = trial_sse[better]
         lam[idx] = np.where(better, np.maximum(lam[idx] / 3.0, 1e-12), lam[idx] * 4.0)
+        small = np.sqrt(np.einsum("mk,mk->m", trial - pa, trial - pa)) <= xtol * (
+            xtol + np.sqrt(np.einsum("mk,mk->m", pa, pa)))
         done = (
-            (better & (gain < rtol))
+            (better & ((gain < rtol) | (small & (xtol > 0))))
             | (sse[idx] <= 1e-16 * scale_y[idx])  # exact fit (to ~1e-8 relative rms)
             | (lam[idx] > 1e12)  # no step lowers the cost: a (local) minimum
         )

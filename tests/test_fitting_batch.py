@@ -84,3 +84,74 @@ def test_public_sf_fit_recovers_peak_and_bandwidth():
     fwhm = 2.0 * np.sqrt(2.0 * np.log(2.0)) * 0.8
     assert bool(bw.defined)
     assert float(bw.width) == pytest.approx(fwhm, abs=0.02)
+
+
+def test_per_curve_bounds_match_one_run_per_bound():
+    """Bounds of shape (m, k) act row by row: the same as a run per row with (k,) bounds,
+    and shared bounds tiled to (m, k) give exactly the shared-bounds result."""
+    rng = np.random.default_rng(3)
+    x = np.deg2rad(np.arange(0.0, 180.0, 22.5))
+    mu = rng.uniform(0, np.pi, 12)
+    y = np.exp(2.0 * (np.cos(2 * (x - mu[:, None])) - 1)) + rng.normal(0, 0.05, (12, 8))
+    p0 = np.stack([np.zeros(12), np.ones(12), mu + 0.2, np.full(12, 2.0)], axis=1)
+    lower = np.tile(_fitting.VON_MISES_LOWER, (12, 1))
+    upper = np.tile(_fitting.VON_MISES_UPPER, (12, 1))
+    lower[:, 2], upper[:, 2] = mu - 0.05, mu + 0.05        # a narrow window per curve
+    model, jac = _fitting.von_mises_model, _fitting.von_mises_jacobian
+    got = _fitting.batch_least_squares(model, jac, x, y, p0, lower=lower, upper=upper)
+    for i in range(12):
+        one = _fitting.batch_least_squares(model, jac, x, y[i:i + 1], p0[i:i + 1],
+                                           lower=lower[i], upper=upper[i])
+        np.testing.assert_allclose(got[0][i], one[0][0], rtol=1e-12, atol=1e-12)
+        assert got[2][i] == one[2][0]
+    assert np.all((got[0][:, 2] >= mu - 0.05) & (got[0][:, 2] <= mu + 0.05))
+    shared = _fitting.batch_least_squares(model, jac, x, y, p0, lower=_fitting.VON_MISES_LOWER,
+                                          upper=_fitting.VON_MISES_UPPER)
+    tiled = _fitting.batch_least_squares(model, jac, x, y, p0,
+                                         lower=np.tile(_fitting.VON_MISES_LOWER, (12, 1)),
+                                         upper=np.tile(_fitting.VON_MISES_UPPER, (12, 1)))
+    for a, b in zip(shared, tiled, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_xtol_stops_on_a_short_step_and_is_off_by_default():
+    """With xtol a curve stops once its accepted step is negligible; xtol=0 changes nothing."""
+    rng = np.random.default_rng(5)
+    x, y = _curves(rng, 30)
+    yn = y[6:] / np.abs(y[6:]).max(axis=1, keepdims=True)
+    p0 = np.stack([yn.min(axis=1), np.ones(len(yn)), x[np.argmax(yn, axis=1)],
+                   np.ones(len(yn))], axis=1)
+    lower = np.array([-np.inf, 0.0, x.min() - 2.0, 0.05])
+    upper = np.array([np.inf, np.inf, x.max() + 2.0, 8.0])
+    model, jac = _fitting.log_gaussian_model, _fitting.log_gaussian_jacobian
+    default = _fitting.batch_least_squares(model, jac, x, yn, p0, lower=lower, upper=upper)
+    off = _fitting.batch_least_squares(model, jac, x, yn, p0, lower=lower, upper=upper, xtol=0.0)
+    loose = _fitting.batch_least_squares(model, jac, x, yn, p0, lower=lower, upper=upper,
+                                         rtol=0.0, xtol=1e-3, max_iter=20)
+    neither = _fitting.batch_least_squares(model, jac, x, yn, p0, lower=lower, upper=upper,
+                                           rtol=0.0, max_iter=20)
+    for a, b in zip(default, off, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert loose[2].all()             # rtol off: the step rule stops every curve in 20 ...
+    assert not neither[2].any()       # ... where without it none has stopped yet
+    # a step of 1e-3 relative costs at most ~1e-3 of the optimum's residual
+    assert np.all(loose[1] <= default[1] * 1.01 + 1e-6)
+
+
+def test_reflected_steps_stay_in_the_box_and_reach_the_same_interior_optimum():
+    """reflect=True mirrors steps that cross a bound; interior optima are unchanged."""
+    rng = np.random.default_rng(9)
+    x = np.deg2rad(np.arange(0.0, 180.0, 22.5))
+    mu = rng.uniform(0, np.pi, 20)
+    y = 0.2 + np.exp(3.0 * (np.cos(2 * (x - mu[:, None])) - 1)) + rng.normal(0, 0.02, (20, 8))
+    p0 = np.stack([np.zeros(20), np.ones(20), mu + 0.2, np.full(20, 0.5)], axis=1)
+    model, jac = _fitting.von_mises_model, _fitting.von_mises_jacobian
+    lower, upper = _fitting.VON_MISES_LOWER, _fitting.VON_MISES_UPPER
+    plain = _fitting.batch_least_squares(model, jac, x, y, p0, lower=lower, upper=upper)
+    mirrored = _fitting.batch_least_squares(model, jac, x, y, p0, lower=lower, upper=upper,
+                                            reflect=True)
+    assert np.all((mirrored[0] >= lower) & (mirrored[0] <= upper))
+    assert mirrored[2].all() and plain[2].all()
+    np.testing.assert_allclose(mirrored[1], plain[1], rtol=1e-6)
+    np.testing.assert_allclose(np.mod(mirrored[0][:, 2], np.pi), np.mod(plain[0][:, 2], np.pi),
+                               atol=1e-4)
